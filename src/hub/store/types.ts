@@ -1,0 +1,157 @@
+/**
+ * The `Store` seam: durable events, sessions and rollups. One file per backend implements it
+ * (`sqlite.ts`, later `postgres.ts`) and one contract suite (`test/store.contract.test.ts`) runs
+ * against every implementation.
+ *
+ * The hub hands the store events that are already validated and enriched (`StoredEvent`); the
+ * store never sees a raw IP (only the masked one) and never decides anything about the client.
+ */
+
+/** One row of the event table. Web-only and process-only columns are null on the other kind. */
+export interface StoredEvent {
+  id: string
+  /** Hub time, ms since epoch (process samples: the client's `at`, clamped). */
+  ts: number
+  type: 'pageview' | 'event' | 'leave' | 'bytes' | 'db' | 'job' | 'process'
+  /** Site for web events; application name for process events. */
+  site: string
+  visitor: string | null
+  cid: string | null
+  /** Page host and path (query string dropped; UTM parameters are kept in their own columns). */
+  host: string | null
+  path: string | null
+  title: string | null
+  referrer: string | null
+  refHost: string | null
+  utmSource: string | null
+  utmMedium: string | null
+  utmCampaign: string | null
+  browser: string | null
+  os: string | null
+  device: string | null
+  bot: boolean
+  /** Masked IP (last octet / last 80 bits zeroed); never the raw IP. */
+  ip: string | null
+  country: string | null
+  screen: number | null
+  language: string | null
+  /** Custom event name or job name. */
+  name: string | null
+  /** Custom event props, or the process-event payload, as JSON text. */
+  data: string | null
+  /** Process instance for process events. */
+  instance: string | null
+}
+
+export interface AppendResult {
+  /** Events newly written. */
+  stored: number
+  /** Events whose id the store already held (resends): not written again. */
+  duplicates: number
+  /** For each input event, true when it was newly stored (same order as the input). */
+  fresh: boolean[]
+}
+
+export type Bucket = 'minute' | 'hour' | 'day'
+export type Dimension =
+  | 'page' | 'referrer' | 'utm_source' | 'utm_medium' | 'utm_campaign' | 'browser' | 'os' | 'device' | 'event'
+
+export interface Range {
+  site: string
+  /** Inclusive start, ms since epoch. */
+  from: number
+  /** Exclusive end, ms since epoch. */
+  to: number
+}
+
+export interface SeriesPoint {
+  /** Bucket start, ms since epoch (UTC). */
+  t: number
+  pageviews: number
+  visitors: number
+}
+
+export interface TopRow {
+  value: string
+  pageviews: number
+}
+
+export interface FeedRow {
+  id: string
+  ts: number
+  site: string
+  path: string | null
+  host: string | null
+  title: string | null
+  referrer: string | null
+  browser: string | null
+  os: string | null
+  device: string | null
+  country: string | null
+  ip: string | null
+}
+
+/** Per-minute sample of the live board (issue: live presence). */
+export interface LiveSample {
+  site: string
+  /** Minute start, ms. */
+  minute: number
+  totalMax: number
+  totalMean: number
+  readingMax: number
+  readingMean: number
+  writingMax: number
+  writingMean: number
+  idleMax: number
+  idleMean: number
+}
+
+/** A finished visit (one tab's connection) with time spent in each state. */
+export interface SessionRecord {
+  id: string
+  site: string
+  visitor: string
+  started: number
+  ended: number
+  pageviews: number
+  readingMs: number
+  writingMs: number
+  idleMs: number
+  hiddenMs: number
+  entry: string | null
+  exit: string | null
+}
+
+export interface Store {
+  readonly kind: string
+  /** Creates or migrates the schema; idempotent. */
+  init(): Promise<void>
+  /**
+   * Writes the events in one transaction, skipping ids already stored, and updates the rollups
+   * for the newly stored ones (bots excluded from pageview and visitor counts). Resolves once committed.
+   */
+  append(events: readonly StoredEvent[]): Promise<AppendResult>
+  /** Pageviews and unique visitors per bucket over the range (buckets with no data are zero-filled). */
+  series(range: Range, bucket: Bucket): Promise<SeriesPoint[]>
+  /** Top values of a dimension by pageviews over the range. */
+  top(range: Range, dim: Dimension, limit: number): Promise<TopRow[]>
+  /** Unique visitors and pageviews over the whole range. */
+  totals(range: Range): Promise<{ pageviews: number; visitors: number }>
+  /** Most recent pageviews, newest first; `before` pages further back. */
+  feed(site: string | null, limit: number, before?: number): Promise<FeedRow[]>
+  /** Every site seen, with its first and last event time. */
+  sites(): Promise<{ site: string; first: number; last: number }[]>
+  /** Counts rows of the event table (tests and `/metrics`). */
+  countEvents(site?: string): Promise<number>
+  /** Deletes raw events older than `before` (ms); rollups are kept. Returns rows deleted. */
+  prune(before: number): Promise<number>
+  appendLiveSamples(samples: readonly LiveSample[]): Promise<void>
+  liveHistory(range: Range, bucket: Bucket): Promise<LiveSample[]>
+  appendSessions(sessions: readonly SessionRecord[]): Promise<void>
+  /** Small key/value table for hub state: salts, the hashed token. */
+  getMeta(key: string): Promise<string | null>
+  setMeta(key: string, value: string): Promise<void>
+  deleteMeta(key: string): Promise<void>
+  listMeta(prefix: string): Promise<{ key: string; value: string }[]>
+  close(): Promise<void>
+}

@@ -1,0 +1,71 @@
+/**
+ * Every error code Livestats emits, in one place. Each maps to an HTTP status and a
+ * WebSocket close code so a client can tell the same failure apart on either transport.
+ * WebSocket codes follow one rule: a standard code where one fits (1007, 1009), otherwise
+ * 4000 + the HTTP status, so `4413` reads as "413 over a WebSocket".
+ *
+ * This file imports nothing: the browser snippet, the tracker and the hub all share it.
+ */
+export interface ErrorSpec {
+  readonly status: number
+  readonly close: number
+  readonly message: string
+}
+
+function spec(status: number, message: string, close = 4000 + status): ErrorSpec {
+  return { status, close, message }
+}
+
+export const ERRORS = {
+  // transport and framing
+  LS_ERR_BODY_TOO_LARGE: spec(413, 'Request body or WebSocket frame exceeds the size limit', 1009),
+  LS_ERR_INVALID_JSON: spec(400, 'Payload is not valid JSON', 1007),
+  LS_ERR_UNSUPPORTED_MEDIA_TYPE: spec(415, 'Content-Type must be application/json or text/plain'),
+  LS_ERR_UNSUPPORTED_VERSION: spec(400, 'Unsupported protocol version'),
+  LS_ERR_BATCH_EMPTY: spec(400, 'Batch holds no events'),
+  LS_ERR_BATCH_TOO_LARGE: spec(413, 'Batch holds more events than the limit'),
+  LS_ERR_NOT_AN_OBJECT: spec(400, 'Payload must be an event object or a batch object'),
+  // one event
+  LS_ERR_UNKNOWN_TYPE: spec(400, 'Unknown event type'),
+  LS_ERR_INVALID_EVENT: spec(400, 'Event does not match the schema of its type'),
+  LS_ERR_FIELD_TOO_LONG: spec(400, 'A string field exceeds its length limit'),
+  LS_ERR_TOO_MANY_PROPS: spec(400, 'Too many custom properties'),
+  LS_ERR_DUPLICATE_IN_BATCH: spec(400, 'The same event id appears twice in one batch'),
+  LS_ERR_SITE_NOT_ALLOWED: spec(403, 'Site is not in the list of allowed sites'),
+  LS_ERR_TRACKER_FORBIDDEN: spec(403, 'Process events need the hub token on this hub'),
+  // live presence
+  LS_ERR_UNKNOWN_CONNECTION: spec(409, 'Presence for a connection the hub does not know'),
+  LS_ERR_RATE_LIMITED: spec(429, 'Too many messages from this connection'),
+  // query API and auth
+  LS_ERR_UNAUTHORIZED: spec(401, 'A valid token is required'),
+  LS_ERR_NOT_FOUND: spec(404, 'No such route'),
+  LS_ERR_METHOD_NOT_ALLOWED: spec(405, 'Method not allowed on this route'),
+  LS_ERR_BAD_QUERY: spec(400, 'Invalid query parameter'),
+  // hub state
+  LS_ERR_SHUTTING_DOWN: spec(503, 'Hub is shutting down', 1001),
+  LS_ERR_STORE_UNAVAILABLE: spec(503, 'Store could not commit the batch'),
+  LS_ERR_INTERNAL: spec(500, 'Internal error', 1011),
+  // configuration (never sent on the wire; the CLI exits 2)
+  LS_ERR_CONFIG: spec(500, 'Invalid configuration'),
+} as const satisfies Record<string, ErrorSpec>
+
+export type ErrorCode = keyof typeof ERRORS
+
+/** An error carrying a stable code; `status` and `close` come from the table above. */
+export class LivestatsError extends Error {
+  readonly code: ErrorCode
+  readonly status: number
+  readonly close: number
+  constructor(code: ErrorCode, message?: string) {
+    const s = ERRORS[code]
+    super(message ?? s.message)
+    this.name = 'LivestatsError'
+    this.code = code
+    this.status = s.status
+    this.close = s.close
+  }
+}
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.prototype.hasOwnProperty.call(ERRORS, value)
+}

@@ -1,0 +1,5 @@
+export * from './errors'
+export * from './limits'
+export * from './schema'
+export * from './messages'
+export * from './ids'

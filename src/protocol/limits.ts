@@ -1,0 +1,45 @@
+/** Limits that bound every message. They are on by default; the hub may lower or raise them. */
+export interface Limits {
+  /** Largest HTTP body or WebSocket frame, in bytes. @default 4 MiB */
+  maxPayloadBytes: number
+  /** Most events in one batch. @default 10000 */
+  maxBatchEvents: number
+  /** Longest URL or referrer. @default 2048 */
+  maxUrlLength: number
+  /** Longest page title, error text or custom event name. @default 512 */
+  maxTextLength: number
+  /** Longest short string: site, app, ids, languages, job names. @default 200 */
+  maxShortLength: number
+  /** Most custom properties on one event. @default 25 */
+  maxProps: number
+  /** Most running jobs listed in one `process` event. @default 100 */
+  maxRunningJobs: number
+}
+
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  maxPayloadBytes: 4 * 1024 * 1024,
+  maxBatchEvents: 10_000,
+  maxUrlLength: 2048,
+  maxTextLength: 512,
+  maxShortLength: 200,
+  maxProps: 25,
+  maxRunningJobs: 100,
+})
+
+/** The version every batch names in `v`. A hub refuses a batch of another major version. */
+export const PROTOCOL_VERSION = 1
+
+/**
+ * Upper bounds (ms) of the job-duration histogram buckets the tracker fills and the hub merges.
+ * Roughly x2 apart from 1 ms to about 17 minutes; the last bucket is open-ended.
+ */
+export const JOB_BUCKETS_MS: readonly number[] = Object.freeze([
+  1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000, 300_000, 1_000_000,
+])
+
+/** Presence states, most active first: a visitor's state is that of its most active tab. */
+export const STATES = ['writing', 'reading', 'idle', 'hidden'] as const
+export type PresenceState = (typeof STATES)[number]
+
+/** Heartbeat interval the snippet uses unless told otherwise (seconds, as in the original Livestats). */
+export const DEFAULT_HEARTBEAT_SECONDS = 15

@@ -1,0 +1,39 @@
+/**
+ * Availability of the external parts some suites need. A suite passes the returned reason to
+ * `describe(name, { skip })`, so a machine without the part reports the suite as skipped and
+ * names what is missing. With LIVESTATS_REQUIRE_SERVICES=1 a missing part throws instead.
+ */
+import { existsSync } from 'node:fs'
+import net from 'node:net'
+
+const required = process.env.LIVESTATS_REQUIRE_SERVICES === '1'
+
+function tcpOpen(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port })
+    const done = (ok: boolean) => { s.destroy(); resolve(ok) }
+    s.setTimeout(timeoutMs, () => done(false))
+    s.once('connect', () => done(true))
+    s.once('error', () => done(false))
+  })
+}
+
+function verdict(ok: boolean, what: string): string | false {
+  if (ok) return false
+  if (required) throw new Error(`LIVESTATS_REQUIRE_SERVICES=1 but ${what}`)
+  return `${what} (skipped)`
+}
+
+export const POSTGRES_URL = process.env.LIVESTATS_TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test'
+export const REDIS_URL = process.env.LIVESTATS_TEST_REDIS ?? 'redis://127.0.0.1:6379'
+export const CHROMIUM_PATH = process.env.LIVESTATS_CHROMIUM ?? '/usr/bin/chromium'
+
+export async function postgresMissing(): Promise<string | false> {
+  return verdict(await tcpOpen('127.0.0.1', 5432), 'PostgreSQL is not reachable on 127.0.0.1:5432')
+}
+export async function redisMissing(): Promise<string | false> {
+  return verdict(await tcpOpen('127.0.0.1', 6379), 'Redis is not reachable on 127.0.0.1:6379')
+}
+export function chromiumMissing(): string | false {
+  return verdict(existsSync(CHROMIUM_PATH), `Chromium is not installed at ${CHROMIUM_PATH}`)
+}
