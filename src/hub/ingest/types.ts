@@ -1,0 +1,48 @@
+/**
+ * What ingest hands to the parts downstream of it (presence, live channel, store).
+ * Data flows one way: a downstream part never calls back into ingest.
+ */
+import type { ErrorCode } from '../../protocol/errors'
+import type { LivestatsEvent } from '../../protocol/schema'
+import type { StoredEvent } from '../store/types'
+
+/** Facts the hub derived about the client that sent a frame; never taken from the client's payload. */
+export interface ClientInfo {
+  /** Stable key of the transport connection: one per WebSocket, `null` for HTTP requests. */
+  connection: string | null
+  transport: 'ws' | 'http'
+  /** Masked IP for display (the raw one is only used to derive `visitorFor`). */
+  ipMasked: string
+  /** Full IP, kept in memory only, for the live feed when the operator enables `feedFullIp`. */
+  ipFull: string | null
+  userAgent: string
+  browser: string | null
+  os: string | null
+  device: string | null
+  bot: boolean
+  country: string | null
+  /** True when the frame carried the hub token (process events may need it). */
+  authenticated: boolean
+}
+
+/** An event that passed validation, with the derived fields ingest added. */
+export interface Accepted {
+  event: LivestatsEvent
+  /** Hub receive time, ms. */
+  ts: number
+  /** HMAC visitor id for web events (daily salt, site, IP, user agent); null for process events. */
+  visitor: string | null
+  /** The row the store will write, or null for events kept in memory only (presence heartbeats). */
+  row: StoredEvent | null
+}
+
+/**
+ * A part that sees every accepted event as it arrives, before the store commits it.
+ * `accept` may refuse an event (e.g. presence for an unknown connection): the refusal goes
+ * into the source's ack and the event is not stored.
+ */
+export interface IngestListener {
+  accept(item: Accepted, client: ClientInfo): ErrorCode | null
+  /** The WebSocket `connection` closed (tab closed, network gone, hub shutting down). */
+  connectionClosed(connection: string, client: ClientInfo): void
+}
