@@ -15,6 +15,7 @@ await build({
   clean: true,
   sourcemap: true,
   splitting: false,
+  shims: true,
   silent: true,
   outExtension: ({ format }) => ({ js: format === 'cjs' ? '.cjs' : '.mjs' }),
 })

@@ -30,7 +30,6 @@ export const ERRORS = {
   LS_ERR_INVALID_EVENT: spec(400, 'Event does not match the schema of its type'),
   LS_ERR_FIELD_TOO_LONG: spec(400, 'A string field exceeds its length limit'),
   LS_ERR_TOO_MANY_PROPS: spec(400, 'Too many custom properties'),
-  LS_ERR_DUPLICATE_IN_BATCH: spec(400, 'The same event id appears twice in one batch'),
   LS_ERR_SITE_NOT_ALLOWED: spec(403, 'Site is not in the list of allowed sites'),
   LS_ERR_TRACKER_FORBIDDEN: spec(403, 'Process events need the hub token on this hub'),
   // live presence
@@ -44,6 +43,7 @@ export const ERRORS = {
   // hub state
   LS_ERR_SHUTTING_DOWN: spec(503, 'Hub is shutting down', 1001),
   LS_ERR_STORE_UNAVAILABLE: spec(503, 'Store could not commit the batch'),
+  LS_ERR_OVERLOADED: spec(503, 'Write queue is full; resend later'),
   LS_ERR_INTERNAL: spec(500, 'Internal error', 1011),
   // configuration (never sent on the wire; the CLI exits 2)
   LS_ERR_CONFIG: spec(500, 'Invalid configuration'),

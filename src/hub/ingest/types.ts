@@ -13,8 +13,11 @@ export interface ClientInfo {
   transport: 'ws' | 'http'
   /** Masked IP for display (the raw one is only used to derive `visitorFor`). */
   ipMasked: string
-  /** Full IP, kept in memory only, for the live feed when the operator enables `feedFullIp`. */
-  ipFull: string | null
+  /**
+   * The unmasked IP. Memory only: it derives the visitor id, and is shown in the live feed when the
+   * operator enables `feedFullIp`. It is never written to the store or to logs.
+   */
+  ipRaw: string
   userAgent: string
   browser: string | null
   os: string | null

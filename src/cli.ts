@@ -1,0 +1,102 @@
+/**
+ * The `livestats` command. `livestats serve` (what `npm start` runs) starts the hub with the
+ * dashboard. Flags and `LIVESTATS_*` variables are the same options; flags win.
+ */
+import { parseArgs } from 'node:util'
+import { LivestatsError } from './protocol/errors'
+import { optionsFromEnv, resolveConfig } from './hub/config'
+import { Hub } from './hub/hub'
+
+const HELP = `Usage: livestats serve [options]
+
+Options (each also as an environment variable):
+  --port N            port for the hub and dashboard           LIVESTATS_PORT (default 3000)
+  --host ADDR         interface to bind                        LIVESTATS_HOST (default 127.0.0.1)
+  --db PATH           SQLite file, or a store URL              LIVESTATS_DB   (default ./livestats.db)
+  --retention DAYS    days of raw events to keep, 0 = all      LIVESTATS_RETENTION (default 180)
+  --trust-proxy LIST  proxies whose X-Forwarded-For is used    LIVESTATS_TRUST_PROXY (IPs or "loopback")
+  --sites LIST        sites allowed to send, comma-separated   LIVESTATS_SITES (default: any)
+  --auth MODE         auto | on | off                          LIVESTATS_AUTH (default auto: on when not loopback)
+  --reset-token       make and print a new read token
+  -h, --help          this text
+`
+
+export async function main(argv: string[]): Promise<void> {
+  let args
+  try {
+    args = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        port: { type: 'string' }, host: { type: 'string' }, db: { type: 'string' }, retention: { type: 'string' },
+        'trust-proxy': { type: 'string' }, sites: { type: 'string' }, auth: { type: 'string' },
+        'reset-token': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      },
+    })
+  } catch (err) {
+    process.stderr.write(`livestats: ${(err as Error).message}\n\n${HELP}`)
+    process.exit(2)
+  }
+  const { values: v, positionals } = args
+  const command = positionals[0] ?? 'serve'
+  if (v.help || command === 'help') {
+    process.stdout.write(HELP)
+    return
+  }
+  if (command !== 'serve') {
+    process.stderr.write(`livestats: unknown command "${command}"\n\n${HELP}`)
+    process.exit(2)
+  }
+  const flags: Record<string, string> = {}
+  if (v.port !== undefined) flags.port = v.port
+  if (v.host !== undefined) flags.host = v.host
+  if (v.db !== undefined) flags.store = v.db
+  if (v.retention !== undefined) flags.retentionDays = v.retention
+  if (v['trust-proxy'] !== undefined) flags.trustProxy = v['trust-proxy']
+  if (v.sites !== undefined) flags.sites = v.sites
+  if (v.auth !== undefined) flags.auth = v.auth
+
+  let hub: Hub
+  try {
+    const config = resolveConfig({ ...optionsFromEnv(), ...flags })
+    hub = new Hub(config)
+    if (v['reset-token']) hub.resetTokenOnStart()
+  } catch (err) {
+    const msg = err instanceof LivestatsError ? err.message : String(err)
+    process.stderr.write(`livestats: invalid configuration: ${msg}\n`)
+    process.exit(2)
+  }
+  const started = Date.now()
+  let info
+  try {
+    info = await hub.listen()
+  } catch (err) {
+    process.stderr.write(`livestats: cannot start: ${(err as Error).message}\n`)
+    process.exit(1)
+  }
+  const out = process.stdout
+  out.write(`Livestats hub ready in ${Date.now() - started} ms (store: ${hub.config.storeUrl})\n`)
+  out.write(`  Dashboard:  ${info.url}/\n`)
+  out.write(`  Snippet:    <script defer src="${info.url}/livestats.js"></script>\n`)
+  if (hub.newToken !== null) {
+    out.write(`  Read token: ${hub.newToken}\n`)
+    out.write('              (shown once; only its hash is stored. --reset-token makes a new one)\n')
+  } else if (hub.auth.enforced) {
+    out.write('  Reads need the token printed at first start (--reset-token makes a new one)\n')
+  }
+  let stopping = false
+  const stop = (signal: string): void => {
+    if (stopping) return
+    stopping = true
+    out.write(`livestats: ${signal}, committing queued events and closing\n`)
+    hub.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`livestats: error while closing: ${String(err)}\n`)
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGTERM', () => stop('SIGTERM'))
+  process.on('SIGINT', () => stop('SIGINT'))
+}

@@ -1,0 +1,51 @@
+/** The read API: time series, top lists, totals, the overview and the page-view feed. JSON only. */
+import type { Router } from '../http/router'
+import { json } from '../http/reply'
+import type { Store } from '../store/types'
+import * as p from './params'
+
+export function queryRoutes(router: Router, store: Store): void {
+  const read = { auth: true }
+  router.on('GET', '/api/sites', async (_req, res) => json(res, 200, { sites: await store.sites() }), read)
+
+  router.on('GET', '/api/series', async (_req, res, url) => {
+    const r = p.range(url.searchParams)
+    const b = p.bucket(url.searchParams, r)
+    json(res, 200, { site: r.site, from: r.from, to: r.to, bucket: b, points: await store.series(r, b) })
+  }, read)
+
+  router.on('GET', '/api/top', async (_req, res, url) => {
+    const r = p.range(url.searchParams)
+    const dim = p.dimension(url.searchParams)
+    const rows = await store.top(r, dim, p.limit(url.searchParams, 10, 1000))
+    json(res, 200, { site: r.site, from: r.from, to: r.to, dim, rows })
+  }, read)
+
+  router.on('GET', '/api/totals', async (_req, res, url) => {
+    const r = p.range(url.searchParams)
+    json(res, 200, { site: r.site, from: r.from, to: r.to, ...(await store.totals(r)) })
+  }, read)
+
+  // what the dashboard's history view opens with, in one round trip
+  router.on('GET', '/api/overview', async (_req, res, url) => {
+    const r = p.range(url.searchParams)
+    const b = p.bucket(url.searchParams, r)
+    const n = p.limit(url.searchParams, 10, 100)
+    const [series, pages, referrers] = await Promise.all([
+      store.series(r, b), store.top(r, 'page', n), store.top(r, 'referrer', n),
+    ])
+    json(res, 200, { site: r.site, from: r.from, to: r.to, bucket: b, series, pages, referrers })
+  }, read)
+
+  router.on('GET', '/api/feed', async (_req, res, url) => {
+    const q = url.searchParams
+    const rows = await store.feed(q.get('site'), p.limit(q, 50, 500), p.optionalTime(q, 'before'))
+    json(res, 200, { rows })
+  }, read)
+
+  router.on('GET', '/api/live-history', async (_req, res, url) => {
+    const r = p.range(url.searchParams)
+    const b = p.bucket(url.searchParams, r)
+    json(res, 200, { site: r.site, from: r.from, to: r.to, bucket: b, samples: await store.liveHistory(r, b) })
+  }, read)
+}

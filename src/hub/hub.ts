@@ -1,0 +1,202 @@
+/**
+ * The composition root: builds a hub from validated options. Data flows one way:
+ * transports → ingest (validate, enrich) → listeners (presence, live) and the batched writer → store.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { join } from 'node:path'
+import { resolveConfig, type HubConfig, type HubInput } from './config'
+import { TokenAuth } from './api/auth'
+import { queryRoutes } from './api/query'
+import { json, fail } from './http/reply'
+import { Router } from './http/router'
+import { loadAsset, loadDir, packageRoot, sendAsset, type Asset } from './http/static'
+import { makeTrust } from './ingest/client-ip'
+import { collectHttp } from './ingest/collect-http'
+import { collectWs, type CollectWs } from './ingest/collect-ws'
+import { Ingest } from './ingest/pipeline'
+import { createValidator } from './ingest/validate'
+import { VisitorHasher } from './ingest/visitor'
+import { BatchWriter } from './ingest/writer'
+import { HubMetrics, hubGauges, renderPrometheus, type Gauge } from './metrics'
+import { openStore } from './store'
+import type { Store } from './store/types'
+import { LivestatsError } from '../protocol/errors'
+
+const DAY = 86_400_000
+
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer, url: URL) => void
+
+/** Content-Security-Policy of the dashboard: no inline script, nothing from elsewhere. */
+export const DASHBOARD_CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' ws: wss:; " +
+  "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'"
+
+export interface ListenInfo {
+  port: number
+  host: string
+  /** Base URL, e.g. `http://127.0.0.1:3000`. */
+  url: string
+}
+
+export class Hub {
+  readonly config: HubConfig
+  readonly store: Store
+  readonly metrics = new HubMetrics()
+  readonly router = new Router()
+  readonly auth: TokenAuth
+  readonly ingest: Ingest
+  readonly writer: BatchWriter
+  /** WebSocket endpoints by path; `/collect` is built in, `/live` is added by the live channel. */
+  readonly upgrades = new Map<string, UpgradeHandler>()
+  /** Extra `/metrics` sections (live gauges). */
+  readonly gauges: (() => Gauge[])[] = []
+  /** Work to run on close, after transports stop and before the store closes (newest first). */
+  readonly closers: (() => Promise<void> | void)[] = []
+  /** The token this start generated, to print once; null when none was made. */
+  newToken: string | null = null
+  private readonly server: Server
+  private readonly collect: CollectWs
+  private readonly hasher: VisitorHasher
+  private readonly assets: Map<string, Asset>
+  private readonly snippet: Asset | null
+  private timers: NodeJS.Timeout[] = []
+  private closing: Promise<void> | null = null
+  private resetToken = false
+
+  constructor(options: HubInput | HubConfig = {}) {
+    this.config = 'requireToken' in options ? options : resolveConfig(options)
+    const c = this.config
+    this.store = openStore(c.storeUrl)
+    this.auth = new TokenAuth(c.requireToken)
+    this.writer = new BatchWriter(this.store)
+    this.hasher = new VisitorHasher(this.store)
+    const trusted = makeTrust(c.trustProxy)
+    this.ingest = new Ingest(c, createValidator(c.limits), this.hasher, this.writer, this.metrics)
+    this.collect = collectWs(c, this.ingest, this.metrics, this.auth, trusted, this.ingest.listeners)
+    this.upgrades.set('/collect', (req, socket, head, url) => this.collect.handleUpgrade(req, socket, head, url))
+
+    const root = packageRoot()
+    this.snippet = loadAsset(join(root, 'dist', 'livestats.js'), 'public, max-age=86400, stale-while-revalidate=604800')
+    this.assets = loadDir(join(root, 'dist', 'dashboard'), '/', (p) =>
+      p.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache')
+
+    const r = this.router
+    r.on('*', '/api/collect', collectHttp(c, this.ingest, this.metrics, this.auth, trusted))
+    r.on('GET', '/healthz', (_req, res) =>
+      json(res, 200, { status: this.closing ? 'closing' : 'ok', store: this.store.kind, uptime: (Date.now() - this.metrics.started) / 1000 }))
+    r.on('GET', '/metrics', (_req, res) => {
+      const text = renderPrometheus([...hubGauges(this.metrics, this.writer.pending), ...this.gauges.flatMap((g) => g())])
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' })
+      res.end(text)
+    }, { auth: true })
+    queryRoutes(r, this.store)
+
+    this.server = createServer((req, res) => void this.onRequest(req, res))
+    this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head))
+    this.server.on('clientError', (_err, socket) => socket.destroy())
+    this.server.keepAliveTimeout = 65_000
+  }
+
+  /** Hub-generated token on next `listen()` even if one is stored (`livestats serve --reset-token`). */
+  resetTokenOnStart(): this {
+    this.resetToken = true
+    return this
+  }
+
+  private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let url: URL
+    try {
+      url = new URL(req.url ?? '/', 'http://hub')
+    } catch {
+      fail(res, new LivestatsError('LS_ERR_NOT_FOUND'))
+      return
+    }
+    if (await this.router.dispatch(req, res, url, (q, u) => this.auth.allows(q, u))) return
+    if (req.method === 'GET' || req.method === 'HEAD') {
+      if (url.pathname === '/livestats.js' && this.snippet !== null) {
+        sendAsset(req, res, this.snippet, { 'access-control-allow-origin': '*' })
+        return
+      }
+      const a = this.assets.get(url.pathname === '/' ? '/index.html' : url.pathname)
+      if (a !== undefined) {
+        sendAsset(req, res, a, a.type.startsWith('text/html')
+          ? { 'content-security-policy': DASHBOARD_CSP, 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' }
+          : { 'x-content-type-options': 'nosniff' })
+        return
+      }
+    }
+    fail(res, new LivestatsError('LS_ERR_NOT_FOUND'))
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy())
+    let url: URL
+    try {
+      url = new URL(req.url ?? '/', 'http://hub')
+    } catch {
+      socket.destroy()
+      return
+    }
+    const h = this.upgrades.get(url.pathname)
+    if (h === undefined || this.closing) {
+      const status = this.closing ? '503 Service Unavailable' : '404 Not Found'
+      socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
+      return
+    }
+    h(req, socket, head, url)
+  }
+
+  /** Opens the store, loads salts and the token, and starts listening. */
+  async listen(): Promise<ListenInfo> {
+    const c = this.config
+    await this.store.init()
+    await this.hasher.rotate()
+    this.newToken = await this.auth.init(this.store, c.token, this.resetToken)
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject)
+      this.server.listen(c.port, c.host, () => {
+        this.server.off('error', reject)
+        resolve()
+      })
+    })
+    if (c.retentionDays > 0) {
+      const prune = (): void => {
+        this.store.prune(Date.now() - c.retentionDays * DAY).catch((err: unknown) => c.logger.error('livestats: prune failed', err))
+      }
+      prune()
+      this.timers.push(setInterval(prune, 3_600_000).unref())
+    }
+    const a = this.server.address() as AddressInfo
+    const host = a.family === 'IPv6' ? `[${a.address}]` : a.address
+    return { port: a.port, host: a.address, url: `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${a.port}` }
+  }
+
+  /** Stops accepting, commits everything queued, runs closers, closes the store. Idempotent. */
+  close(): Promise<void> {
+    if (this.closing) return this.closing
+    this.closing = (async () => {
+      for (const t of this.timers) clearInterval(t)
+      const closed = new Promise<void>((resolve) => this.server.close(() => resolve()))
+      await this.collect.close()
+      for (const fn of [...this.closers].reverse()) await fn()
+      this.server.closeIdleConnections()
+      await this.writer.drain()
+      setTimeout(() => this.server.closeAllConnections(), 2000).unref()
+      await closed
+      await this.store.close()
+    })()
+    return this.closing
+  }
+}
+
+/**
+ * Builds a hub (not yet listening).
+ * @example
+ * const hub = createHub({ port: 3000, store: './livestats.db' })
+ * const { url } = await hub.listen()
+ */
+export function createHub(options: HubInput = {}): Hub {
+  return new Hub(options)
+}

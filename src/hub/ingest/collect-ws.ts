@@ -1,0 +1,77 @@
+/**
+ * WebSocket `/collect`: each text frame carries one event or a batch, and the hub answers each with
+ * an ack once its rows are committed. A frame-level fault (not JSON, wrong version, batch too large)
+ * sends `{ type: 'error', code }` and closes with the code's WebSocket close code: the source
+ * resends whatever was not acknowledged on its next connection. Frames larger than the limit are
+ * closed by `ws` itself with 1009.
+ */
+import type { IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { WebSocketServer, type WebSocket } from 'ws'
+import { LivestatsError } from '../../protocol/errors'
+import type { HubConfig } from '../config'
+import { errorBody } from '../http/reply'
+import type { HubMetrics } from '../metrics'
+import { TokenAuth } from '../api/auth'
+import { describeClient } from './client'
+import type { Ingest } from './pipeline'
+import type { IngestListener } from './types'
+
+export interface CollectWs {
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): void
+  /** Closes every collect socket (shutdown) and stops accepting new ones. */
+  close(): Promise<void>
+}
+
+export function collectWs(
+  config: HubConfig,
+  ingest: Ingest,
+  metrics: HubMetrics,
+  auth: TokenAuth,
+  trusted: (ip: string) => boolean,
+  listeners: readonly IngestListener[],
+): CollectWs {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: config.limits.maxPayloadBytes, perMessageDeflate: false })
+  let next = 0
+
+  function onConnection(ws: WebSocket, req: IncomingMessage, url: URL): void {
+    const token = TokenAuth.fromRequest(req, url)
+    const connection = `c${(++next).toString(36)}`
+    const client = describeClient(req, trusted, token !== null && auth.check(token), connection)
+    metrics.wsConnections++
+    ws.on('message', (data, isBinary) => {
+      metrics.framesWs++
+      const text = isBinary || !Buffer.isBuffer(data) ? Buffer.from(data as Buffer).toString('utf8') : data.toString('utf8')
+      ingest.handle(text, client).then(
+        ({ ack }) => {
+          if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(ack))
+        },
+        (err: unknown) => {
+          const e = err instanceof LivestatsError ? err : new LivestatsError('LS_ERR_INTERNAL')
+          if (!(err instanceof LivestatsError)) config.logger.error('livestats: collect frame failed', err)
+          metrics.reject(e.code)
+          if (ws.readyState !== ws.OPEN) return
+          ws.send(JSON.stringify(errorBody(e.code, e.message)))
+          // overload and store faults are transient: keep the socket, the source resends unacked frames
+          if (e.code !== 'LS_ERR_OVERLOADED' && e.code !== 'LS_ERR_STORE_UNAVAILABLE') ws.close(e.close, e.code)
+        },
+      )
+    })
+    ws.on('error', () => ws.terminate())
+    ws.on('close', (code) => {
+      metrics.wsConnections--
+      if (code === 1009) metrics.reject('LS_ERR_BODY_TOO_LARGE')
+      for (const l of listeners) l.connectionClosed(connection, client)
+    })
+  }
+
+  return {
+    handleUpgrade(req, socket, head, url) {
+      wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req, url))
+    },
+    close() {
+      for (const ws of wss.clients) ws.close(1001, 'LS_ERR_SHUTTING_DOWN')
+      return new Promise((resolve) => wss.close(() => resolve()))
+    },
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * One frame in, one ack out: decode, validate each event, derive the visitor, let the live parts
+ * see it, queue the rows, and answer once they are committed. Frame-level faults throw a
+ * LivestatsError (the transport turns it into a 4xx or a close code); event-level faults become
+ * rejections in the ack while the rest of the frame is accepted.
+ */
+import { LivestatsError, type ErrorCode } from '../../protocol/errors'
+import { WEB_TYPES, type LivestatsEvent } from '../../protocol/schema'
+import type { Ack, Rejection } from '../../protocol/messages'
+import type { HubConfig } from '../config'
+import type { HubMetrics } from '../metrics'
+import type { StoredEvent } from '../store/types'
+import { toRow } from './enrich'
+import type { Accepted, ClientInfo, IngestListener } from './types'
+import { isInvalid, type Validator } from './validate'
+import type { VisitorHasher } from './visitor'
+import type { BatchWriter } from './writer'
+
+export class Ingest {
+  private readonly allowed: ReadonlySet<string> | null
+  private visitors = new WeakMap<ClientInfo, Map<string, string>>()
+  readonly listeners: IngestListener[] = []
+
+  constructor(
+    private readonly config: HubConfig,
+    private readonly validator: Validator,
+    private readonly hasher: VisitorHasher,
+    private readonly writer: BatchWriter,
+    private readonly metrics: HubMetrics,
+  ) {
+    this.allowed = config.sites.length > 0 ? new Set(config.sites) : null
+  }
+
+  private visitorOf(client: ClientInfo, site: string): string {
+    let bySite = this.visitors.get(client)
+    if (bySite === undefined) this.visitors.set(client, (bySite = new Map()))
+    let v = bySite.get(site)
+    if (v === undefined) bySite.set(site, (v = this.hasher.hash(site, client.ipRaw, client.userAgent)))
+    return v
+  }
+
+  private refuse(out: Rejection[], i: number, item: unknown, code: ErrorCode, message: string): void {
+    const id = (item as { id?: unknown } | null)?.id
+    out.push(typeof id === 'string' && id.length <= 64 ? { i, id, code, message } : { i, code, message })
+    this.metrics.reject(code)
+  }
+
+  /** Handles one frame's text. Resolves with the ack once the accepted rows are committed. */
+  async handle(text: string, client: ClientInfo): Promise<{ ack: Ack; items: number }> {
+    const { seq, items } = this.validator.decode(text)
+    const now = Date.now()
+    if (this.hasher.stale(now)) {
+      await this.hasher.rotate(now)
+      this.visitors = new WeakMap()
+    }
+    if (this.writer.pending > this.config.maxQueuedRows) throw new LivestatsError('LS_ERR_OVERLOADED')
+    this.metrics.received += items.length
+    const rejected: Rejection[] = []
+    const rows: StoredEvent[] = []
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]
+      const ev = this.validator.check(item)
+      if (isInvalid(ev)) {
+        this.refuse(rejected, i, item, ev.code, ev.message)
+        continue
+      }
+      const code = this.admit(ev, client)
+      if (code !== null) {
+        this.refuse(rejected, i, item, code, new LivestatsError(code).message)
+        continue
+      }
+      const web = WEB_TYPES.has(ev.type)
+      const visitor = web ? this.visitorOf(client, (ev as { site: string }).site) : null
+      const accepted: Accepted = { event: ev, ts: now, visitor, row: toRow(ev, now, visitor, client) }
+      let refusedBy: ErrorCode | null = null
+      for (const l of this.listeners) {
+        refusedBy = l.accept(accepted, client)
+        if (refusedBy !== null) break
+      }
+      if (refusedBy !== null) {
+        this.refuse(rejected, i, item, refusedBy, new LivestatsError(refusedBy).message)
+        continue
+      }
+      if (accepted.row !== null) rows.push(accepted.row)
+    }
+    let stored = 0
+    if (rows.length > 0) {
+      let fresh: boolean[]
+      try {
+        fresh = await this.writer.write(rows)
+      } catch (err) {
+        this.config.logger.error('livestats: store failed to commit a batch', err)
+        throw new LivestatsError('LS_ERR_STORE_UNAVAILABLE')
+      }
+      for (const f of fresh) if (f) stored++
+    }
+    const duplicates = rows.length - stored
+    this.metrics.stored += stored
+    this.metrics.duplicates += duplicates
+    const ack: Ack = { type: 'ack', stored, duplicates, rejected }
+    if (seq !== undefined) ack.seq = seq
+    else if (items.length === 1) {
+      const id = (items[0] as { id?: unknown }).id
+      if (typeof id === 'string' && id.length <= 64) ack.id = id
+    }
+    return { ack, items: items.length }
+  }
+
+  /** Rules that depend on the hub's settings, not on the event's shape. */
+  private admit(ev: LivestatsEvent, client: ClientInfo): ErrorCode | null {
+    if (WEB_TYPES.has(ev.type)) {
+      if (this.allowed !== null && !this.allowed.has((ev as { site: string }).site)) return 'LS_ERR_SITE_NOT_ALLOWED'
+      return null
+    }
+    if (this.config.requireToken && !client.authenticated) return 'LS_ERR_TRACKER_FORBIDDEN'
+    return null
+  }
+}

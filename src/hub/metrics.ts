@@ -1,0 +1,60 @@
+/** The hub's own counters, exported on `/metrics` in Prometheus text format. */
+import type { ErrorCode } from '../protocol/errors'
+
+export class HubMetrics {
+  received = 0
+  stored = 0
+  duplicates = 0
+  framesWs = 0
+  framesHttp = 0
+  wsConnections = 0
+  readonly rejected = new Map<ErrorCode, number>()
+  readonly started = Date.now()
+
+  reject(code: ErrorCode, n = 1): void {
+    this.rejected.set(code, (this.rejected.get(code) ?? 0) + n)
+  }
+}
+
+/** Escapes a label value per the Prometheus text format. */
+export function label(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')
+}
+
+export interface Gauge {
+  name: string
+  help: string
+  type: 'gauge' | 'counter'
+  samples: { labels?: Record<string, string>; value: number }[]
+}
+
+export function renderPrometheus(gauges: readonly Gauge[]): string {
+  let out = ''
+  for (const g of gauges) {
+    out += `# HELP ${g.name} ${g.help}\n# TYPE ${g.name} ${g.type}\n`
+    for (const s of g.samples) {
+      const l = s.labels ? Object.entries(s.labels).map(([k, v]) => `${k}="${label(v)}"`).join(',') : ''
+      out += `${g.name}${l ? `{${l}}` : ''} ${Number.isFinite(s.value) ? s.value : 0}\n`
+    }
+  }
+  return out
+}
+
+export function hubGauges(m: HubMetrics, queued: number): Gauge[] {
+  return [
+    { name: 'livestats_events_received_total', help: 'Events received, valid or not.', type: 'counter', samples: [{ value: m.received }] },
+    { name: 'livestats_events_stored_total', help: 'Events newly committed to the store.', type: 'counter', samples: [{ value: m.stored }] },
+    { name: 'livestats_events_duplicate_total', help: 'Events resent with an id the store already held.', type: 'counter', samples: [{ value: m.duplicates }] },
+    {
+      name: 'livestats_events_rejected_total', help: 'Events or frames refused, by error code.', type: 'counter',
+      samples: [...m.rejected].map(([code, value]) => ({ labels: { code }, value })),
+    },
+    {
+      name: 'livestats_frames_total', help: 'Frames received, by transport.', type: 'counter',
+      samples: [{ labels: { transport: 'ws' }, value: m.framesWs }, { labels: { transport: 'http' }, value: m.framesHttp }],
+    },
+    { name: 'livestats_collect_connections', help: 'Open collect WebSockets.', type: 'gauge', samples: [{ value: m.wsConnections }] },
+    { name: 'livestats_write_queue_rows', help: 'Rows waiting for the writer.', type: 'gauge', samples: [{ value: queued }] },
+    { name: 'livestats_uptime_seconds', help: 'Seconds since the hub started.', type: 'gauge', samples: [{ value: (Date.now() - m.started) / 1000 }] },
+  ]
+}
