@@ -1,0 +1,80 @@
+/**
+ * What travels on the bus. Presence publishes `PresenceChange`, `ProcessUpdate` and `ProcessGone`;
+ * the hub publishes a `FeedPageview` for every newly stored pageview (use `feedPageview(row)`).
+ * Values are absolute (counts after the change), not increments, so a subscriber that misses a
+ * message is repaired by the next one, and applying one twice is harmless.
+ */
+import type { PresenceState } from '../../protocol/limits'
+import type { StoredEvent } from '../store/types'
+import type { LiveCounts, PageCounts, ProcessView } from '../presence/types'
+
+export type ChangeOp = 'join' | 'leave' | 'update'
+/** Why a tab ended: `leave` event, WebSocket `close`, HTTP heartbeats `expired`, hub `shutdown`. */
+export type EndReason = 'leave' | 'close' | 'expired' | 'shutdown'
+
+/** A tab joined, left, or changed state or page. Heartbeats that change nothing are not published. */
+export interface PresenceChange {
+  type: 'presence'
+  site: string
+  /** Per-site change counter (strictly increasing). */
+  seq: number
+  at: number
+  op: ChangeOp
+  cid: string
+  visitor: string
+  path: string
+  state: PresenceState
+  /** For `update`: the page and state before. */
+  from?: { path: string; state: PresenceState }
+  reason?: EndReason
+  /** Site counts after the change. */
+  counts: LiveCounts
+  /** Counts after the change of the pages it touched (one or two); `total: 0` means the page emptied. */
+  pages: PageCounts[]
+  /** Open connections on the site after the change. */
+  connections: number
+}
+
+/** A pageview for the live feed (seed 001): what the dashboard lists, never the raw IP. */
+export interface FeedPageview {
+  type: 'pageview'
+  site: string
+  id: string
+  at: number
+  path: string | null
+  host: string | null
+  title: string | null
+  referrer: string | null
+  country: string | null
+  browser: string | null
+  os: string | null
+  device: string | null
+  /** The masked IP, as stored. */
+  ip: string | null
+}
+
+export interface ProcessUpdate {
+  type: 'process'
+  seq: number
+  at: number
+  process: ProcessView
+}
+
+export interface ProcessGone {
+  type: 'process-gone'
+  seq: number
+  at: number
+  key: string
+  reason: EndReason
+}
+
+export type BusMessage = PresenceChange | FeedPageview | ProcessUpdate | ProcessGone
+
+/** The feed message the hub publishes on `channels.site(row.site)` after a pageview is stored. */
+export function feedPageview(row: StoredEvent): FeedPageview {
+  return {
+    type: 'pageview', site: row.site, id: row.id, at: row.ts, path: row.path, host: row.host,
+    title: row.title, referrer: row.referrer, country: row.country, browser: row.browser,
+    os: row.os, device: row.device, ip: row.ip,
+  }
+}

@@ -1,0 +1,425 @@
+/**
+ * In-memory presence for a single hub node. It is the `IngestListener` the hub hands every
+ * accepted event to: `pageview`, `presence` and `leave` move tabs, `process` updates the process
+ * table, and `connectionClosed` ends every tab a WebSocket carried, at once.
+ *
+ * When a connection (tab, keyed by the event's `cid` within its site) opens:
+ * - a `pageview` always opens it (or moves an open one to the new page);
+ * - a `presence` that carries `url` opens it too, so a snippet that reconnects after a hub restart
+ *   (or a network drop that closed its socket) is live again at its next heartbeat;
+ * - a `presence` without `url`, or one for a tab that sent `leave` in the last minute (a heartbeat
+ *   racing the page's own `leave`), is refused with LS_ERR_UNKNOWN_CONNECTION: the snippet answers
+ *   by sending `url` with its next heartbeat. A bfcache restore sends a `pageview`, which reopens.
+ *
+ * Bots (`client.bot`) are ignored, never refused: their pageviews are still stored, flagged.
+ */
+import { STATES, DEFAULT_HEARTBEAT_SECONDS, type PresenceState } from '../../protocol/limits'
+import type { ErrorCode } from '../../protocol/errors'
+import type { LeaveEvent, PageviewEvent, PresenceEvent, ProcessEvent } from '../../protocol/schema'
+import type { Accepted, ClientInfo } from '../ingest/types'
+import type { LiveSample, SessionRecord } from '../store/types'
+import { channels, type Bus } from '../bus/types'
+import type { EndReason, PresenceChange } from '../bus/messages'
+import { Aggregate, NONE, STATE_INDEX } from './aggregate'
+import { MinuteSampler } from './history'
+import { pathOf } from './path'
+import { ProcessTable } from './processes'
+import { DEFAULT_RATE, TokenBucket, type RateLimit } from './token-bucket'
+import type {
+  ConnectionView, HistorySink, LiveCounts, PageCounts, Presence, PresenceSnapshot, ProcessView,
+} from './types'
+
+export interface MemoryPresenceOptions {
+  /** Where changes are published for live channels. @default none (no one watches) */
+  bus?: Bus
+  /** Receives live samples and finished sessions, at most once per sweep. @default none */
+  sink?: HistorySink
+  /** Clock, ms. Tests pass a fake one and call `tick()`. @default Date.now */
+  now?: () => number
+  /** Sweep period: HTTP expiry, minute samples, session flush. 0 = no timer (call `tick()`). @default 1000 */
+  sweepMs?: number
+  /** Per-connection message rate. @default { burst: 20, perSecond: 5 } */
+  rate?: RateLimit
+  /** Heartbeats an HTTP-only tab may miss before it ends. @default 2 */
+  missedHeartbeats?: number
+  /** Slack on top of the missed heartbeats, for network jitter, ms. @default 1000 */
+  graceMs?: number
+  /** An HTTP-only process with no sample for this long is gone, ms. @default 60000 */
+  processTimeoutMs?: number
+  /** How long a tab that sent `leave` cannot be reopened by a heartbeat, ms. @default 60000 */
+  leaveTombstoneMs?: number
+}
+
+interface Tab {
+  readonly cid: string
+  readonly site: SiteState
+  readonly visitor: string
+  path: string
+  /** Last URL seen, so an unchanged URL is not parsed again on every heartbeat. */
+  url: string
+  state: number
+  stateSince: number
+  readonly started: number
+  lastSeen: number
+  intervalMs: number
+  connection: string | null
+  readonly bucket: TokenBucket
+  pageviews: number
+  readonly entry: string
+  /** ms spent per state index. */
+  readonly spent: number[]
+}
+
+class SiteState {
+  readonly tabs = new Map<string, Tab>()
+  readonly visitors = new Aggregate()
+  readonly pages = new Map<string, Aggregate>()
+  /** Last change's sequence number (from the presence-wide counter: a forgotten site that comes back never reuses one). */
+  seq = 0
+  readonly sampler: MinuteSampler
+  constructor(readonly name: string, now: number) {
+    this.sampler = new MinuteSampler(now)
+  }
+  page(path: string): Aggregate {
+    let a = this.pages.get(path)
+    if (a === undefined) this.pages.set(path, (a = new Aggregate()))
+    return a
+  }
+}
+
+const ZERO: Readonly<LiveCounts> = Object.freeze({ total: 0, reading: 0, writing: 0, idle: 0 })
+
+export class MemoryPresence implements Presence {
+  private readonly sitesByName = new Map<string, SiteState>()
+  private readonly byConnection = new Map<string, Set<Tab>>()
+  /** Tabs with no WebSocket: the only ones that can expire. */
+  private readonly httpTabs = new Set<Tab>()
+  /** `site \0 cid` → until when a heartbeat may not reopen it (insertion order = expiry order). */
+  private readonly tombstones = new Map<string, number>()
+  private readonly procs = new ProcessTable()
+  private procSeq = 0
+  private seq = 0
+  private samples: LiveSample[] = []
+  private sessions: SessionRecord[] = []
+  private readonly timer: NodeJS.Timeout | null
+  private readonly now: () => number
+  private readonly bus: Bus | null
+  private readonly sink: HistorySink | null
+  private readonly rate: RateLimit
+  private readonly missed: number
+  private readonly graceMs: number
+  private readonly processTimeoutMs: number
+  private readonly tombstoneMs: number
+
+  constructor(opts: MemoryPresenceOptions = {}) {
+    this.now = opts.now ?? Date.now
+    this.bus = opts.bus ?? null
+    this.sink = opts.sink ?? null
+    this.rate = Object.freeze({ ...DEFAULT_RATE, ...opts.rate })
+    this.missed = opts.missedHeartbeats ?? 2
+    this.graceMs = opts.graceMs ?? 1000
+    this.processTimeoutMs = opts.processTimeoutMs ?? 60_000
+    this.tombstoneMs = opts.leaveTombstoneMs ?? 60_000
+    const sweepMs = opts.sweepMs ?? 1000
+    // unref'd: a sweep timer alone must not keep a process (a test, a CLI) alive
+    this.timer = sweepMs > 0 ? setInterval(() => this.tick(), sweepMs).unref() : null
+  }
+
+  // ---- ingest ----
+
+  accept(item: Accepted, client: ClientInfo): ErrorCode | null {
+    if (client.bot) return null
+    const ev = item.event
+    switch (ev.type) {
+      case 'pageview': return this.onPageview(ev, item, client)
+      case 'presence': return this.onPresence(ev, item, client)
+      case 'leave': return this.onLeave(ev)
+      case 'process': return this.onProcess(ev, client)
+      default: return null
+    }
+  }
+
+  connectionClosed(connection: string): void {
+    const tabs = this.byConnection.get(connection)
+    if (tabs !== undefined) {
+      const now = this.now()
+      for (const tab of [...tabs]) this.end(tab, 'close', now)
+      this.byConnection.delete(connection)
+    }
+    for (const key of this.procs.closeConnection(connection)) this.processGone(key, 'close')
+  }
+
+  private onPageview(ev: PageviewEvent, item: Accepted, client: ClientInfo): ErrorCode | null {
+    if (ev.cid === undefined) return null // no tab id: stored, but not live
+    const now = this.now()
+    const path = item.row?.path ?? pathOf(ev.url)
+    const site = this.sitesByName.get(ev.site)
+    const tab = site?.tabs.get(ev.cid)
+    if (site === undefined || tab === undefined) {
+      if (this.tombstones.size > 0) this.tombstones.delete(`${ev.site}\0${ev.cid}`)
+      this.open(ev.site, ev.cid, item.visitor ?? ev.cid, ev.url, path, STATE_INDEX.reading, null, client, now)
+      return null
+    }
+    if (!tab.bucket.take(now)) return 'LS_ERR_RATE_LIMITED'
+    this.touch(tab, client, now)
+    tab.pageviews++
+    tab.url = ev.url
+    this.change(tab, path, tab.state, now)
+    return null
+  }
+
+  private onPresence(ev: PresenceEvent, item: Accepted, client: ClientInfo): ErrorCode | null {
+    if (ev.cid === undefined) return 'LS_ERR_UNKNOWN_CONNECTION'
+    const now = this.now()
+    const state = STATE_INDEX[ev.state]
+    const intervalMs = ev.interval === undefined ? null : ev.interval * 1000
+    const tab = this.sitesByName.get(ev.site)?.tabs.get(ev.cid)
+    if (tab === undefined) {
+      if (ev.url === undefined || this.tombstoned(`${ev.site}\0${ev.cid}`, now)) return 'LS_ERR_UNKNOWN_CONNECTION'
+      this.open(ev.site, ev.cid, item.visitor ?? ev.cid, ev.url, pathOf(ev.url), state, intervalMs, client, now)
+      return null
+    }
+    if (!tab.bucket.take(now)) return 'LS_ERR_RATE_LIMITED'
+    this.touch(tab, client, now)
+    if (intervalMs !== null) tab.intervalMs = intervalMs
+    let path = tab.path
+    if (ev.url !== undefined && ev.url !== tab.url) {
+      tab.url = ev.url
+      path = pathOf(ev.url)
+    }
+    this.change(tab, path, state, now)
+    return null
+  }
+
+  private onLeave(ev: LeaveEvent): ErrorCode | null {
+    // a leave for a tab already gone (its socket closed first) is normal: accept it quietly
+    if (ev.cid === undefined) return null
+    const tab = this.sitesByName.get(ev.site)?.tabs.get(ev.cid)
+    const now = this.now()
+    this.tombstones.set(`${ev.site}\0${ev.cid}`, now + this.tombstoneMs)
+    if (tab !== undefined) this.end(tab, 'leave', now)
+    return null
+  }
+
+  private onProcess(ev: ProcessEvent, client: ClientInfo): ErrorCode | null {
+    const now = this.now()
+    const view = this.procs.sample(ev, client.connection, now)
+    this.bus?.publish(channels.processes, { type: 'process', seq: ++this.procSeq, at: now, process: view })
+    return null
+  }
+
+  private tombstoned(key: string, now: number): boolean {
+    if (this.tombstones.size === 0) return false
+    const until = this.tombstones.get(key)
+    return until !== undefined && until > now
+  }
+
+  // ---- tab lifecycle: every path into the counters goes through open, change and end ----
+
+  private open(
+    siteName: string, cid: string, visitor: string, url: string, path: string, state: number,
+    intervalMs: number | null, client: ClientInfo, now: number,
+  ): void {
+    let site = this.sitesByName.get(siteName)
+    if (site === undefined) this.sitesByName.set(siteName, (site = new SiteState(siteName, now)))
+    const tab: Tab = {
+      cid, site, visitor, path, url, state, stateSince: now, started: now, lastSeen: now,
+      intervalMs: intervalMs ?? DEFAULT_HEARTBEAT_SECONDS * 1000, connection: null,
+      bucket: new TokenBucket(this.rate, now), pageviews: 0, entry: path, spent: [0, 0, 0, 0],
+    }
+    site.tabs.set(cid, tab)
+    this.attach(tab, client)
+    const moved = site.visitors.move(visitor, NONE, state)
+    site.page(path).move(visitor, NONE, state)
+    this.changed(site, tab, 'join', undefined, undefined, moved, path, null, now)
+  }
+
+  private change(tab: Tab, path: string, state: number, now: number): void {
+    const was = tab.state
+    const wasPath = tab.path
+    if (path === wasPath && state === was) return // a heartbeat: memory only, nothing to publish
+    const site = tab.site
+    if (state !== was) {
+      tab.spent[was] = (tab.spent[was] as number) + (now - tab.stateSince)
+      tab.stateSince = now
+      tab.state = state
+    }
+    tab.path = path
+    const moved = state !== was && site.visitors.move(tab.visitor, was, state)
+    if (path === wasPath) {
+      site.page(path).move(tab.visitor, was, state)
+    } else {
+      site.page(wasPath).move(tab.visitor, was, NONE)
+      site.page(path).move(tab.visitor, NONE, state)
+    }
+    const from = { path: wasPath, state: STATES[was] as PresenceState }
+    this.changed(site, tab, 'update', from, undefined, moved, path, path === wasPath ? null : wasPath, now)
+  }
+
+  private end(tab: Tab, reason: EndReason, now: number): void {
+    const site = tab.site
+    site.tabs.delete(tab.cid)
+    this.detach(tab)
+    // An expired tab was last heard of at `lastSeen`: the visit ends there, not at the sweep.
+    const ended = reason === 'expired' ? tab.lastSeen : now
+    tab.spent[tab.state] = (tab.spent[tab.state] as number) + Math.max(0, ended - tab.stateSince)
+    const moved = site.visitors.move(tab.visitor, tab.state, NONE)
+    site.page(tab.path).move(tab.visitor, tab.state, NONE)
+    const s = tab.spent
+    this.sessions.push({
+      id: `${tab.cid}.${tab.started.toString(36)}`, site: site.name, visitor: tab.visitor,
+      started: tab.started, ended, pageviews: tab.pageviews,
+      writingMs: s[0] as number, readingMs: s[1] as number, idleMs: s[2] as number, hiddenMs: s[3] as number,
+      entry: tab.entry, exit: tab.path,
+    })
+    this.changed(site, tab, 'leave', undefined, reason, moved, tab.path, null, now)
+  }
+
+  /** After any tab change: feed the minute sampler (when the site counts moved) and publish. */
+  private changed(
+    site: SiteState, tab: Tab, op: PresenceChange['op'], from: PresenceChange['from'], reason: EndReason | undefined,
+    moved: boolean, path: string, otherPath: string | null, now: number,
+  ): void {
+    site.seq = ++this.seq
+    const counts = moved || this.bus !== null ? site.visitors.counts() : null
+    if (moved && counts !== null) site.sampler.set(now, counts)
+    const pages = [this.pageCounts(site, path)]
+    if (otherPath !== null) pages.push(this.pageCounts(site, otherPath))
+    if (this.bus === null || counts === null) return
+    const msg: PresenceChange = {
+      type: 'presence', site: site.name, seq: site.seq, at: now, op, cid: tab.cid, visitor: tab.visitor,
+      path: tab.path, state: STATES[tab.state] as PresenceState, counts, pages, connections: site.tabs.size,
+    }
+    if (from !== undefined) msg.from = from
+    if (reason !== undefined) msg.reason = reason
+    this.bus.publish(channels.site(site.name), msg)
+  }
+
+  /** Counts of one page; an emptied page is dropped (and reported with total 0). */
+  private pageCounts(site: SiteState, path: string): PageCounts {
+    const a = site.pages.get(path)
+    if (a === undefined || a.total === 0) {
+      site.pages.delete(path)
+      return { path, ...ZERO }
+    }
+    return { path, ...a.counts() }
+  }
+
+  private attach(tab: Tab, client: ClientInfo): void {
+    tab.connection = client.connection
+    if (client.connection === null) {
+      this.httpTabs.add(tab)
+      return
+    }
+    let set = this.byConnection.get(client.connection)
+    if (set === undefined) this.byConnection.set(client.connection, (set = new Set()))
+    set.add(tab)
+  }
+
+  private detach(tab: Tab): void {
+    if (tab.connection === null) {
+      this.httpTabs.delete(tab)
+      return
+    }
+    const set = this.byConnection.get(tab.connection)
+    if (set === undefined) return
+    set.delete(tab)
+    if (set.size === 0) this.byConnection.delete(tab.connection)
+  }
+
+  /** A message arrived from the tab: it is alive, and now carried by the sender's transport. */
+  private touch(tab: Tab, client: ClientInfo, now: number): void {
+    tab.lastSeen = now
+    if (tab.connection !== client.connection) {
+      this.detach(tab)
+      this.attach(tab, client)
+    }
+  }
+
+  private processGone(key: string, reason: EndReason): void {
+    this.bus?.publish(channels.processes, { type: 'process-gone', seq: ++this.procSeq, at: this.now(), key, reason })
+  }
+
+  // ---- sweep ----
+
+  /** Expires silent HTTP tabs and processes, closes finished minutes, hands history to the sink. */
+  tick(): void {
+    const now = this.now()
+    for (const tab of this.httpTabs) {
+      if (now > tab.lastSeen + this.missed * tab.intervalMs + this.graceMs) this.end(tab, 'expired', now)
+    }
+    for (const [key, until] of this.tombstones) {
+      if (until > now) break
+      this.tombstones.delete(key)
+    }
+    for (const key of this.procs.expire(now - this.processTimeoutMs)) this.processGone(key, 'expired')
+    for (const site of this.sitesByName.values()) {
+      site.sampler.roll(site.name, now, this.samples)
+      // a site with no one for a whole minute is forgotten; it comes back with its next visitor
+      if (site.tabs.size === 0 && site.sampler.quiet) this.sitesByName.delete(site.name)
+    }
+    this.flush()
+  }
+
+  flush(): void {
+    if (this.samples.length === 0 && this.sessions.length === 0) return
+    const batch = { samples: this.samples, sessions: this.sessions }
+    this.samples = []
+    this.sessions = []
+    if (this.sink === null) return
+    try {
+      this.sink(batch)
+    } catch (err) {
+      console.error('livestats: presence history sink threw', err)
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.timer !== null) clearInterval(this.timer)
+    const now = this.now()
+    for (const site of this.sitesByName.values()) for (const tab of [...site.tabs.values()]) this.end(tab, 'shutdown', now)
+    this.flush()
+  }
+
+  // ---- reads: synchronous here; the `Presence` methods wrap them in promises ----
+
+  countsOf(site: string): LiveCounts {
+    return this.sitesByName.get(site)?.visitors.counts() ?? { ...ZERO }
+  }
+
+  pagesOf(site: string): PageCounts[] {
+    const s = this.sitesByName.get(site)
+    if (s === undefined) return []
+    const out: PageCounts[] = []
+    for (const [path, a] of s.pages) if (a.total > 0) out.push({ path, ...a.counts() })
+    return out.sort((a, b) => b.total - a.total || (a.path < b.path ? -1 : 1))
+  }
+
+  snapshotOf(site: string): PresenceSnapshot {
+    const s = this.sitesByName.get(site)
+    return {
+      site, seq: s?.seq ?? 0, at: this.now(), counts: this.countsOf(site), pages: this.pagesOf(site),
+      connections: s?.tabs.size ?? 0,
+    }
+  }
+
+  connectionsOf(site: string): ConnectionView[] {
+    const s = this.sitesByName.get(site)
+    if (s === undefined) return []
+    return [...s.tabs.values()].map((t) => ({
+      cid: t.cid, visitor: t.visitor, path: t.path, state: STATES[t.state] as PresenceState, since: t.stateSince,
+      started: t.started, lastSeen: t.lastSeen, transport: t.connection === null ? 'http' : 'ws',
+    }))
+  }
+
+  siteNames(): string[] {
+    return [...this.sitesByName.values()].filter((s) => s.tabs.size > 0).map((s) => s.name)
+  }
+
+  async countStates(site: string): Promise<LiveCounts> { return this.countsOf(site) }
+  async pages(site: string): Promise<PageCounts[]> { return this.pagesOf(site) }
+  async sites(): Promise<string[]> { return this.siteNames() }
+  async connections(site: string): Promise<ConnectionView[]> { return this.connectionsOf(site) }
+  async processes(): Promise<ProcessView[]> { return this.procs.list(this.now()) }
+  async snapshot(site: string): Promise<PresenceSnapshot> { return this.snapshotOf(site) }
+}

@@ -1,0 +1,110 @@
+/**
+ * The `Presence` seam: who is on which page right now, in which state, and which Node
+ * processes are connected. `memory.ts` implements it for one node; `redis.ts` will follow.
+ *
+ * Why writes are synchronous and reads are async:
+ * - `accept` (from `IngestListener`) must answer at once with a refusal code or null, and every
+ *   decision it makes (is this connection known? is it over its rate?) needs only state the
+ *   receiving node owns: the WebSockets it holds and the tabs it has seen. A network backend keeps
+ *   that local view too and writes to Redis behind it, so ingest never waits on the network.
+ *   This is also why a `presence` carrying `url` may open a connection: in a cluster an HTTP
+ *   heartbeat can land on a node that never saw the pageview.
+ * - Reads (`countStates`, `pages`, `snapshot`, ...) answer with cluster-wide figures, which a
+ *   network backend has to fetch: they return promises. The memory backend resolves at once.
+ * - Changes are not pulled: the backend publishes them on the `Bus` (see `bus/messages.ts`), with a
+ *   per-site sequence number, so a live channel on any node can order diffs after a snapshot.
+ */
+import type { PresenceState } from '../../protocol/limits'
+import type { IngestListener } from '../ingest/types'
+import type { LiveSample, SessionRecord } from '../store/types'
+
+/**
+ * Visitors on a site or page: `total`, and how many of them are in each active state.
+ * A visitor counts once, in the state of their most active tab (writing > reading > idle > hidden).
+ * Hidden visitors (every tab in the background) count in `total` but in none of the three, as in
+ * seed 002's `State::countStates()`: so `reading + writing + idle <= total`.
+ */
+export interface LiveCounts {
+  total: number
+  reading: number
+  writing: number
+  idle: number
+}
+
+export interface PageCounts extends LiveCounts {
+  /** Page path (no host, no query). */
+  path: string
+}
+
+/** One live connection: a tab (the snippet's `cid`). */
+export interface ConnectionView {
+  cid: string
+  visitor: string
+  path: string
+  state: PresenceState
+  /** When the tab entered its current state, ms. */
+  since: number
+  /** When the connection opened, ms. */
+  started: number
+  /** Last message from the tab, ms. */
+  lastSeen: number
+  transport: 'ws' | 'http'
+}
+
+export interface RunningJobView {
+  name: string
+  started: number
+  /** Age when the view was made, ms. */
+  ageMs: number
+}
+
+/** A connected Node process (tracker), keyed by `app` + `instance`. */
+export interface ProcessView {
+  key: string
+  app: string
+  instance: string
+  pid: number
+  host: string
+  connectedSince: number
+  lastSeen: number
+  metrics: { cpu: number; rss: number; heapUsed: number; heapTotal: number; lag: number; uptime: number }
+  /** Running jobs, oldest first, as the tracker listed them (capped by `maxRunningJobs`). */
+  running: RunningJobView[]
+  /** All running jobs, including those past the cap. */
+  runningCount: number
+}
+
+/** Everything a dashboard needs to draw a site at once; `seq` orders it against later diffs. */
+export interface PresenceSnapshot {
+  site: string
+  /** The site's change counter when the snapshot was taken: diffs with `seq <= this` are older. */
+  seq: number
+  at: number
+  counts: LiveCounts
+  pages: PageCounts[]
+  /** Open connections (tabs) on the site, as seed 001's "connections". */
+  connections: number
+}
+
+/** History the presence engine hands to the hub, which writes it with `appendLiveSamples`/`appendSessions`. */
+export interface HistoryBatch {
+  samples: LiveSample[]
+  sessions: SessionRecord[]
+}
+export type HistorySink = (batch: HistoryBatch) => void
+
+export interface Presence extends IngestListener {
+  /** Seed 002's `State::countStates()`. Unknown site: all zero. */
+  countStates(site: string): Promise<LiveCounts>
+  /** Per-page counts, most visitors first. */
+  pages(site: string): Promise<PageCounts[]>
+  /** Sites with at least one live connection. */
+  sites(): Promise<string[]>
+  connections(site: string): Promise<ConnectionView[]>
+  processes(): Promise<ProcessView[]>
+  snapshot(site: string): Promise<PresenceSnapshot>
+  /** Hands pending history to the sink (sessions of tabs ended so far). */
+  flush(): void
+  /** Stops timers, ends every open tab (their sessions go to the sink) and flushes. */
+  close(): Promise<void>
+}

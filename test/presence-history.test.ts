@@ -1,0 +1,97 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { MemoryPresence } from '../src/hub/presence/memory'
+import { MemoryBus } from '../src/hub/bus/memory'
+import { channels } from '../src/hub/bus/types'
+import type { BusMessage } from '../src/hub/bus/messages'
+import type { HistoryBatch } from '../src/hub/presence/types'
+import { cid, client, fakeClock, leave, pageview, presence } from './helpers/presence'
+
+const S = 'example.com'
+
+test('once a minute: max and time-weighted mean of the live counts', () => {
+  const clock = fakeClock(Date.UTC(2025, 0, 1, 12, 0, 0))
+  const batches: HistoryBatch[] = []
+  const p = new MemoryPresence({ now: clock.now, sweepMs: 0, sink: (b) => batches.push(b) })
+  p.accept(pageview(S, cid(1), 'v1', '/a'), client('c1')) // 1 reading for the whole minute
+  clock.t += 15_000
+  p.accept(pageview(S, cid(2), 'v2', '/a'), client('c2')) // a second one for 30 s, writing 3 s of it
+  p.accept(presence(S, cid(2), 'v2', 'writing'), client('c2'))
+  clock.t += 3_000
+  p.accept(presence(S, cid(2), 'v2', 'reading'), client('c2'))
+  clock.t += 27_000
+  p.connectionClosed('c2')
+  clock.t += 15_000 // 12:01:00
+  p.tick()
+  const samples = batches.flatMap((b) => b.samples)
+  assert.equal(samples.length, 1)
+  const s = samples[0]
+  assert.ok(s)
+  assert.equal(s.minute, Date.UTC(2025, 0, 1, 12, 0, 0))
+  assert.equal(s.totalMax, 2)
+  assert.equal(s.totalMean, 1.5)
+  assert.equal(s.writingMax, 1)
+  assert.equal(s.writingMean, 3 / 60)
+  assert.equal(s.readingMax, 2)
+  assert.equal(s.readingMean, (60 + 27) / 60)
+  assert.equal(s.idleMax, 0)
+  // the next minute starts from the counts that hold, not from zero
+  clock.t += 60_000
+  p.tick()
+  const next = batches.flatMap((b) => b.samples)[1]
+  assert.deepEqual([next?.totalMax, next?.totalMean, next?.readingMean], [1, 1, 1])
+})
+
+test('a finished tab becomes a session with its time in each state', () => {
+  const clock = fakeClock()
+  const batches: HistoryBatch[] = []
+  const p = new MemoryPresence({ now: clock.now, sweepMs: 0, sink: (b) => batches.push(b) })
+  const t0 = clock.t
+  p.accept(pageview(S, cid(1), 'v1', '/a'), client('c1'))
+  clock.t += 10_000
+  p.accept(presence(S, cid(1), 'v1', 'writing'), client('c1'))
+  clock.t += 5_000
+  p.accept(pageview(S, cid(1), 'v1', '/b'), client('c1'))
+  clock.t += 2_000
+  p.accept(presence(S, cid(1), 'v1', 'hidden'), client('c1'))
+  clock.t += 20_000
+  p.accept(presence(S, cid(1), 'v1', 'idle'), client('c1'))
+  clock.t += 1_000
+  p.accept(leave(S, cid(1), 'v1'), client(null))
+  p.flush()
+  const sessions = batches.flatMap((b) => b.sessions)
+  assert.equal(sessions.length, 1)
+  assert.deepEqual(sessions[0], {
+    id: sessions[0]?.id, site: S, visitor: 'v1', started: t0, ended: t0 + 38_000, pageviews: 1,
+    readingMs: 10_000, writingMs: 7_000, hiddenMs: 20_000, idleMs: 1_000, entry: '/a', exit: '/b',
+  })
+})
+
+test('an expired HTTP tab ends at its last heartbeat; close() ends the rest', async () => {
+  const clock = fakeClock()
+  const batches: HistoryBatch[] = []
+  const bus = new MemoryBus()
+  const msgs: BusMessage[] = []
+  bus.subscribe(channels.site(S), (m) => msgs.push(m))
+  const p = new MemoryPresence({ now: clock.now, sweepMs: 0, bus, sink: (b) => batches.push(b) })
+  const t0 = clock.t
+  p.accept(presence(S, cid(1), 'v1', 'reading', '/a', 1), client(null))
+  p.accept(pageview(S, cid(2), 'v2', '/a'), client('ws'))
+  clock.t += 3_500
+  p.tick()
+  const expired = batches.flatMap((b) => b.sessions)
+  assert.equal(expired.length, 1)
+  assert.equal(expired[0]?.ended, t0)
+  assert.ok(msgs.some((m) => m.type === 'presence' && m.op === 'leave' && m.reason === 'expired'))
+  await p.close()
+  assert.equal(batches.flatMap((b) => b.sessions).length, 2)
+  assert.equal(p.countsOf(S).total, 0)
+})
+
+test('the sweep timer is unref\'d and a real one runs', async () => {
+  const p = new MemoryPresence({ sweepMs: 20 })
+  p.accept(presence(S, cid(1), 'v1', 'reading', '/a', 1), client(null))
+  await new Promise((r) => setTimeout(r, 50))
+  assert.equal(p.countsOf(S).total, 1)
+  await p.close()
+})
