@@ -100,7 +100,7 @@ export class Ingest {
     const ack: Ack = { type: 'ack', stored, duplicates, rejected }
     if (seq !== undefined) ack.seq = seq
     else if (items.length === 1) {
-      const id = (items[0] as { id?: unknown }).id
+      const id = (items[0] as { id?: unknown } | null)?.id
       if (typeof id === 'string' && id.length <= 64) ack.id = id
     }
     return { ack, items: items.length }

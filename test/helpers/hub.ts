@@ -1,0 +1,98 @@
+/** Test helpers: a real hub on a temp SQLite file, and small clients for both transports. */
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import WebSocket from 'ws'
+import { createHub, type Hub } from '../../src/hub/hub'
+import type { HubInput } from '../../src/hub/config'
+import type { Ack, ErrorReply } from '../../src/protocol/messages'
+
+export const CHROME_UA =
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36'
+
+export const quiet = { info() {}, warn() {}, error() {}, debug() {} }
+
+export interface TestHub {
+  hub: Hub
+  url: string
+  dir: string
+  stop(): Promise<void>
+}
+
+export async function startHub(opts: HubInput = {}): Promise<TestHub> {
+  const dir = mkdtempSync(join(tmpdir(), 'livestats-test-'))
+  const hub = createHub({ port: 0, host: '127.0.0.1', store: join(dir, 'hub.db'), logger: quiet, ...opts })
+  const { url } = await hub.listen()
+  return {
+    hub, url, dir,
+    async stop() {
+      await hub.close()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+let n = 0
+/** A unique, valid event id. */
+export function id(prefix = 'ev'): string {
+  return `${prefix}${process.pid.toString(36)}x${(++n).toString(36).padStart(8, '0')}`
+}
+
+export function pageview(site: string, url: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { id: id(), type: 'pageview', site, url, ...extra }
+}
+
+export async function post(
+  base: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
+  const res = await fetch(`${base}/api/collect`, {
+    method: 'POST',
+    headers: { 'content-type': 'text/plain', 'user-agent': CHROME_UA, ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  })
+  const text = await res.text()
+  return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, headers: res.headers }
+}
+
+/** A collect WebSocket that collects replies; `send` resolves with the next reply. */
+export class CollectClient {
+  readonly ws: WebSocket
+  readonly replies: (Ack | ErrorReply)[] = []
+  private waiters: ((m: Ack | ErrorReply) => void)[] = []
+  closed: Promise<{ code: number; reason: string }>
+
+  constructor(base: string, headers: Record<string, string> = { 'user-agent': CHROME_UA }) {
+    this.ws = new WebSocket(`${base.replace(/^http/, 'ws')}/collect`, { headers })
+    this.ws.on('message', (d) => {
+      const m = JSON.parse(String(d)) as Ack | ErrorReply
+      this.replies.push(m)
+      this.waiters.shift()?.(m)
+    })
+    this.closed = new Promise((resolve) => this.ws.on('close', (code, reason) => resolve({ code, reason: String(reason) })))
+  }
+
+  open(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (this.ws.readyState === WebSocket.OPEN) return resolve()
+      this.ws.once('open', () => resolve())
+      this.ws.once('error', reject)
+    })
+  }
+
+  next(): Promise<Ack | ErrorReply> {
+    return new Promise((resolve) => this.waiters.push(resolve))
+  }
+
+  async send(frame: unknown): Promise<Ack | ErrorReply> {
+    await this.open()
+    const reply = this.next()
+    this.ws.send(typeof frame === 'string' ? frame : JSON.stringify(frame))
+    return reply
+  }
+
+  close(): void {
+    this.ws.close()
+  }
+}
