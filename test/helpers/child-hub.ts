@@ -1,0 +1,35 @@
+/** Runs the real `livestats serve` command (bin/livestats.js on the built package) as a child process. */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { join } from 'node:path'
+
+export interface ChildHub {
+  proc: ChildProcess
+  url: string
+  output: () => string
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+}
+
+export function startChildHub(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ChildHub> {
+  const bin = join(__dirname, '..', '..', 'bin', 'livestats.js')
+  const proc = spawn(process.execPath, [bin, 'serve', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  proc.stdout?.on('data', (d) => (out += String(d)))
+  proc.stderr?.on('data', (d) => (out += String(d)))
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.on('exit', (code, signal) => resolve({ code, signal })))
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`hub did not start:\n${out}`)), 15_000)
+    const check = () => {
+      const m = /Dashboard:\s+(http:\/\/[^/\s]+)\//.exec(out)
+      if (m?.[1]) {
+        clearTimeout(timer)
+        resolve({ proc, url: m[1], output: () => out, exited })
+      }
+    }
+    proc.stdout?.on('data', check)
+    void exited.then(() => {
+      clearTimeout(timer)
+      reject(new Error(`hub exited before ready:\n${out}`))
+    })
+  })
+}
