@@ -1,0 +1,203 @@
+/**
+ * The live channel for dashboards: WebSocket `/live`. A dashboard names a site (`?site=NAME`, or
+ * `{ "type": "subscribe", "site": NAME }` at any time), gets a full snapshot at once, then diffs
+ * (see `protocol.ts`, `docs/live.md`). It reads presence for snapshots and the bus for changes,
+ * so it works the same over memory or Redis backends, and it never calls back into ingest.
+ */
+import type { IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { WebSocketServer, type WebSocket } from 'ws'
+import { LivestatsError, type ErrorCode } from '../../protocol/errors'
+import type { FeedPageview } from '../bus/messages'
+import { channels, type Bus } from '../bus/types'
+import type { Presence } from '../presence/types'
+import { LiveClient } from './client'
+import { DEFAULT_LIVE_LIMITS, type LiveLimits } from './limits'
+import { parseClientMessage, type ErrorMessage, type HelloMessage, type SnapshotMessage } from './protocol'
+import { SiteStream } from './stream'
+
+export interface LiveChannelOptions {
+  presence: Presence
+  bus: Bus
+  limits?: Partial<LiveLimits>
+  /**
+   * May this request watch `site` (null: connect without a site yet)? The hub checks its token here.
+   * @default every request may watch every site
+   */
+  authorize?: (req: IncomingMessage, site: string | null) => boolean | Promise<boolean>
+  /** Latest pageviews for a snapshot, newest first (the hub reads them from the store). @default none */
+  recent?: (site: string) => Promise<FeedPageview[]>
+  /** @default console.error */
+  onError?: (err: unknown) => void
+}
+
+export interface LiveChannel {
+  /** For the http server's `upgrade` event on `/live`; `url` saves parsing `req.url` again. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url?: URL): void
+  /** Dashboards connected now. */
+  readonly clients: number
+  /** Closes every dashboard (1001) and stops listening to the bus. */
+  close(): Promise<void>
+}
+
+/**
+ * @example
+ * const live = createLiveChannel({ presence, bus, authorize: (req) => auth.allows(req) })
+ * server.on('upgrade', (req, socket, head) => live.handleUpgrade(req, socket, head))
+ */
+export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
+  const limits: LiveLimits = Object.freeze({ ...DEFAULT_LIVE_LIMITS, ...opts.limits })
+  const { presence, bus } = opts
+  const authorize = opts.authorize ?? ((): boolean => true)
+  const onError = opts.onError ?? ((err: unknown) => console.error('livestats: live channel', err))
+  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes, perMessageDeflate: false })
+  const streams = new Map<string, { stream: SiteStream; unsubscribe: () => void }>()
+  const all = new Set<LiveClient>()
+  let closed = false
+
+  // Processes belong to apps, not sites: every site's dashboards see them.
+  const unsubscribeProcesses = bus.subscribe(channels.processes, (m) => {
+    for (const s of streams.values()) s.stream.add(m)
+  })
+
+  const pinger = setInterval(() => {
+    for (const c of all) {
+      if (!c.alive) {
+        c.ws.terminate()
+        continue
+      }
+      c.alive = false
+      c.ws.ping()
+    }
+  }, limits.pingMs)
+  pinger.unref()
+
+  function send(ws: WebSocket, msg: HelloMessage | ErrorMessage): void {
+    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(msg))
+  }
+
+  function sendError(ws: WebSocket, code: ErrorCode): void {
+    send(ws, { type: 'error', code, message: new LivestatsError(code).message })
+  }
+
+  function leaveStream(c: LiveClient): void {
+    if (c.site === null) return
+    const s = streams.get(c.site)
+    c.site = null
+    if (s === undefined) return
+    s.stream.clients.delete(c)
+    if (s.stream.clients.size === 0) {
+      s.unsubscribe()
+      s.stream.close()
+      streams.delete(s.stream.site)
+    }
+  }
+
+  function joinStream(c: LiveClient, site: string): void {
+    leaveStream(c)
+    let s = streams.get(site)
+    if (s === undefined) {
+      const stream = new SiteStream(site, limits)
+      s = { stream, unsubscribe: bus.subscribe(channels.site(site), (m) => stream.add(m)) }
+      streams.set(site, s)
+    }
+    s.stream.clients.add(c)
+    c.site = site
+    void sync(c)
+  }
+
+  /** Builds and sends a snapshot. Presence is read last, so nothing but microtasks runs between its read and the send. */
+  async function sync(c: LiveClient): Promise<void> {
+    const site = c.site
+    if (site === null) return
+    const generation = c.beginSync()
+    try {
+      const recent = opts.recent ? await opts.recent(site) : []
+      const processes = await presence.processes()
+      const snap = await presence.snapshot(site)
+      if (c.generation !== generation || c.ws.readyState !== c.ws.OPEN) return
+      const msg: SnapshotMessage = { type: 'snapshot', ...snap, processes, recent }
+      c.endSync(JSON.stringify(msg), snap.seq)
+    } catch (err) {
+      onError(err)
+      sendError(c.ws, 'LS_ERR_INTERNAL')
+    }
+  }
+
+  async function onMessage(c: LiveClient, text: string): Promise<void> {
+    const m = parseClientMessage(text, limits.maxSiteLength)
+    if (m === null) return sendError(c.ws, 'LS_ERR_BAD_QUERY')
+    if (!(await authorize(c.req, m.site))) return sendError(c.ws, 'LS_ERR_UNAUTHORIZED')
+    if (c.ws.readyState === c.ws.OPEN) joinStream(c, m.site)
+  }
+
+  function onConnection(ws: WebSocket, req: IncomingMessage, site: string | null): void {
+    const c = new LiveClient(ws, req, limits, (x) => void sync(x))
+    all.add(c)
+    ws.on('pong', () => { c.alive = true })
+    ws.on('message', (data) => {
+      const text = Array.isArray(data)
+        ? Buffer.concat(data).toString('utf8')
+        : Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.from(new Uint8Array(data)).toString('utf8')
+      onMessage(c, text).catch(onError)
+    })
+    ws.on('error', () => ws.terminate())
+    ws.on('close', () => {
+      c.stop()
+      leaveStream(c)
+      all.delete(c)
+    })
+    if (site !== null) joinStream(c, site)
+    else presence.sites().then((sites) => send(ws, { type: 'hello', v: 1, sites }), onError)
+  }
+
+  function refuse(socket: Duplex, status: string): void {
+    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
+  }
+
+  async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): Promise<void> {
+    const raw = url.searchParams.get('site')
+    const site = raw === null || raw === '' ? null : raw
+    if (site !== null && site.length > limits.maxSiteLength) return refuse(socket, '400 Bad Request')
+    if (closed) return refuse(socket, '503 Service Unavailable')
+    if (all.size >= limits.maxClients) return refuse(socket, '503 Service Unavailable')
+    if (!(await authorize(req, site))) return refuse(socket, '401 Unauthorized')
+    if (socket.destroyed) return
+    wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req, site))
+  }
+
+  return {
+    handleUpgrade(req, socket, head, url) {
+      let u = url
+      if (u === undefined) {
+        try {
+          u = new URL(req.url ?? '/', 'http://hub')
+        } catch {
+          return refuse(socket, '400 Bad Request')
+        }
+      }
+      upgrade(req, socket, head, u).catch((err: unknown) => {
+        onError(err)
+        socket.destroy()
+      })
+    },
+    get clients() {
+      return all.size
+    },
+    close() {
+      closed = true
+      clearInterval(pinger)
+      unsubscribeProcesses()
+      for (const s of streams.values()) {
+        s.unsubscribe()
+        s.stream.close()
+      }
+      streams.clear()
+      for (const c of all) {
+        c.stop()
+        c.ws.close(1001, 'LS_ERR_SHUTTING_DOWN')
+      }
+      return new Promise((resolve) => wss.close(() => resolve()))
+    },
+  }
+}

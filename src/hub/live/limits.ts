@@ -1,0 +1,33 @@
+/** Limits of the live channel; on by default, overridable per hub. */
+export interface LiveLimits {
+  /** Shortest gap between two diffs to one dashboard, ms. @default 25 */
+  coalesceMs: number
+  /** A dashboard with more than this queued is slow: its diffs are dropped until it drains. @default 1 MiB */
+  maxBufferedBytes: number
+  /** A slow dashboard gets its fresh snapshot once its queue is below this. @default 16 KiB */
+  lowWaterBytes: number
+  /** Joins, leaves and changes listed in one diff; past it they are counted in `dropped`. @default 1000 */
+  maxEventsPerDiff: number
+  /** Pageviews in one diff's feed (newest kept). @default 100 */
+  maxFeedPerDiff: number
+  /** Dashboards connected at once. @default 1000 */
+  maxClients: number
+  /** Largest frame a dashboard may send. @default 4096 */
+  maxPayloadBytes: number
+  /** Longest site name in a subscription. @default 200 */
+  maxSiteLength: number
+  /** Ping period; a dashboard that missed a pong by the next ping is dropped, ms. @default 30000 */
+  pingMs: number
+}
+
+export const DEFAULT_LIVE_LIMITS: Readonly<LiveLimits> = Object.freeze({
+  coalesceMs: 25,
+  maxBufferedBytes: 1024 * 1024,
+  lowWaterBytes: 16 * 1024,
+  maxEventsPerDiff: 1000,
+  maxFeedPerDiff: 100,
+  maxClients: 1000,
+  maxPayloadBytes: 4096,
+  maxSiteLength: 200,
+  pingMs: 30_000,
+})

@@ -1,0 +1,105 @@
+/**
+ * The diffs of one site, shared by every dashboard watching it. Bus messages are merged into one
+ * pending diff (absolute values: the latest counts win, pages keyed by path, processes by key);
+ * it goes out when `coalesceMs` passed since the previous one, and at once (in a microtask, so a
+ * whole ingest batch still lands in one diff) when the site was quiet. Each diff is serialised
+ * once, whatever the number of dashboards.
+ */
+import { performance } from 'node:perf_hooks'
+import type { BusMessage, FeedPageview } from '../bus/messages'
+import type { LiveCounts, PageCounts, ProcessView } from '../presence/types'
+import type { LiveClient } from './client'
+import type { LiveLimits } from './limits'
+import { changeView, type ChangeView, type DiffMessage } from './protocol'
+
+interface Pending {
+  seq: number
+  at: number
+  counts: LiveCounts | null
+  connections: number | null
+  pages: Map<string, PageCounts>
+  events: ChangeView[]
+  dropped: number
+  feed: FeedPageview[]
+  processes: Map<string, ProcessView>
+  gone: Set<string>
+}
+
+export class SiteStream {
+  readonly clients = new Set<LiveClient>()
+  private pending: Pending | null = null
+  private lastFlush = -Infinity
+  private scheduled = false
+  private timer: NodeJS.Timeout | null = null
+  private readonly flushBound = (): void => this.flush()
+
+  constructor(readonly site: string, private readonly limits: LiveLimits) {}
+
+  add(m: BusMessage): void {
+    let p = this.pending
+    if (p === null) {
+      p = this.pending = {
+        seq: 0, at: 0, counts: null, connections: null, pages: new Map(), events: [], dropped: 0, feed: [],
+        processes: new Map(), gone: new Set(),
+      }
+    }
+    p.at = m.at
+    switch (m.type) {
+      case 'presence':
+        p.seq = m.seq
+        p.counts = m.counts
+        p.connections = m.connections
+        for (const pg of m.pages) p.pages.set(pg.path, pg)
+        if (p.events.length < this.limits.maxEventsPerDiff) p.events.push(changeView(m))
+        else p.dropped++
+        break
+      case 'pageview':
+        if (p.feed.length >= this.limits.maxFeedPerDiff) p.feed.shift()
+        p.feed.push(m)
+        break
+      case 'process':
+        p.processes.set(m.process.key, m.process)
+        p.gone.delete(m.process.key)
+        break
+      case 'process-gone':
+        p.processes.delete(m.key)
+        p.gone.add(m.key)
+        break
+    }
+    this.schedule()
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return
+    this.scheduled = true
+    const wait = this.lastFlush + this.limits.coalesceMs - performance.now()
+    if (wait <= 0) queueMicrotask(this.flushBound)
+    else this.timer = setTimeout(this.flushBound, wait)
+  }
+
+  private flush(): void {
+    this.scheduled = false
+    this.timer = null
+    const p = this.pending
+    this.pending = null
+    if (p === null || this.clients.size === 0) return
+    this.lastFlush = performance.now()
+    const d: DiffMessage = { type: 'diff', site: this.site, seq: p.seq, at: p.at }
+    if (p.counts !== null) d.counts = p.counts
+    if (p.connections !== null) d.connections = p.connections
+    if (p.pages.size > 0) d.pages = [...p.pages.values()]
+    if (p.events.length > 0) d.events = p.events
+    if (p.dropped > 0) d.dropped = p.dropped
+    if (p.feed.length > 0) d.feed = p.feed
+    if (p.processes.size > 0) d.processes = [...p.processes.values()]
+    if (p.gone.size > 0) d.processesGone = [...p.gone]
+    const frame = JSON.stringify(d)
+    for (const c of this.clients) c.deliver(frame, p.seq)
+  }
+
+  close(): void {
+    if (this.timer !== null) clearTimeout(this.timer)
+    this.timer = null
+    this.pending = null
+  }
+}
