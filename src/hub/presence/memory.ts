@@ -412,6 +412,10 @@ export class MemoryPresence implements Presence {
     }))
   }
 
+  get processCount(): number {
+    return this.procs.size
+  }
+
   siteNames(): string[] {
     return [...this.sitesByName.values()].filter((s) => s.tabs.size > 0).map((s) => s.name)
   }

@@ -1,0 +1,62 @@
+/**
+ * Plugs presence, the bus and the live channel into a hub: the one call `hub.ts` makes.
+ * Single node: memory presence and memory bus (Redis ones will be chosen here from the config).
+ */
+import type { Hub } from '../hub'
+import { liveRoutes } from '../api/live'
+import { MemoryBus } from '../bus/memory'
+import { MemoryPresence } from '../presence/memory'
+import type { HistoryBatch } from '../presence/types'
+import { createLiveChannel, type LiveChannel } from './channel'
+import { feedFromRow, feedListener } from './feed'
+import { liveGauges } from './metrics'
+
+export interface LiveParts {
+  presence: MemoryPresence
+  bus: MemoryBus
+  channel: LiveChannel
+}
+
+type Seams = Pick<Hub, 'config' | 'store' | 'auth' | 'router' | 'ingest' | 'upgrades' | 'gauges' | 'closers'>
+
+export function wireLive(hub: Seams): LiveParts {
+  const { store, config } = hub
+  const writes = new Set<Promise<void>>()
+  const track = (what: string, p: Promise<void>): void => {
+    const w = p.catch((err: unknown) => config.logger.error(`livestats: writing ${what} failed`, err)).finally(() => writes.delete(w))
+    writes.add(w)
+  }
+  // History leaves the hot path: the sink only starts writes, the store batches them.
+  const sink = ({ samples, sessions }: HistoryBatch): void => {
+    if (samples.length > 0) track('live samples', store.appendLiveSamples(samples))
+    if (sessions.length > 0) track('sessions', store.appendSessions(sessions))
+  }
+  const bus = new MemoryBus({ onError: (err) => config.logger.error('livestats: bus handler threw', err) })
+  const presence = new MemoryPresence({ bus, sink })
+  const channel = createLiveChannel({
+    presence, bus,
+    authorize: (req) => {
+      try {
+        return hub.auth.allows(req, new URL(req.url ?? '/', 'http://hub'))
+      } catch {
+        return false
+      }
+    },
+    recent: async (site) => (await store.feed(site, 20)).map(feedFromRow),
+    onError: (err) => config.logger.error('livestats: live channel', err),
+  })
+  // presence first: a pageview it refuses (rate limited) never reaches the feed
+  hub.ingest.listeners.push(presence, feedListener(bus))
+  hub.upgrades.set('/live', (req, socket, head, url) => channel.handleUpgrade(req, socket, head, url))
+  liveRoutes(hub.router, presence)
+  hub.gauges.push(() => liveGauges(presence, channel))
+  // Closers run after /collect closed (its tabs ended) and before the store closes.
+  hub.closers.push(async () => {
+    await channel.close()
+    await presence.close()
+    await Promise.allSettled([...writes])
+    await bus.close()
+  })
+  return { presence, bus, channel }
+}
+
