@@ -23,6 +23,9 @@ import { HubMetrics, hubGauges, renderPrometheus, type Gauge } from './metrics'
 import { openStore } from './store'
 import type { Store } from './store/types'
 import { LivestatsError } from '../protocol/errors'
+// live presence (issue 3): presence, bus, /live, /api/live, live gauges
+import { wireLive, type LiveParts } from './live/wire'
+import type { LiveCounts } from './presence/types'
 
 const DAY = 86_400_000
 
@@ -54,6 +57,8 @@ export class Hub {
   readonly gauges: (() => Gauge[])[] = []
   /** Work to run on close, after transports stop and before the store closes (newest first). */
   readonly closers: (() => Promise<void> | void)[] = []
+  /** Live presence, bus and the dashboard channel (issue 3). */
+  readonly live: LiveParts
   /** The token this start generated, to print once; null when none was made. */
   newToken: string | null = null
   private readonly server: Server
@@ -92,6 +97,7 @@ export class Hub {
       res.end(text)
     }, { auth: true })
     queryRoutes(r, this.store)
+    this.live = wireLive(this) // issue 3: after ingest and router exist
 
     this.server = createServer((req, res) => void this.onRequest(req, res))
     this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head))
@@ -146,6 +152,15 @@ export class Hub {
       return
     }
     h(req, socket, head, url)
+  }
+
+  /**
+   * Seed 002's `State::countStates()`: visitors on `site` now, by state (hidden ones count in `total` only).
+   * @example
+   * const { total, reading, writing, idle } = await hub.countStates('example.com')
+   */
+  countStates(site: string): Promise<LiveCounts> {
+    return this.live.presence.countStates(site)
   }
 
   /** Opens the store, loads salts and the token, and starts listening. */
