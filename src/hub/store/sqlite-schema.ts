@@ -1,0 +1,108 @@
+/**
+ * SQLite schema as an ordered list of migrations. `schema_version` in the `meta` table names the
+ * last one applied; `migrate` applies the rest, each in its own transaction, so running it again
+ * (a second `init()`, a restart) does nothing.
+ */
+import type Database from 'better-sqlite3'
+
+export interface SqlitePragmas {
+  busyTimeoutMs: number
+  cacheMiB: number
+}
+
+/**
+ * WAL lets readers run beside the one writer. synchronous=NORMAL in WAL mode syncs at checkpoints
+ * only: a committed transaction is in the WAL file before COMMIT returns, so a SIGKILLed process
+ * loses nothing committed (a power cut may lose the last few, which we accept for the throughput).
+ */
+export function applyPragmas(db: Database.Database, p: SqlitePragmas): void {
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = NORMAL')
+  db.pragma(`busy_timeout = ${Math.max(0, Math.floor(p.busyTimeoutMs))}`)
+  db.pragma(`cache_size = -${Math.max(1, Math.floor(p.cacheMiB)) * 1024}`)
+  db.pragma('temp_store = MEMORY')
+}
+
+const MIGRATIONS: readonly string[] = [
+  // 1: events, rollups, live samples, sessions.
+  `
+  CREATE TABLE events (
+    id TEXT PRIMARY KEY NOT NULL,
+    ts INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    site TEXT NOT NULL,
+    visitor TEXT, cid TEXT, host TEXT, path TEXT, title TEXT, referrer TEXT, ref_host TEXT,
+    utm_source TEXT, utm_medium TEXT, utm_campaign TEXT, browser TEXT, os TEXT, device TEXT,
+    bot INTEGER NOT NULL,
+    ip TEXT, country TEXT, screen INTEGER, language TEXT, name TEXT, data TEXT, instance TEXT
+  );
+  -- One index serves per-site feed, exact visitors over a range (covering: bot and visitor are in
+  -- it), per-site counts and chunked prune. Few indexes keep append fast.
+  CREATE INDEX events_site_type_ts ON events (site, type, ts, bot, visitor);
+  -- The all-sites feed: human pageviews only, newest first.
+  CREATE INDEX events_feed_ts ON events (ts) WHERE type = 'pageview' AND bot = 0;
+
+  -- Rollups key sites by a small integer: rows stay short and the hot pages stay in cache.
+  CREATE TABLE sites (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    first INTEGER NOT NULL,
+    last INTEGER NOT NULL
+  );
+  -- bucket: 0 minute, 1 hour, 2 day (BUCKETS in time.ts).
+  CREATE TABLE rollup_series (
+    site INTEGER NOT NULL, bucket INTEGER NOT NULL, t INTEGER NOT NULL,
+    pageviews INTEGER NOT NULL, visitors INTEGER NOT NULL,
+    PRIMARY KEY (site, bucket, t)
+  ) WITHOUT ROWID;
+  -- dim: index into DIMENSIONS in rollup.ts; t: hour start.
+  CREATE TABLE rollup_top (
+    site INTEGER NOT NULL, dim INTEGER NOT NULL, t INTEGER NOT NULL, value TEXT NOT NULL,
+    pageviews INTEGER NOT NULL,
+    PRIMARY KEY (site, dim, t, value)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE live_minute (
+    site TEXT NOT NULL, minute INTEGER NOT NULL,
+    total_max REAL NOT NULL, total_mean REAL NOT NULL,
+    reading_max REAL NOT NULL, reading_mean REAL NOT NULL,
+    writing_max REAL NOT NULL, writing_mean REAL NOT NULL,
+    idle_max REAL NOT NULL, idle_mean REAL NOT NULL,
+    PRIMARY KEY (site, minute)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE sessions (
+    id TEXT PRIMARY KEY NOT NULL,
+    site TEXT NOT NULL, visitor TEXT NOT NULL,
+    started INTEGER NOT NULL, ended INTEGER NOT NULL, pageviews INTEGER NOT NULL,
+    reading_ms INTEGER NOT NULL, writing_ms INTEGER NOT NULL, idle_ms INTEGER NOT NULL, hidden_ms INTEGER NOT NULL,
+    entry TEXT, exit TEXT
+  );
+  CREATE INDEX sessions_site_started ON sessions (site, started);
+  `,
+]
+
+export const SCHEMA_VERSION = MIGRATIONS.length
+const VERSION_KEY = 'schema_version'
+
+/** Brings the file to SCHEMA_VERSION. A file from a newer Livestats is refused, not downgraded. */
+export function migrate(db: Database.Database): void {
+  db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID')
+  const read = db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?')
+  const write = db.prepare<[string, string]>(
+    'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+  )
+  // IMMEDIATE takes the write lock before reading the version, so two processes opening a new file
+  // at once cannot both apply migration 1.
+  const step = db.transaction((): boolean => {
+    const current = Number(read.get(VERSION_KEY)?.value ?? 0)
+    if (current > SCHEMA_VERSION) {
+      throw new Error(`Database schema ${current} is newer than this Livestats (${SCHEMA_VERSION})`)
+    }
+    if (current === SCHEMA_VERSION) return false
+    db.exec(MIGRATIONS[current] as string)
+    write.run(VERSION_KEY, String(current + 1))
+    return true
+  })
+  while (step.immediate()) { /* one migration per transaction */ }
+}

@@ -1,0 +1,365 @@
+/**
+ * The `Store` on one SQLite file (better-sqlite3). Writes are synchronous under the hood, so every
+ * method does its work and resolves; the async signatures are the seam shared with PostgreSQL.
+ */
+import Database from 'better-sqlite3'
+import { LivestatsError } from '../../protocol/errors'
+import { DIM_CODE, OpenVisitors, RECOUNT, RollupBatch } from './rollup'
+import { applyPragmas, migrate } from './sqlite-schema'
+import { BUCKET_MS, BUCKETS, alignRange, coverRange, pointsOf } from './time'
+import type {
+  AppendResult, Bucket, Dimension, FeedRow, LiveSample, Range, SeriesPoint, SessionRecord, Store,
+  StoredEvent, TopRow,
+} from './types'
+
+export interface SqliteStoreOptions {
+  /** How long a write waits for another process's lock before failing, ms. @default 5000 */
+  busyTimeoutMs?: number
+  /** Page cache size, MiB: rollup and index pages that stay hot. @default 64 */
+  cacheMiB?: number
+  /** Rows deleted per prune transaction, so a prune never holds the write lock for long. @default 5000 */
+  pruneChunk?: number
+}
+
+const STORED_TYPES: readonly StoredEvent['type'][] = ['pageview', 'event', 'leave', 'bytes', 'db', 'job', 'process']
+const FEED_COLUMNS = 'id, ts, site, path, host, title, referrer, browser, os, device, country, ip'
+/** Counted pageviews: the terms must match the partial index `events_feed_ts` word for word. */
+const COUNTED = `type = 'pageview' AND bot = 0`
+const MAX_LIMIT = 10_000
+const NO_END = Number.MAX_SAFE_INTEGER
+
+type Db = Database.Database
+
+function prepareAll(db: Db) {
+  return {
+    insert: db.prepare(`INSERT OR IGNORE INTO events (id, ts, type, site, visitor, cid, host, path, title, referrer,
+      ref_host, utm_source, utm_medium, utm_campaign, browser, os, device, bot, ip, country, screen, language, name,
+      data, instance) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`),
+    upsertSite: db.prepare<[string, number, number], { id: number }>(`INSERT INTO sites (name, first, last)
+      VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET first = min(first, excluded.first),
+      last = max(last, excluded.last) RETURNING id`),
+    siteId: db.prepare<[string], { id: number }>('SELECT id FROM sites WHERE name = ?'),
+    siteNames: db.prepare<[], { name: string }>('SELECT name FROM sites'),
+    // Absolute visitor counts: a replay writes the same number again.
+    upsertSeries: db.prepare<[number, number, number, number, number]>(`INSERT INTO rollup_series
+      (site, bucket, t, pageviews, visitors) VALUES (?, ?, ?, ?, ?) ON CONFLICT (site, bucket, t)
+      DO UPDATE SET pageviews = pageviews + excluded.pageviews, visitors = excluded.visitors`),
+    addPageviews: db.prepare<[number, number, number, number]>(`INSERT INTO rollup_series
+      (site, bucket, t, pageviews, visitors) VALUES (?, ?, ?, ?, 0) ON CONFLICT (site, bucket, t)
+      DO UPDATE SET pageviews = pageviews + excluded.pageviews`),
+    recount: db.prepare<[string, number, number, number, number, number]>(`UPDATE rollup_series SET visitors =
+      (SELECT count(DISTINCT visitor) FROM events WHERE site = ? AND ${COUNTED} AND ts >= ? AND ts < ?)
+      WHERE site = ? AND bucket = ? AND t = ?`),
+    upsertTop: db.prepare<[number, number, number, string, number]>(`INSERT INTO rollup_top
+      (site, dim, t, value, pageviews) VALUES (?, ?, ?, ?, ?) ON CONFLICT (site, dim, t, value)
+      DO UPDATE SET pageviews = pageviews + excluded.pageviews`),
+    latestCounted: db.prepare<[string], { ts: number }>(
+      `SELECT ts FROM events WHERE site = ? AND ${COUNTED} ORDER BY ts DESC LIMIT 1`),
+    countedSince: db.prepare<[string, number], [number, string | null]>(
+      `SELECT ts, visitor FROM events WHERE site = ? AND ${COUNTED} AND ts >= ?`).raw(),
+    series: db.prepare<[number, number, number, number], [number, number, number]>(`SELECT t, pageviews, visitors
+      FROM rollup_series WHERE site = ? AND bucket = ? AND t >= ? AND t < ? ORDER BY t`).raw(),
+    seriesOne: db.prepare<[number, number, number], { pageviews: number; visitors: number }>(
+      'SELECT pageviews, visitors FROM rollup_series WHERE site = ? AND bucket = ? AND t = ?'),
+    sumPageviews: db.prepare<[number, number, number, number], [number]>(`SELECT coalesce(sum(pageviews), 0)
+      FROM rollup_series WHERE site = ? AND bucket = ? AND t >= ? AND t < ?`).raw(),
+    distinctVisitors: db.prepare<[string, number, number], [number]>(
+      `SELECT count(DISTINCT visitor) FROM events WHERE site = ? AND ${COUNTED} AND ts >= ? AND ts < ?`).raw(),
+    top: db.prepare<[number, number, number, number, number], TopRow>(`SELECT value, sum(pageviews) AS pageviews
+      FROM rollup_top WHERE site = ? AND dim = ? AND t >= ? AND t < ? GROUP BY value
+      ORDER BY pageviews DESC, value LIMIT ?`),
+    feedAll: db.prepare<[number, number], FeedRow>(
+      `SELECT ${FEED_COLUMNS} FROM events WHERE ${COUNTED} AND ts < ? ORDER BY ts DESC LIMIT ?`),
+    feedSite: db.prepare<[string, number, number], FeedRow>(
+      `SELECT ${FEED_COLUMNS} FROM events WHERE site = ? AND ${COUNTED} AND ts < ? ORDER BY ts DESC LIMIT ?`),
+    sites: db.prepare<[], { site: string; first: number; last: number }>(
+      'SELECT name AS site, first, last FROM sites ORDER BY name'),
+    countAll: db.prepare<[], [number]>('SELECT count(*) FROM events').raw(),
+    countSite: db.prepare<[string], [number]>('SELECT count(*) FROM events WHERE site = ?').raw(),
+    pruneChunk: db.prepare<[string, string, number, number]>(`DELETE FROM events WHERE rowid IN
+      (SELECT rowid FROM events WHERE site = ? AND type = ? AND ts < ? LIMIT ?)`),
+    upsertLive: db.prepare<[string, ...number[]]>(`INSERT INTO live_minute (site, minute, total_max,
+      total_mean, reading_max, reading_mean, writing_max, writing_mean, idle_max, idle_mean)
+      VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (site, minute) DO UPDATE SET total_max = excluded.total_max,
+      total_mean = excluded.total_mean, reading_max = excluded.reading_max, reading_mean = excluded.reading_mean,
+      writing_max = excluded.writing_max, writing_mean = excluded.writing_mean, idle_max = excluded.idle_max,
+      idle_mean = excluded.idle_mean`),
+    // One bucket of the history: max of the per-minute maxima, mean of the per-minute means.
+    liveHistory: db.prepare<[{ size: number; site: string; from: number; to: number }], LiveSample>(`SELECT site,
+      minute - (minute % @size) AS minute,
+      max(total_max) AS totalMax, avg(total_mean) AS totalMean, max(reading_max) AS readingMax,
+      avg(reading_mean) AS readingMean, max(writing_max) AS writingMax, avg(writing_mean) AS writingMean,
+      max(idle_max) AS idleMax, avg(idle_mean) AS idleMean
+      FROM live_minute WHERE site = @site AND minute >= @from AND minute < @to
+      GROUP BY minute - (minute % @size) ORDER BY 2`),
+    insertSession: db.prepare(`INSERT OR IGNORE INTO sessions (id, site, visitor, started, ended, pageviews,
+      reading_ms, writing_ms, idle_ms, hidden_ms, entry, exit) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`),
+    getMeta: db.prepare<[string], [string]>('SELECT value FROM meta WHERE key = ?').raw(),
+    setMeta: db.prepare<[string, string]>(
+      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+    deleteMeta: db.prepare<[string]>('DELETE FROM meta WHERE key = ?'),
+    listMeta: db.prepare<[{ prefix: string }], { key: string; value: string }>(
+      'SELECT key, value FROM meta WHERE substr(key, 1, length(@prefix)) = @prefix ORDER BY key'),
+  }
+}
+type Statements = ReturnType<typeof prepareAll>
+
+function checkLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
+    throw new LivestatsError('LS_ERR_BAD_QUERY', `limit must be an integer from 1 to ${MAX_LIMIT}`)
+  }
+}
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite'
+  private readonly db: Db
+  private readonly pruneChunkRows: number
+  private readonly open = new OpenVisitors()
+  private readonly siteIds = new Map<string, number>()
+  private st: Statements | null = null
+  private appendTx: Database.Transaction<(events: readonly StoredEvent[]) => AppendResult> | null = null
+
+  constructor(readonly path: string, opts: SqliteStoreOptions = {}) {
+    this.db = new Database(path)
+    applyPragmas(this.db, { busyTimeoutMs: opts.busyTimeoutMs ?? 5000, cacheMiB: opts.cacheMiB ?? 64 })
+    this.pruneChunkRows = opts.pruneChunk ?? 5000
+  }
+
+  private get q(): Statements {
+    if (this.st === null) throw new Error('SqliteStore: call init() first')
+    return this.st
+  }
+
+  async init(): Promise<void> {
+    migrate(this.db)
+    this.st = prepareAll(this.db)
+    this.appendTx = this.db.transaction((events: readonly StoredEvent[]) => this.appendRows(events))
+    this.reseed()
+  }
+
+  /** Rebuilds the open visitor sets from the raw events of each site's latest counted day. */
+  private reseed(): void {
+    const q = this.q
+    this.open.clear()
+    this.siteIds.clear()
+    for (const { name } of q.siteNames.all()) {
+      const latest = q.latestCounted.get(name)
+      if (latest === undefined) continue
+      this.open.seed(name, latest.ts)
+      const dayStart = latest.ts - (latest.ts % BUCKET_MS.day)
+      for (const [ts, visitor] of q.countedSince.iterate(name, dayStart)) this.open.seedVisitor(name, ts, visitor)
+    }
+  }
+
+  async append(events: readonly StoredEvent[]): Promise<AppendResult> {
+    const tx = this.appendTx
+    if (tx === null) throw new Error('SqliteStore: call init() first')
+    try {
+      return tx.immediate(events)
+    } catch (err) {
+      // The transaction rolled back but the open visitor sets already took its visitors.
+      this.reseed()
+      throw err
+    }
+  }
+
+  private appendRows(events: readonly StoredEvent[]): AppendResult {
+    const q = this.q
+    const batch = new RollupBatch(this.open)
+    const fresh = new Array<boolean>(events.length)
+    let stored = 0
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i] as StoredEvent
+      const r = q.insert.run(e.id, e.ts, e.type, e.site, e.visitor, e.cid, e.host, e.path, e.title, e.referrer,
+        e.refHost, e.utmSource, e.utmMedium, e.utmCampaign, e.browser, e.os, e.device, e.bot ? 1 : 0, e.ip,
+        e.country, e.screen, e.language, e.name, e.data, e.instance)
+      const isNew = r.changes === 1
+      fresh[i] = isNew
+      if (isNew) {
+        stored++
+        batch.add(e)
+      }
+    }
+    this.writeRollups(batch)
+    return { stored, duplicates: events.length - stored, fresh }
+  }
+
+  private writeRollups(batch: RollupBatch): void {
+    const q = this.q
+    for (const [name, c] of batch.sites) {
+      const row = q.upsertSite.get(name, c.first, c.last)
+      if (row === undefined) continue
+      const site = row.id
+      this.siteIds.set(name, site)
+      for (let g = 0; g < c.series.length; g++) {
+        const size = BUCKET_MS[BUCKETS[g] as Bucket]
+        for (const [t, d] of c.series[g] ?? []) {
+          if (d.visitors === RECOUNT) {
+            q.addPageviews.run(site, g, t, d.pageviews)
+            q.recount.run(name, t, t + size, site, g, t)
+          } else {
+            q.upsertSeries.run(site, g, t, d.pageviews, d.visitors)
+          }
+        }
+      }
+      for (const [t, dims] of c.top) {
+        for (let dim = 0; dim < dims.length; dim++) {
+          for (const [value, n] of dims[dim] ?? []) q.upsertTop.run(site, dim, t, value, n)
+        }
+      }
+    }
+  }
+
+  private siteId(name: string): number | undefined {
+    const known = this.siteIds.get(name)
+    if (known !== undefined) return known
+    const row = this.q.siteId.get(name)
+    if (row !== undefined) this.siteIds.set(name, row.id)
+    return row?.id
+  }
+
+  async series(range: Range, bucket: Bucket): Promise<SeriesPoint[]> {
+    const { from, n } = pointsOf(range.from, range.to, bucket)
+    const size = BUCKET_MS[bucket]
+    const out = new Array<SeriesPoint>(n)
+    for (let i = 0; i < n; i++) out[i] = { t: from + i * size, pageviews: 0, visitors: 0 }
+    const site = this.siteId(range.site)
+    if (site === undefined) return out
+    for (const [t, pageviews, visitors] of this.q.series.iterate(site, BUCKETS.indexOf(bucket), from, from + n * size)) {
+      const p = out[(t - from) / size]
+      if (p !== undefined) {
+        p.pageviews = pageviews
+        p.visitors = visitors
+      }
+    }
+    return out
+  }
+
+  /** Hour resolution: every hour that overlaps the range counts whole. */
+  async top(range: Range, dim: Dimension, limit: number): Promise<TopRow[]> {
+    checkLimit(limit)
+    if (!Object.hasOwn(DIM_CODE, dim)) throw new LivestatsError('LS_ERR_BAD_QUERY', `Unknown dimension ${String(dim)}`)
+    const { from, to } = alignRange(range.from, range.to, BUCKET_MS.hour)
+    const site = this.siteId(range.site)
+    if (site === undefined) return []
+    return this.q.top.all(site, DIM_CODE[dim], from, to, limit)
+  }
+
+  /**
+   * Minute resolution. Pageviews sum at most a few hundred rollup rows (see coverRange). Visitors
+   * come from the rollup row when the range is exactly one minute, hour or day; otherwise from
+   * COUNT(DISTINCT visitor) over the covering index (site, type, ts, bot, visitor): one index entry
+   * per pageview in the range, about 50 ms per million. Pruned raw events are not counted.
+   */
+  async totals(range: Range): Promise<{ pageviews: number; visitors: number }> {
+    const { from, to } = alignRange(range.from, range.to, BUCKET_MS.minute)
+    const site = this.siteId(range.site)
+    if (site === undefined || from === to) return { pageviews: 0, visitors: 0 }
+    let pageviews = 0
+    for (const s of coverRange(from, to)) {
+      pageviews += this.q.sumPageviews.get(site, BUCKETS.indexOf(s.bucket), s.from, s.to)?.[0] ?? 0
+    }
+    const g = BUCKETS.findIndex((b) => BUCKET_MS[b] === to - from && from % BUCKET_MS[b] === 0)
+    if (g >= 0) return { pageviews, visitors: this.q.seriesOne.get(site, g, from)?.visitors ?? 0 }
+    const visitors = this.q.distinctVisitors.get(range.site, from, to)?.[0] ?? 0
+    return { pageviews, visitors }
+  }
+
+  /** Human pageviews (bots left out), newest first; `before` is an exclusive ts bound for paging. */
+  async feed(site: string | null, limit: number, before?: number): Promise<FeedRow[]> {
+    checkLimit(limit)
+    const end = before ?? NO_END
+    return site === null ? this.q.feedAll.all(end, limit) : this.q.feedSite.all(site, end, limit)
+  }
+
+  /** First and last event of any type, including pruned ones. */
+  async sites(): Promise<{ site: string; first: number; last: number }[]> {
+    return this.q.sites.all()
+  }
+
+  async countEvents(site?: string): Promise<number> {
+    const row = site === undefined ? this.q.countAll.get() : this.q.countSite.get(site)
+    return row?.[0] ?? 0
+  }
+
+  /** Deletes in chunks, yielding to the event loop between them, so appends interleave with a long prune. */
+  async prune(before: number): Promise<number> {
+    const q = this.q
+    const chunk = this.pruneChunkRows
+    let deleted = 0
+    for (const { name } of q.siteNames.all()) {
+      for (const type of STORED_TYPES) {
+        for (;;) {
+          const n = q.pruneChunk.run(name, type, before, chunk).changes
+          deleted += n
+          if (n < chunk) break
+          await new Promise<void>((resolve) => setImmediate(resolve))
+        }
+      }
+    }
+    return deleted
+  }
+
+  async appendLiveSamples(samples: readonly LiveSample[]): Promise<void> {
+    const q = this.q
+    this.db.transaction(() => {
+      for (const s of samples) {
+        q.upsertLive.run(s.site, s.minute, s.totalMax, s.totalMean, s.readingMax, s.readingMean, s.writingMax,
+          s.writingMean, s.idleMax, s.idleMean)
+      }
+    })()
+  }
+
+  /** Only buckets that hold samples: a gap means the hub was down, not that nobody was there. */
+  async liveHistory(range: Range, bucket: Bucket): Promise<LiveSample[]> {
+    const { from, to } = pointsOf(range.from, range.to, bucket)
+    return this.q.liveHistory.all({ size: BUCKET_MS[bucket], site: range.site, from, to })
+  }
+
+  /** Idempotent by session id, like events. */
+  async appendSessions(sessions: readonly SessionRecord[]): Promise<void> {
+    const q = this.q
+    this.db.transaction(() => {
+      for (const s of sessions) {
+        q.insertSession.run(s.id, s.site, s.visitor, s.started, s.ended, s.pageviews, s.readingMs, s.writingMs,
+          s.idleMs, s.hiddenMs, s.entry, s.exit)
+      }
+    })()
+  }
+
+  async getMeta(key: string): Promise<string | null> {
+    return this.q.getMeta.get(key)?.[0] ?? null
+  }
+
+  async setMeta(key: string, value: string): Promise<void> {
+    this.q.setMeta.run(key, value)
+  }
+
+  async deleteMeta(key: string): Promise<void> {
+    this.q.deleteMeta.run(key)
+  }
+
+  async listMeta(prefix: string): Promise<{ key: string; value: string }[]> {
+    return this.q.listMeta.all({ prefix })
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) {
+      // Lets SQLite refresh its planner statistics where they drifted; cheap, and it needs the open handle.
+      this.db.pragma('optimize')
+      this.db.close()
+    }
+    this.st = null
+    this.appendTx = null
+  }
+}
+
+/**
+ * Opens (or creates) a SQLite store; call `init()` before use.
+ * @example
+ * const store = createSqliteStore('./livestats.db')
+ * await store.init()
+ */
+export function createSqliteStore(path: string, opts?: SqliteStoreOptions): SqliteStore {
+  return new SqliteStore(path, opts)
+}

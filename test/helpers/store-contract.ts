@@ -1,0 +1,316 @@
+/**
+ * The one contract every `Store` implementation passes. A backend joins with one line:
+ *   storeContract('postgres', postgresBacking, { skip: await postgresMissing() })
+ * Every test gets a fresh, empty backing; `open` may be called again after `close()` on the same
+ * backing to test a restart.
+ */
+import assert from 'node:assert/strict'
+import { describe, it } from 'node:test'
+import { LivestatsError } from '../../src/protocol/errors'
+import type { Bucket, Dimension, LiveSample, Store, StoredEvent } from '../../src/hub/store/types'
+
+export interface Backing {
+  /** A store on this backing, not yet initialised. */
+  open(): Store | Promise<Store>
+  /** Removes the backing (files, schema) once the test is over. */
+  cleanup(): Promise<void>
+}
+export type MakeBacking = () => Promise<Backing>
+
+const MIN = 60_000
+const HOUR = 3_600_000
+const DAY = 86_400_000
+/** A fixed UTC day, 10:00, so every bucket boundary is known. */
+const T0 = Date.UTC(2025, 0, 15, 10, 0, 0)
+
+let seq = 0
+/** A human pageview with every column set; override what the test is about. */
+export function pageview(over: Partial<StoredEvent> = {}): StoredEvent {
+  seq++
+  return {
+    id: `ev${String(seq).padStart(10, '0')}${Math.random().toString(36).slice(2, 8)}`,
+    ts: T0, type: 'pageview', site: 'a.example', visitor: 'v1', cid: 'c1', host: 'a.example', path: '/',
+    title: 'Home', referrer: null, refHost: null, utmSource: null, utmMedium: null, utmCampaign: null,
+    browser: 'Firefox', os: 'Linux', device: 'desktop', bot: false, ip: '203.0.113.0', country: 'NL',
+    screen: 1920, language: 'en', name: null, data: null, instance: null,
+    ...over,
+  }
+}
+
+function sample(over: Partial<LiveSample>): LiveSample {
+  return {
+    site: 'a.example', minute: T0, totalMax: 0, totalMean: 0, readingMax: 0, readingMean: 0,
+    writingMax: 0, writingMean: 0, idleMax: 0, idleMean: 0, ...over,
+  }
+}
+
+async function badQuery(p: Promise<unknown>): Promise<void> {
+  await assert.rejects(p, (err: unknown) => err instanceof LivestatsError && err.code === 'LS_ERR_BAD_QUERY')
+}
+
+export function storeContract(name: string, makeBacking: MakeBacking, opts: { skip?: string | false } = {}): void {
+  /** Runs `body` with an initialised store on a fresh backing, and cleans up whatever happens. */
+  function withStore(body: (s: Store, b: Backing) => Promise<void>): () => Promise<void> {
+    return async () => {
+      const b = await makeBacking()
+      const s = await b.open()
+      try {
+        await s.init()
+        await body(s, b)
+      } finally {
+        await s.close()
+        await b.cleanup()
+      }
+    }
+  }
+  const site = 'a.example'
+  const hourOf = (t: number) => ({ site, from: t, to: t + HOUR })
+
+  describe(`Store contract: ${name}`, { skip: opts.skip ?? false }, () => {
+    it('init is idempotent', withStore(async (s) => {
+      await s.init()
+      await s.append([pageview()])
+      await s.init()
+      assert.equal(await s.countEvents(), 1)
+      assert.deepEqual(await s.totals(hourOf(T0)), { pageviews: 1, visitors: 1 })
+    }))
+
+    it('stores a batch sent three times once, and counts the resends as duplicates', withStore(async (s) => {
+      const batch = [pageview({ visitor: 'a' }), pageview({ visitor: 'b' }), pageview({ visitor: 'a' })]
+      assert.deepEqual(await s.append(batch), { stored: 3, duplicates: 0, fresh: [true, true, true] })
+      assert.deepEqual(await s.append(batch), { stored: 0, duplicates: 3, fresh: [false, false, false] })
+      assert.deepEqual(await s.append(batch), { stored: 0, duplicates: 3, fresh: [false, false, false] })
+      const mixed = [batch[0] as StoredEvent, pageview({ visitor: 'c' })]
+      assert.deepEqual(await s.append(mixed), { stored: 1, duplicates: 1, fresh: [false, true] })
+      assert.equal(await s.countEvents(), 4)
+      assert.equal(await s.countEvents(site), 4)
+      assert.deepEqual(await s.totals(hourOf(T0)), { pageviews: 4, visitors: 3 })
+      const [point] = await s.series({ site, from: T0, to: T0 + MIN }, 'minute')
+      assert.deepEqual(point, { t: T0, pageviews: 4, visitors: 3 })
+    }))
+
+    it('rolls pageviews and exact unique visitors up per minute, hour and day', withStore(async (s) => {
+      await s.append([
+        pageview({ visitor: 'a', ts: T0 + 1_000 }), pageview({ visitor: 'b', ts: T0 + 2_000 }),
+        pageview({ visitor: 'a', ts: T0 + 3_000 }),
+        pageview({ visitor: 'b', ts: T0 + MIN + 1 }), pageview({ visitor: 'c', ts: T0 + MIN + 2 }),
+      ])
+      // a later batch, same minute and visitor: one more pageview, no new visitor
+      await s.append([pageview({ visitor: 'c', ts: T0 + MIN + 3 })])
+      await s.append([pageview({ visitor: 'd', ts: T0 + HOUR + 5 }), pageview({ visitor: 'e', ts: T0 + DAY })])
+      assert.deepEqual(await s.series({ site, from: T0, to: T0 + 3 * MIN }, 'minute'), [
+        { t: T0, pageviews: 3, visitors: 2 },
+        { t: T0 + MIN, pageviews: 3, visitors: 2 },
+        { t: T0 + 2 * MIN, pageviews: 0, visitors: 0 },
+      ])
+      assert.deepEqual(await s.series({ site, from: T0, to: T0 + 2 * HOUR }, 'hour'), [
+        { t: T0, pageviews: 6, visitors: 3 },
+        { t: T0 + HOUR, pageviews: 1, visitors: 1 },
+      ])
+      const day = T0 - 10 * HOUR
+      assert.deepEqual(await s.series({ site, from: day, to: day + 2 * DAY }, 'day'), [
+        { t: day, pageviews: 7, visitors: 4 },
+        { t: day + DAY, pageviews: 1, visitors: 1 },
+      ])
+      assert.deepEqual(await s.totals({ site, from: T0, to: T0 + 2 * HOUR }), { pageviews: 7, visitors: 4 })
+      assert.deepEqual(await s.totals({ site, from: T0 + MIN, to: T0 + 2 * MIN }), { pageviews: 3, visitors: 2 })
+      assert.deepEqual(await s.totals({ site: 'nobody.example', from: T0, to: T0 + DAY }), { pageviews: 0, visitors: 0 })
+    }))
+
+    it('recounts a closed bucket exactly when a late pageview arrives for it', withStore(async (s) => {
+      await s.append([pageview({ visitor: 'a', ts: T0 + MIN }), pageview({ visitor: 'b', ts: T0 + 5 * MIN })])
+      await s.append([pageview({ visitor: 'c', ts: T0 + 5 * MIN + 1 })])
+      // minute 1 closed when minute 5 opened; 'a' again adds no visitor, 'z' adds one
+      await s.append([pageview({ visitor: 'a', ts: T0 + MIN + 9 }), pageview({ visitor: 'z', ts: T0 + MIN + 10 })])
+      await s.append([pageview({ visitor: 'c', ts: T0 + 5 * MIN + 2 })])
+      const pts = await s.series({ site, from: T0 + MIN, to: T0 + 6 * MIN }, 'minute')
+      assert.deepEqual(pts[0], { t: T0 + MIN, pageviews: 3, visitors: 2 })
+      assert.deepEqual(pts[4], { t: T0 + 5 * MIN, pageviews: 3, visitors: 2 })
+      assert.deepEqual(await s.series(hourOf(T0), 'hour'), [{ t: T0, pageviews: 6, visitors: 4 }])
+    }))
+
+    it('stores bots but leaves them out of every count, top list and the feed', withStore(async (s) => {
+      const bot = { bot: true, visitor: 'crawler', browser: 'Googlebot', path: '/robots' }
+      const r = await s.append([pageview({ visitor: 'a' }), pageview(bot), pageview({ ...bot, type: 'event', name: 'x' })])
+      assert.equal(r.stored, 3)
+      assert.equal(await s.countEvents(), 3)
+      assert.deepEqual(await s.totals(hourOf(T0)), { pageviews: 1, visitors: 1 })
+      assert.deepEqual(await s.series({ site, from: T0, to: T0 + MIN }, 'minute'), [{ t: T0, pageviews: 1, visitors: 1 }])
+      assert.deepEqual(await s.top(hourOf(T0), 'browser', 10), [{ value: 'Firefox', pageviews: 1 }])
+      assert.deepEqual(await s.top(hourOf(T0), 'page', 10), [{ value: '/', pageviews: 1 }])
+      assert.deepEqual(await s.top(hourOf(T0), 'event', 10), [])
+      assert.deepEqual((await s.feed(null, 10)).map((f) => f.browser), ['Firefox'])
+    }))
+
+    it('keeps counting visitors right across a restart', async () => {
+      const b = await makeBacking()
+      try {
+        let s = await b.open()
+        await s.init()
+        await s.append([pageview({ visitor: 'a', ts: T0 + 10 }), pageview({ visitor: 'b', ts: T0 + 20 })])
+        await s.close()
+        s = await b.open()
+        await s.init()
+        await s.append([pageview({ visitor: 'a', ts: T0 + 30 }), pageview({ visitor: 'b', ts: T0 + 40 })])
+        assert.deepEqual(await s.series({ site, from: T0, to: T0 + MIN }, 'minute'), [{ t: T0, pageviews: 4, visitors: 2 }])
+        assert.deepEqual(await s.series(hourOf(T0), 'hour'), [{ t: T0, pageviews: 4, visitors: 2 }])
+        await s.close()
+        s = await b.open()
+        await s.init()
+        await s.append([pageview({ visitor: 'c', ts: T0 + 2 * MIN }), pageview({ visitor: 'a', ts: T0 + 2 * MIN })])
+        assert.deepEqual(await s.series(hourOf(T0), 'hour'), [{ t: T0, pageviews: 6, visitors: 3 }])
+        const day = T0 - 10 * HOUR
+        assert.deepEqual(await s.series({ site, from: day, to: day + DAY }, 'day'), [{ t: day, pageviews: 6, visitors: 3 }])
+        assert.equal(await s.countEvents(), 6)
+        await s.close()
+      } finally {
+        await b.cleanup()
+      }
+    })
+
+    it('ranks the top values of every dimension', withStore(async (s) => {
+      const utm = { utmSource: 'news', utmMedium: 'email', utmCampaign: 'spring' }
+      await s.append([
+        pageview({ path: '/a', refHost: 'search.example', referrer: 'https://search.example/?q=1', ...utm }),
+        pageview({ path: '/a', refHost: 'search.example', browser: 'Chrome', os: 'macOS', device: 'mobile' }),
+        pageview({ path: '/b', refHost: 'social.example', ts: T0 + HOUR - 1 }),
+        pageview({ path: '/c', ts: T0 + HOUR }),
+        pageview({ type: 'event', name: 'signup', path: '/a' }),
+        pageview({ type: 'event', name: 'signup' }),
+        pageview({ type: 'event', name: 'download' }),
+      ])
+      const r = hourOf(T0)
+      assert.deepEqual(await s.top(r, 'page', 10), [{ value: '/a', pageviews: 2 }, { value: '/b', pageviews: 1 }])
+      assert.deepEqual(await s.top(r, 'page', 1), [{ value: '/a', pageviews: 2 }])
+      assert.deepEqual(await s.top(r, 'referrer', 10), [
+        { value: 'search.example', pageviews: 2 }, { value: 'social.example', pageviews: 1 },
+      ])
+      assert.deepEqual(await s.top(r, 'utm_source', 10), [{ value: 'news', pageviews: 1 }])
+      assert.deepEqual(await s.top(r, 'utm_medium', 10), [{ value: 'email', pageviews: 1 }])
+      assert.deepEqual(await s.top(r, 'utm_campaign', 10), [{ value: 'spring', pageviews: 1 }])
+      assert.deepEqual(await s.top(r, 'browser', 10), [{ value: 'Firefox', pageviews: 2 }, { value: 'Chrome', pageviews: 1 }])
+      assert.deepEqual(await s.top(r, 'os', 10), [{ value: 'Linux', pageviews: 2 }, { value: 'macOS', pageviews: 1 }])
+      assert.deepEqual(await s.top(r, 'device', 10), [{ value: 'desktop', pageviews: 2 }, { value: 'mobile', pageviews: 1 }])
+      assert.deepEqual(await s.top(r, 'event', 10), [{ value: 'signup', pageviews: 2 }, { value: 'download', pageviews: 1 }])
+      // custom events are not pageviews
+      assert.deepEqual(await s.totals(r), { pageviews: 3, visitors: 1 })
+      assert.deepEqual(await s.top({ site, from: T0, to: T0 + 2 * HOUR }, 'page', 10), [
+        { value: '/a', pageviews: 2 }, { value: '/b', pageviews: 1 }, { value: '/c', pageviews: 1 },
+      ])
+      assert.deepEqual(await s.top({ site: 'nobody.example', from: T0, to: T0 + HOUR }, 'page', 10), [])
+      await badQuery(s.top(r, 'page', 0))
+      await badQuery(s.top(r, 'toString' as Dimension, 10))
+    }))
+
+    it('zero-fills series in UTC buckets and refuses huge or inverted ranges', withStore(async (s) => {
+      await s.append([pageview({ ts: T0 + 2 * MIN + 5 })])
+      // an unaligned range covers every bucket it overlaps
+      const pts = await s.series({ site, from: T0 + 30_000, to: T0 + 3 * MIN + 1 }, 'minute')
+      assert.deepEqual(pts.map((p) => [p.t, p.pageviews]), [[T0, 0], [T0 + MIN, 0], [T0 + 2 * MIN, 1], [T0 + 3 * MIN, 0]])
+      assert.equal((await s.series({ site: 'nobody.example', from: T0, to: T0 + DAY }, 'hour')).length, 24)
+      assert.deepEqual(await s.series({ site, from: T0, to: T0 }, 'minute'), [])
+      await badQuery(s.series({ site, from: T0, to: T0 + 200 * DAY }, 'minute'))
+      await badQuery(s.series({ site, from: T0 + MIN, to: T0 }, 'minute'))
+      await badQuery(s.series({ site, from: Number.NaN, to: T0 }, 'hour'))
+      await badQuery(s.liveHistory({ site, from: T0, to: T0 + 200 * DAY }, 'minute'))
+      await badQuery(s.series({ site, from: T0, to: T0 + DAY }, 'week' as Bucket))
+    }))
+
+    it('feeds human pageviews newest first, pages with before, filters by site', withStore(async (s) => {
+      await s.append([
+        pageview({ ts: T0 + 1, path: '/1' }), pageview({ ts: T0 + 3, path: '/3' }),
+        pageview({ ts: T0 + 2, path: '/2', site: 'b.example' }), pageview({ ts: T0 + 4, path: '/4' }),
+        pageview({ ts: T0 + 5, type: 'event', name: 'click', path: '/e' }),
+        pageview({ ts: T0 + 6, type: 'leave', path: null }),
+      ])
+      assert.deepEqual((await s.feed(null, 10)).map((f) => f.path), ['/4', '/3', '/2', '/1'])
+      const first = await s.feed(null, 2)
+      assert.deepEqual(first.map((f) => f.path), ['/4', '/3'])
+      const next = await s.feed(null, 2, first[first.length - 1]?.ts)
+      assert.deepEqual(next.map((f) => f.path), ['/2', '/1'])
+      assert.deepEqual((await s.feed(site, 10)).map((f) => f.path), ['/4', '/3', '/1'])
+      assert.deepEqual((await s.feed('b.example', 10, T0 + 2)), [])
+      const [row] = await s.feed('b.example', 1)
+      assert.ok(row)
+      assert.deepEqual(row, {
+        id: row.id, ts: T0 + 2, site: 'b.example', path: '/2', host: 'a.example', title: 'Home', referrer: null,
+        browser: 'Firefox', os: 'Linux', device: 'desktop', country: 'NL', ip: '203.0.113.0',
+      })
+    }))
+
+    it('lists sites with their first and last event, process apps included', withStore(async (s) => {
+      await s.append([pageview({ ts: T0 + 5 }), pageview({ ts: T0 + 1 }), pageview({ ts: T0 + 9, site: 'b.example' })])
+      await s.append([pageview({ ts: T0 - 7 })])
+      await s.append([{
+        ...pageview({ ts: T0 + 3, type: 'process', site: 'api', instance: 'host:1', data: '{"cpu":3}' }),
+        visitor: null, cid: null, host: null, path: null, title: null, browser: null, os: null, device: null,
+      }])
+      assert.deepEqual(await s.sites(), [
+        { site, first: T0 - 7, last: T0 + 5 },
+        { site: 'api', first: T0 + 3, last: T0 + 3 },
+        { site: 'b.example', first: T0 + 9, last: T0 + 9 },
+      ].sort((x, y) => (x.site < y.site ? -1 : 1)))
+      assert.equal(await s.countEvents('api'), 1)
+      assert.deepEqual(await s.totals({ site: 'api', from: T0, to: T0 + HOUR }), { pageviews: 0, visitors: 0 })
+    }))
+
+    it('prunes raw events older than a time and keeps the rollups', withStore(async (s) => {
+      const old = Array.from({ length: 30 }, (_, i) => pageview({ ts: T0 + i, visitor: `v${i % 7}` }))
+      await s.append([...old, pageview({ ts: T0 + DAY, visitor: 'new' })])
+      await s.append([pageview({ ts: T0 + 5, type: 'event', name: 'old' })])
+      assert.equal(await s.prune(T0 + HOUR), 31)
+      assert.equal(await s.countEvents(), 1)
+      assert.deepEqual(await s.series(hourOf(T0), 'hour'), [{ t: T0, pageviews: 30, visitors: 7 }])
+      assert.deepEqual(await s.top(hourOf(T0), 'event', 10), [{ value: 'old', pageviews: 1 }])
+      assert.equal((await s.feed(null, 10)).length, 1)
+      assert.equal(await s.prune(T0 + HOUR), 0)
+    }))
+
+    it('aggregates live minute samples to hours and days (max of max, mean of mean)', withStore(async (s) => {
+      await s.appendLiveSamples([
+        sample({ minute: T0, totalMax: 4, totalMean: 2, readingMax: 3, readingMean: 1, writingMax: 1, writingMean: 0.5 }),
+        sample({ minute: T0 + MIN, totalMax: 9, totalMean: 4, readingMax: 2, readingMean: 3, idleMax: 7, idleMean: 6 }),
+        sample({ minute: T0 + HOUR, totalMax: 1, totalMean: 1 }),
+        sample({ minute: T0, site: 'b.example', totalMax: 100, totalMean: 100 }),
+      ])
+      // a resent minute replaces the first one
+      await s.appendLiveSamples([sample({ minute: T0 + MIN, totalMax: 8, totalMean: 6, readingMax: 2, readingMean: 3, idleMax: 7, idleMean: 6 })])
+      const minutes = await s.liveHistory({ site, from: T0, to: T0 + 2 * HOUR }, 'minute')
+      assert.deepEqual(minutes.map((m) => [m.minute, m.totalMax]), [[T0, 4], [T0 + MIN, 8], [T0 + HOUR, 1]])
+      assert.deepEqual(await s.liveHistory({ site, from: T0, to: T0 + 2 * HOUR }, 'hour'), [
+        sample({ minute: T0, totalMax: 8, totalMean: 4, readingMax: 3, readingMean: 2, writingMax: 1, writingMean: 0.25, idleMax: 7, idleMean: 3 }),
+        sample({ minute: T0 + HOUR, totalMax: 1, totalMean: 1 }),
+      ])
+      const day = T0 - 10 * HOUR
+      const [d] = await s.liveHistory({ site, from: day, to: day + DAY }, 'day')
+      assert.deepEqual([d?.minute, d?.totalMax, d?.totalMean], [day, 8, 3])
+    }))
+
+    it('appends sessions idempotently', withStore(async (s) => {
+      const session = {
+        id: 'session-0001', site, visitor: 'a', started: T0, ended: T0 + MIN, pageviews: 2, readingMs: 30_000,
+        writingMs: 10_000, idleMs: 15_000, hiddenMs: 5_000, entry: '/', exit: '/b',
+      }
+      await s.appendSessions([session, { ...session, id: 'session-0002', entry: null, exit: null }])
+      await s.appendSessions([session])
+      await s.appendSessions([])
+    }))
+
+    it('keeps meta values: get, set, overwrite, list by prefix, delete', withStore(async (s) => {
+      assert.equal(await s.getMeta('salt:2025-01-15'), null)
+      await s.setMeta('salt:2025-01-15', 'x')
+      await s.setMeta('salt:2025-01-15', 'y')
+      await s.setMeta('salt:2025-01-16', 'z')
+      await s.setMeta('token', 't')
+      assert.equal(await s.getMeta('salt:2025-01-15'), 'y')
+      assert.deepEqual(await s.listMeta('salt:'), [
+        { key: 'salt:2025-01-15', value: 'y' }, { key: 'salt:2025-01-16', value: 'z' },
+      ])
+      assert.deepEqual(await s.listMeta('nothing'), [])
+      await s.deleteMeta('salt:2025-01-15')
+      await s.deleteMeta('absent')
+      assert.equal(await s.getMeta('salt:2025-01-15'), null)
+      assert.deepEqual((await s.listMeta('salt:')).map((m) => m.key), ['salt:2025-01-16'])
+    }))
+  })
+}

@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, it } from 'node:test'
+import Database from 'better-sqlite3'
+import { createSqliteStore } from '../src/hub/store/sqlite'
+import { SCHEMA_VERSION } from '../src/hub/store/sqlite-schema'
+import { pageview, storeContract, type Backing } from './helpers/store-contract'
+
+/** A real file in a fresh temp directory (WAL and SHM files land beside it). */
+function tempFile(): { file: string; cleanup: () => Promise<void> } {
+  const dir = mkdtempSync(join(tmpdir(), 'livestats-store-'))
+  return { file: join(dir, 'test.db'), cleanup: async () => rmSync(dir, { recursive: true, force: true }) }
+}
+
+async function sqliteBacking(): Promise<Backing> {
+  const { file, cleanup } = tempFile()
+  return { open: () => createSqliteStore(file), cleanup }
+}
+
+storeContract('sqlite', sqliteBacking)
+
+describe('SqliteStore specifics', () => {
+  it('runs in WAL mode with synchronous=NORMAL and records the schema version', async () => {
+    const { file, cleanup } = tempFile()
+    const s = createSqliteStore(file)
+    try {
+      await s.init()
+      await s.init()
+      assert.equal(await s.getMeta('schema_version'), String(SCHEMA_VERSION))
+      await s.appendSessions([{
+        id: 'session-0001', site: 'a.example', visitor: 'a', started: 1, ended: 2, pageviews: 1,
+        readingMs: 1, writingMs: 0, idleMs: 0, hiddenMs: 0, entry: '/', exit: '/',
+      }])
+      await s.close()
+      const db = new Database(file, { readonly: true })
+      assert.equal(db.pragma('journal_mode', { simple: true }), 'wal')
+      assert.equal((db.prepare('SELECT count(*) AS n FROM sessions').get() as { n: number }).n, 1)
+      db.close()
+    } finally {
+      await s.close()
+      await cleanup()
+    }
+  })
+
+  it('loses no committed batch when the process is SIGKILLed, and counts on after it', async () => {
+    const { file, cleanup } = tempFile()
+    const ts = Date.UTC(2025, 0, 15, 10, 0, 0)
+    const events = [pageview({ ts, visitor: 'a' }), pageview({ ts: ts + 1, visitor: 'b' })]
+    const script = `
+      const mod = await import(${JSON.stringify(join(__dirname, '../src/hub/store/sqlite.ts'))})
+      const { createSqliteStore } = mod.default ?? mod
+      const s = createSqliteStore(${JSON.stringify(file)})
+      await s.init()
+      await s.append(${JSON.stringify(events)})
+      process.kill(process.pid, 'SIGKILL')`
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' })
+    assert.equal(child.signal, 'SIGKILL', child.stderr)
+    const s = createSqliteStore(file)
+    try {
+      await s.init()
+      assert.equal(await s.countEvents(), 2)
+      await s.append([pageview({ ts: ts + 2, visitor: 'a' }), pageview({ ts: ts + 3, visitor: 'c' })])
+      assert.deepEqual(await s.series({ site: 'a.example', from: ts, to: ts + 60_000 }, 'minute'), [
+        { t: ts, pageviews: 4, visitors: 3 },
+      ])
+    } finally {
+      await s.close()
+      await cleanup()
+    }
+  })
+})
