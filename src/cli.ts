@@ -66,29 +66,11 @@ export async function main(argv: string[]): Promise<void> {
     process.stderr.write(`livestats: invalid configuration: ${msg}\n`)
     process.exit(2)
   }
-  const started = Date.now()
-  let info
-  try {
-    info = await hub.listen()
-  } catch (err) {
-    process.stderr.write(`livestats: cannot start: ${(err as Error).message}\n`)
-    process.exit(1)
-  }
-  const out = process.stdout
-  out.write(`Livestats hub ready in ${Date.now() - started} ms (store: ${hub.config.storeUrl})\n`)
-  out.write(`  Dashboard:  ${info.url}/\n`)
-  out.write(`  Snippet:    <script defer src="${info.url}/livestats.js"></script>\n`)
-  if (hub.newToken !== null) {
-    out.write(`  Read token: ${hub.newToken}\n`)
-    out.write('              (shown once; only its hash is stored. --reset-token makes a new one)\n')
-  } else if (hub.auth.enforced) {
-    out.write('  Reads need the token printed at first start (--reset-token makes a new one)\n')
-  }
   let stopping = false
   const stop = (signal: string): void => {
     if (stopping) return
     stopping = true
-    out.write(`livestats: ${signal}, committing queued events and closing\n`)
+    process.stdout.write(`livestats: ${signal}, committing queued events and closing\n`)
     hub.close().then(
       () => process.exit(0),
       (err: unknown) => {
@@ -97,6 +79,29 @@ export async function main(argv: string[]): Promise<void> {
       },
     )
   }
+  // installed before listening, so a SIGTERM during start-up still drains and exits 0
   process.on('SIGTERM', () => stop('SIGTERM'))
   process.on('SIGINT', () => stop('SIGINT'))
+
+  const started = Date.now()
+  let info
+  try {
+    info = await hub.listen()
+  } catch (err) {
+    process.stderr.write(`livestats: cannot start: ${(err as Error).message}\n`)
+    process.exit(1)
+  }
+  const lines = [
+    `Livestats hub ready in ${Date.now() - started} ms (store: ${hub.config.storeUrl})`,
+    `  Dashboard:  ${info.url}/`,
+  ]
+  if (hub.newToken !== null) {
+    lines.push(`  Read token: ${hub.newToken}`)
+    lines.push('              (shown once; only its hash is stored. --reset-token makes a new one)')
+  } else if (hub.auth.enforced) {
+    lines.push('  Reads need the token printed at first start (--reset-token makes a new one)')
+  }
+  lines.push(`  Snippet:    <script defer src="${info.url}/livestats.js"></script>`)
+  // one write, so whoever reads the banner gets it whole
+  process.stdout.write(lines.join('\n') + '\n')
 }

@@ -21,7 +21,7 @@ export function startChildHub(args: string[], env: NodeJS.ProcessEnv = {}): Prom
     const timer = setTimeout(() => reject(new Error(`hub did not start:\n${out}`)), 15_000)
     const check = () => {
       const m = /Dashboard:\s+(http:\/\/[^/\s]+)\//.exec(out)
-      if (m?.[1]) {
+      if (m?.[1] && out.includes('Snippet:')) {
         clearTimeout(timer)
         resolve({ proc, url: m[1], output: () => out, exited })
       }

@@ -1,0 +1,77 @@
+import { describe, it, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startChildHub } from './helpers/child-hub'
+import { CHROME_UA } from './helpers/hub'
+
+const bin = join(__dirname, '..', 'bin', 'livestats.js')
+const dir = mkdtempSync(join(tmpdir(), 'livestats-cli-'))
+
+describe('livestats serve', () => {
+  after(() => rmSync(dir, { recursive: true, force: true }))
+
+  for (const [args, env, needle] of [
+    [['--port', 'abc'], {}, 'port must be an integer'],
+    [['--host', 'example.com'], {}, 'host must be an IP address'],
+    [['--retention=-1'], {}, 'retention must be an integer'],
+    [[], { LIVESTATS_AUTH: 'maybe' }, 'auth must be auto, on or off'],
+    [['--db', 'mongodb://x'], {}, 'MongoDB is not a Livestats store'],
+    [['--nope'], {}, "Unknown option '--nope'"],
+  ] as [string[], Record<string, string>, string][]) {
+    it(`refuses ${args.join(' ') || JSON.stringify(env)} with a clear message and exit code 2`, () => {
+      const r = spawnSync(process.execPath, [bin, 'serve', ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 10_000 })
+      assert.equal(r.status, 2, r.stderr)
+      assert.ok(r.stderr.includes(needle), r.stderr)
+    })
+  }
+
+  it('prints the dashboard URL and the snippet, and on SIGTERM commits what is queued and exits 0', async () => {
+    const hub = await startChildHub(['--port', '0', '--db', join(dir, 'a.db')])
+    assert.match(hub.output(), /<script defer src="http:\/\/127\.0\.0\.1:\d+\/livestats\.js"><\/script>/)
+    const events = Array.from({ length: 2000 }, (_, i) => ({ id: `term${String(i).padStart(6, '0')}`, type: 'pageview', site: 's.test', url: `https://s.test/${i}` }))
+    const sent = fetch(`${hub.url}/api/collect`, {
+      method: 'POST', headers: { 'content-type': 'text/plain', 'user-agent': CHROME_UA }, body: JSON.stringify({ v: 1, events }),
+    })
+    const res = await sent
+    assert.equal(res.status, 202)
+    hub.proc.kill('SIGTERM')
+    const exit = await hub.exited
+    assert.equal(exit.code, 0, hub.output())
+    const again = await startChildHub(['--port', '0', '--db', join(dir, 'a.db')])
+    const totals = await (await fetch(`${again.url}/api/totals?site=s.test&range=1h`)).json() as { pageviews: number }
+    assert.equal(totals.pageviews, 2000)
+    again.proc.kill('SIGTERM')
+    assert.equal((await again.exited).code, 0)
+  })
+
+  it('on a non-loopback host, generates a token once, prints it, stores only its hash, and requires it for reads', async () => {
+    const db = join(dir, 'auth.db')
+    const hub = await startChildHub(['--port', '0', '--host', '0.0.0.0', '--db', db])
+    const token = /Read token: (\S+)/.exec(hub.output())?.[1]
+    assert.ok(token, hub.output())
+    assert.equal((await fetch(`${hub.url}/api/sites`)).status, 401)
+    assert.equal((await fetch(`${hub.url}/api/sites`, { headers: { authorization: `Bearer ${token}` } })).status, 200)
+    hub.proc.kill('SIGTERM')
+    await hub.exited
+    const again = await startChildHub(['--port', '0', '--host', '0.0.0.0', '--db', db])
+    assert.doesNotMatch(again.output(), /Read token:/)
+    assert.equal((await fetch(`${again.url}/api/sites`, { headers: { authorization: `Bearer ${token}` } })).status, 200)
+    again.proc.kill('SIGTERM')
+    await again.exited
+    const { default: Database } = await import('better-sqlite3')
+    const raw = new Database(db, { readonly: true })
+    const dump = JSON.stringify(raw.prepare("SELECT * FROM sqlite_master").all())
+    raw.close()
+    assert.ok(!dump.includes(token))
+  })
+
+  it('reads LIVESTATS_* variables, and flags win over them', async () => {
+    const hub = await startChildHub(['--port', '0'], { LIVESTATS_PORT: '1', LIVESTATS_DB: join(dir, 'env.db') })
+    assert.ok(hub.output().includes(join(dir, 'env.db')))
+    hub.proc.kill('SIGTERM')
+    assert.equal((await hub.exited).code, 0)
+  })
+})
