@@ -1,9 +1,12 @@
 /**
  * Livestats public API.
  * @example
- * const { createHub, tracker, dashboard } = require('livestats')
+ * const { tracker, dashboard, createHub } = require('livestats')
  */
 export { createHub, Hub, DASHBOARD_CSP, type ListenInfo } from './hub/hub'
 export { resolveConfig, type HubInput, type HubOptions, type HubConfig, type Logger } from './hub/config'
+export { dashboard, type DashboardConfig, type DashboardHandle } from './dashboard'
+export { tracker } from './tracker'
+export type { Tracker, TrackerConfig, TrackerJob, TrackerLogger } from './tracker'
 export type { Store, StoredEvent } from './hub/store/types'
 export * from './protocol'

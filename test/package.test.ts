@@ -1,0 +1,59 @@
+/** The built package works from CommonJS and ES modules, with the seed APIs and types in place. */
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+
+const root = join(__dirname, '..')
+
+function run(args: string[], input?: string): { status: number | null; out: string } {
+  const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', input, timeout: 20_000 })
+  return { status: r.status, out: r.stdout + r.stderr }
+}
+
+describe('package entry points', () => {
+  it('require("livestats") gives createHub, tracker and dashboard', () => {
+    const r = run(['-e', `
+      const m = require('livestats');
+      const t = require('livestats/tracker');
+      console.log(JSON.stringify([typeof m.createHub, typeof m.tracker, typeof m.dashboard, typeof t.tracker, m.PROTOCOL_VERSION]))
+    `])
+    assert.equal(r.status, 0, r.out)
+    assert.deepEqual(JSON.parse(r.out.trim()), ['function', 'function', 'function', 'function', 1])
+  })
+
+  it('import("livestats") gives the same', () => {
+    const r = run(['--input-type=module', '-e', `
+      import { createHub, tracker, dashboard, PROTOCOL_VERSION } from 'livestats';
+      import { tracker as t2 } from 'livestats/tracker';
+      console.log(JSON.stringify([typeof createHub, typeof tracker, typeof dashboard, typeof t2, PROTOCOL_VERSION]))
+    `])
+    assert.equal(r.status, 0, r.out)
+    assert.deepEqual(JSON.parse(r.out.trim()), ['function', 'function', 'function', 'function', 1])
+  })
+
+  it('ships types for both module systems and the snippet', () => {
+    for (const f of ['index.d.ts', 'index.d.mts', 'tracker.d.ts', 'tracker.d.mts', 'protocol.d.ts', 'livestats.js']) {
+      assert.ok(existsSync(join(root, 'dist', f)), `dist/${f}`)
+    }
+  })
+
+  it('a hub built through the CommonJS entry starts, takes an event and closes', () => {
+    const r = run(['-e', `
+      const { createHub } = require('livestats');
+      const os = require('os'), path = require('path'), fs = require('fs');
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ls-pkg-'));
+      (async () => {
+        const hub = createHub({ port: 0, store: path.join(dir, 'p.db'), logger: { info(){}, warn(){}, error: console.error } });
+        const { url } = await hub.listen();
+        const res = await fetch(url + '/api/collect', { method: 'POST', body: JSON.stringify({ id: 'pkgtest00001', type: 'pageview', site: 'p.test', url: 'https://p.test/' }) });
+        console.log(res.status, await hub.store.countEvents('p.test'));
+        await hub.close();
+        fs.rmSync(dir, { recursive: true });
+      })();
+    `])
+    assert.equal(r.status, 0, r.out)
+    assert.equal(r.out.trim(), '202 1')
+  })
+})
