@@ -8,8 +8,8 @@
  * one-tag form (`<script defer src=".../livestats.js">`) start the same tracker; only the first
  * start counts. Settings come from the script tag's `data-*` attributes.
  *
- * It imports nothing: protocol v1 is written out here (`"v":1`, field names, 15 s) and
- * test/browser/snippet.test.ts checks what it sends against the hub's own validation.
+ * It imports nothing: protocol v1 is written out here (one event object per frame, field names,
+ * 15 s) and test/browser/snippet.test.ts checks what it sends against the hub's own validation.
  */
 import type { LivestatsProps } from './livestats'
 
@@ -39,7 +39,7 @@ const safe = <A extends unknown[]>(f: (...a: A) => unknown) => (...a: A) => {
 
 let start = safe((url?: string, interval?: number) => {
   if (
-    (data.allowLocalhost == null && /^(localhost|127\.|\[|$)/.test(l.hostname)) ||
+    (data.allowLocalhost == null && /^(localhost|127\.|\[::1\]|$)/.test(l.hostname)) ||
     // doNotTrack is "1", "0", "unspecified" or null: only "1" is above 0.
     (data.respectDnt != null && (navigator.doNotTrack as unknown as number) > 0)
   ) return
@@ -86,7 +86,8 @@ let start = safe((url?: string, interval?: number) => {
   // `leave` uses keepalive, so the page's keepalive data in flight is one tiny body, far under 60 KiB.
   send = (type, fields) => {
     if (type == 'leave' || !exclude.test(l.pathname)) {
-      const body = '{"v":1,"events":[' + JSON.stringify({ id: cid + ++n, type, site, cid, ...fields }) + ']}'
+      // One event per frame: protocol v1 takes a bare event object as well as a batch.
+      const body = JSON.stringify({ id: cid + ++n, type, site, cid, ...fields })
       ws?.readyState == 1
         ? ws.send(body)
         : fetch(httpUrl, { method: 'POST', body, keepalive: type == 'leave' }).catch(safe)
@@ -101,7 +102,8 @@ let start = safe((url?: string, interval?: number) => {
     if (u != page)
       send('pageview', { url: (page = u), referrer: d.referrer, title: d.title, screen: screen.width, language: navigator.language })
     const s = d.hidden ? 'hidden' : t - keyAt! < writingMs ? 'writing' : t - actAt < readingMs ? 'reading' : 'idle'
-    if (s != state || t - sentAt! >= every * 1e3) {
+    // A heartbeat is due at `every` seconds, less 99 ms so that a tick a little early still sends it.
+    if (s != state || t - sentAt! > every * 1e3 - 99) {
       state = s
       sentAt = t
       send('presence', { state: s, url: page, interval: every })
