@@ -19,6 +19,8 @@ import type { BatchWriter } from './writer'
 export class Ingest {
   private readonly allowed: ReadonlySet<string> | null
   private visitors = new WeakMap<ClientInfo, Map<string, string>>()
+  // HTTP requests each get a fresh ClientInfo; a bounded map keyed by what the hash covers saves the HMAC
+  private httpVisitors = new Map<string, string>()
   readonly listeners: IngestListener[] = []
 
   constructor(
@@ -32,6 +34,15 @@ export class Ingest {
   }
 
   private visitorOf(client: ClientInfo, site: string): string {
+    if (client.connection === null) {
+      const key = `${site}\0${client.ipRaw}\0${client.userAgent}`
+      let v = this.httpVisitors.get(key)
+      if (v === undefined) {
+        if (this.httpVisitors.size >= 50_000) this.httpVisitors.clear()
+        this.httpVisitors.set(key, (v = this.hasher.hash(site, client.ipRaw, client.userAgent)))
+      }
+      return v
+    }
     let bySite = this.visitors.get(client)
     if (bySite === undefined) this.visitors.set(client, (bySite = new Map()))
     let v = bySite.get(site)
@@ -52,6 +63,7 @@ export class Ingest {
     if (this.hasher.stale(now)) {
       await this.hasher.rotate(now)
       this.visitors = new WeakMap()
+      this.httpVisitors = new Map()
     }
     if (this.writer.pending > this.config.maxQueuedRows) throw new LivestatsError('LS_ERR_OVERLOADED')
     this.metrics.received += items.length

@@ -1,0 +1,139 @@
+/**
+ * Ingest throughput, side by side in one run:
+ *  - WebSocket: batches of 50 pageviews (~150 B each), validated, enriched, committed and acked by
+ *    the hub, against a bare `ws` server that only parses and counts.
+ *  - HTTP: one event per POST against the hub, and a bare node:http server answering 204
+ *    (load from `wrk` when installed, else a Node keep-alive client).
+ * Usage: node --import tsx bench/ingest.ts [seconds=5]
+ */
+import { spawnSync } from 'node:child_process'
+import { writeFileSync, mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import http from 'node:http'
+import WebSocket from 'ws'
+import { startServer, type BenchServer } from './lib/spawn'
+
+const SECONDS = Number(process.argv[2] ?? 5)
+const CONNS = 8
+const WINDOW = 8
+const BATCH = 50
+const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36'
+
+let seq = 0
+function frame(): string {
+  const s = ++seq
+  let ev = ''
+  for (let i = 0; i < BATCH; i++) {
+    const n = s * BATCH + i
+    // ~150 bytes per event
+    ev += `${i ? ',' : ''}{"id":"b${process.pid}x${n.toString(36).padStart(10, '0')}","type":"pageview","site":"bench.test","url":"https://bench.test/p/${n % 300}","referrer":"https://ref.test/"}`
+  }
+  return `{"v":1,"seq":${s},"events":[${ev}]}`
+}
+
+async function wsRun(server: BenchServer): Promise<number> {
+  let acked = 0
+  let measuring = false
+  const socks: WebSocket[] = []
+  await Promise.all(Array.from({ length: CONNS }, () => new Promise<void>((resolve) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/collect`, { headers: { 'user-agent': UA }, perMessageDeflate: false })
+    socks.push(ws)
+    ws.on('open', () => {
+      for (let i = 0; i < WINDOW; i++) ws.send(frame())
+      resolve()
+    })
+    ws.on('message', () => {
+      if (measuring) acked += BATCH
+      ws.send(frame())
+    })
+  })))
+  await new Promise((r) => setTimeout(r, 1000)) // warm-up
+  measuring = true
+  const t0 = performance.now()
+  await new Promise((r) => setTimeout(r, SECONDS * 1000))
+  const rate = acked / ((performance.now() - t0) / 1000)
+  for (const s of socks) s.terminate()
+  return rate
+}
+
+function haveWrk(): boolean {
+  return spawnSync('wrk', ['--version']).error === undefined
+}
+
+function wrkRun(port: number, body: string): { rps: number; p99: number } {
+  const dir = mkdtempSync(join(tmpdir(), 'ls-wrk-'))
+  const script = join(dir, 'post.lua')
+  writeFileSync(script, `
+counter = 0
+request = function()
+  counter = counter + 1
+  local id = string.format("w%d%010d", math.random(1, 1000000000), counter)
+  local body = '{"id":"' .. id .. '","type":"pageview","site":"bench.test","url":"https://bench.test/p/' .. (counter % 300) .. '"}'
+  return wrk.format("POST", "/api/collect", {["Content-Type"]="text/plain", ["User-Agent"]="${UA}"}, body)
+end
+done = function(summary, latency, requests)
+  io.write(string.format("RESULT %f %f\\n", summary.requests / (summary.duration / 1e6), latency:percentile(99) / 1000))
+end
+`)
+  const r = spawnSync('wrk', ['-t1', '-c64', `-d${SECONDS}s`, '--latency', '-s', script, `http://127.0.0.1:${port}/api/collect`], { encoding: 'utf8' })
+  const m = /RESULT ([\d.]+) ([\d.]+)/.exec(r.stdout)
+  void body
+  return { rps: m ? Number(m[1]) : 0, p99: m ? Number(m[2]) : 0 }
+}
+
+async function nodeHttpRun(port: number): Promise<{ rps: number; p99: number }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 64 })
+  const lat: number[] = []
+  let n = 0
+  let stop = false
+  const one = (): Promise<void> => new Promise((resolve) => {
+    const t = performance.now()
+    const body = `{"id":"n${process.pid}x${(++n).toString(36).padStart(10, '0')}","type":"pageview","site":"bench.test","url":"https://bench.test/p/${n % 300}"}`
+    const req = http.request({ port, host: '127.0.0.1', path: '/api/collect', method: 'POST', agent, headers: { 'content-type': 'text/plain', 'user-agent': UA } }, (res) => {
+      res.resume()
+      res.on('end', () => { lat.push(performance.now() - t); resolve() })
+    })
+    req.end(body)
+  })
+  const t0 = performance.now()
+  setTimeout(() => (stop = true), SECONDS * 1000)
+  await Promise.all(Array.from({ length: 64 }, async () => { while (!stop) await one() }))
+  const secs = (performance.now() - t0) / 1000
+  lat.sort((a, b) => a - b)
+  agent.destroy()
+  return { rps: lat.length / secs, p99: lat[Math.floor(lat.length * 0.99)] ?? 0 }
+}
+
+async function main(): Promise<void> {
+  const out: Record<string, unknown> = { date: new Date().toISOString(), seconds: SECONDS }
+  // WebSocket, alternating so drift on a shared machine hits both sides
+  const ws: { bare: number[]; hub: number[] } = { bare: [], hub: [] }
+  for (let round = 0; round < 2; round++) {
+    for (const kind of ['bare-ws', 'hub'] as const) {
+      const s = await startServer(kind)
+      const rate = await wsRun(s)
+      await s.stop()
+      ws[kind === 'hub' ? 'hub' : 'bare'].push(Math.round(rate))
+    }
+  }
+  const bestBare = Math.max(...ws.bare)
+  const bestHub = Math.max(...ws.hub)
+  out.ws = { bareEventsPerSec: ws.bare, hubEventsPerSec: ws.hub, ratio: +(bestHub / bestBare).toFixed(3) }
+  console.log(JSON.stringify({ ws: out.ws }))
+
+  const useWrk = haveWrk()
+  const h: Record<string, { rps: number; p99: number }[]> = { bare: [], hub: [] }
+  for (let round = 0; round < 2; round++) {
+    for (const kind of ['bare-http', 'hub'] as const) {
+      const s = await startServer(kind)
+      h[kind === 'hub' ? 'hub' : 'bare']!.push(useWrk ? wrkRun(s.port, '') : await nodeHttpRun(s.port))
+      await s.stop()
+    }
+  }
+  const b = Math.max(...h.bare!.map((x) => x.rps))
+  const hb = Math.max(...h.hub!.map((x) => x.rps))
+  out.http = { generator: useWrk ? 'wrk -t1 -c64' : 'node keep-alive x64', bare: h.bare, hub: h.hub, ratio: +(hb / b).toFixed(3) }
+  console.log(JSON.stringify({ http: out.http }))
+}
+void main()
