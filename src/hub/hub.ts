@@ -25,6 +25,7 @@ import type { Store } from './store/types'
 import { LivestatsError } from '../protocol/errors'
 // live presence (issue 3): presence, bus, /live, /api/live, live gauges
 import { wireLive, type LiveParts } from './live/wire'
+import { wireProcessSeries } from './api/process'
 import type { LiveCounts } from './presence/types'
 
 const DAY = 86_400_000
@@ -98,6 +99,7 @@ export class Hub {
     }, { auth: true })
     queryRoutes(r, this.store)
     this.live = wireLive(this) // issue 3: after ingest and router exist
+    wireProcessSeries(this) // issue 5.4 / 6: per-process series at /api/processes
 
     this.server = createServer((req, res) => void this.onRequest(req, res))
     this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head))
