@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { createHub } from '../src/hub/hub'
+import { dashboard } from '../src/dashboard/index'
 import { tracker } from '../src/tracker/index'
 import { recorder, until } from './tracker.fakehub'
 
@@ -53,5 +54,21 @@ describe('tracker against the real hub', () => {
     assert.equal(await second.store.countEvents(), 2 + 50)
     await t.close()
     await second.close()
+  })
+
+  it("seed 000's direction: dashboard() dials the tracker's port and stores what it streams", async () => {
+    const t = tracker({ ...base, name: 'dialled', port: 0, host: '127.0.0.1' }, { warn() {} })
+    const { port } = await t.ready()
+    t.bytes.sent('before the dashboard came') // waits in the backlog
+    t.flush()
+    const quiet = { info() {}, warn() {}, error() {} }
+    const d = dashboard({ port: 0, host: '127.0.0.1', db: path.join(dir, 'c.db'), urls: [`ws://127.0.0.1:${port}`] }, quiet)
+    await d.ready
+    await until(() => t.stats().peers === 1 && t.stats().buffered === 0, 10_000)
+    t.job.start('live').stop()
+    const r = await t.close()
+    assert.equal(r.delivered, true)
+    assert.equal(await d.hub.store.countEvents(), 2 + 2) // bytes + process, then job + process at close
+    await d.close()
   })
 })
