@@ -50,6 +50,7 @@ test('a slow dashboard never holds up ingest or others, and gets a fresh snapsho
   const fastDiffs = fast.messages.filter((m) => m.type === 'diff').length
   assert.ok(slowDiffs < fastDiffs, `slow got ${slowDiffs} diffs, fast ${fastDiffs}: the slow one's were dropped`)
   assert.ok(slowBeforeResume >= 1)
+  // accepts never wait on a socket (sends happen after, in the stream flush): a loose bound that only catches a regression
   const worst = Math.max(...ingestTimes)
-  assert.ok(worst < 250, `500 accepts took up to ${worst.toFixed(1)} ms`)
+  assert.ok(worst < 2000, `500 accepts took up to ${worst.toFixed(1)} ms`)
 })

@@ -51,9 +51,9 @@ export interface Dash {
 
 export function dashboard(port: number, query = ''): Promise<Dash> {
   let socket: net.Socket | null = null
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/live${query}`, {
-    createConnection: (o) => (socket = net.createConnection(o as net.NetConnectOpts)),
-  })
+  // keep the raw socket so a test can pause it (a dashboard that stops reading)
+  const connect = ((o: net.NetConnectOpts) => (socket = net.createConnection(o))) as typeof net.createConnection
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/live${query}`, { createConnection: connect })
   const d: Dash = {
     ws, get socket() { return socket }, messages: [], times: [],
     waitFor(pred, ms = 2000) {

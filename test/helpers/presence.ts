@@ -8,7 +8,7 @@ const id = (): string => `ev${(++n).toString().padStart(10, '0')}`
 
 export function client(connection: string | null, extra: Partial<ClientInfo> = {}): ClientInfo {
   return {
-    connection, transport: connection === null ? 'http' : 'ws', ipMasked: '127.0.0.0', ipFull: null,
+    connection, transport: connection === null ? 'http' : 'ws', ipMasked: '127.0.0.0', ipRaw: '127.0.0.1',
     userAgent: 'test', browser: null, os: null, device: null, bot: false, country: null, authenticated: false,
     ...extra,
   }

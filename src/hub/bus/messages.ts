@@ -49,7 +49,7 @@ export interface FeedPageview {
   browser: string | null
   os: string | null
   device: string | null
-  /** The masked IP, as stored. */
+  /** The masked IP, as stored; the full one only when the operator set `feedFullIp` (memory only). */
   ip: string | null
 }
 

@@ -10,11 +10,20 @@ import { feedPageview, type FeedPageview } from '../bus/messages'
 import { channels, type Bus } from '../bus/types'
 import type { Accepted, ClientInfo, IngestListener } from '../ingest/types'
 
-export function feedListener(bus: Bus): IngestListener {
+export interface FeedOptions {
+  /** Show the full IP in the live feed (the operator's `feedFullIp`); it is never stored. @default false */
+  fullIp?: boolean
+}
+
+export function feedListener(bus: Bus, opts: FeedOptions = {}): IngestListener {
+  const fullIp = opts.fullIp === true
   return {
     accept(item: Accepted, client: ClientInfo): ErrorCode | null {
       const row = item.row
-      if (row !== null && row.type === 'pageview' && !client.bot) bus.publish(channels.site(row.site), feedPageview(row))
+      if (row === null || row.type !== 'pageview' || client.bot) return null
+      const m = feedPageview(row)
+      if (fullIp) m.ip = client.ipRaw
+      bus.publish(channels.site(row.site), m)
       return null
     },
     connectionClosed(): void {},

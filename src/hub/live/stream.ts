@@ -74,16 +74,21 @@ export class SiteStream {
     this.scheduled = true
     const wait = this.lastFlush + this.limits.coalesceMs - performance.now()
     if (wait <= 0) queueMicrotask(this.flushBound)
-    else this.timer = setTimeout(this.flushBound, wait)
+    else this.timer = setTimeout(this.flushBound, Math.ceil(wait))
   }
 
   private flush(): void {
+    // libuv timers count whole ms from a cached loop time, so one can fire a little early: re-arm
+    const early = this.lastFlush + this.limits.coalesceMs - performance.now()
+    if (early > 0) {
+      this.timer = setTimeout(this.flushBound, Math.ceil(early))
+      return
+    }
     this.scheduled = false
     this.timer = null
     const p = this.pending
     this.pending = null
     if (p === null || this.clients.size === 0) return
-    this.lastFlush = performance.now()
     const d: DiffMessage = { type: 'diff', site: this.site, seq: p.seq, at: p.at }
     if (p.counts !== null) d.counts = p.counts
     if (p.connections !== null) d.connections = p.connections
@@ -95,6 +100,8 @@ export class SiteStream {
     if (p.gone.size > 0) d.processesGone = [...p.gone]
     const frame = JSON.stringify(d)
     for (const c of this.clients) c.deliver(frame, p.seq)
+    // measured after the sends, so the 25 ms hold between what each dashboard receives
+    this.lastFlush = performance.now()
   }
 
   close(): void {

@@ -46,7 +46,7 @@ export function wireLive(hub: Seams): LiveParts {
     onError: (err) => config.logger.error('livestats: live channel', err),
   })
   // presence first: a pageview it refuses (rate limited) never reaches the feed
-  hub.ingest.listeners.push(presence, feedListener(bus))
+  hub.ingest.listeners.push(presence, feedListener(bus, { fullIp: config.feedFullIp }))
   hub.upgrades.set('/live', (req, socket, head, url) => channel.handleUpgrade(req, socket, head, url))
   liveRoutes(hub.router, presence)
   hub.gauges.push(() => liveGauges(presence, channel))
