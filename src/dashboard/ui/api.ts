@@ -1,0 +1,75 @@
+/**
+ * The hub's read API with the token: `Authorization: Bearer` on fetch, `?token=` on the live
+ * WebSocket (browsers cannot set its headers). A 401 asks for the token once and retries.
+ */
+const KEY = 'livestats.token'
+
+export class Unauthorized extends Error {}
+
+export function getToken(): string | null {
+  try {
+    return sessionStorage.getItem(KEY) ?? localStorage.getItem(KEY)
+  } catch {
+    return null
+  }
+}
+
+export function saveToken(token: string, remember: boolean): void {
+  try {
+    sessionStorage.setItem(KEY, token)
+    if (remember) localStorage.setItem(KEY, token)
+    else localStorage.removeItem(KEY)
+  } catch { /* storage disabled: the token lives until reload */ }
+  memory = token
+}
+
+export function forgetToken(): void {
+  try {
+    sessionStorage.removeItem(KEY)
+    localStorage.removeItem(KEY)
+  } catch { /* nothing stored */ }
+  memory = null
+}
+
+let memory: string | null = null
+function token(): string | null {
+  return memory ?? getToken()
+}
+
+/** Set by the app: shows the token prompt and resolves once a token was entered. */
+let askToken: (() => Promise<void>) | null = null
+export function onUnauthorized(fn: () => Promise<void>): void {
+  askToken = fn
+}
+
+export async function get<T>(path: string, params: Record<string, string | number | undefined> = {}): Promise<T> {
+  const u = new URL(path, location.href)
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) u.searchParams.set(k, String(v))
+  for (;;) {
+    const t = token()
+    const res = await fetch(u, { headers: t === null ? {} : { authorization: `Bearer ${t}` }, cache: 'no-store' })
+    if (res.status === 401) {
+      if (askToken === null) throw new Unauthorized('token required')
+      await askToken()
+      continue
+    }
+    if (!res.ok) {
+      let msg = `${res.status}`
+      try {
+        const b = (await res.json()) as { error?: { message?: string }; message?: string; code?: string }
+        msg = b.error?.message ?? b.message ?? b.code ?? msg
+      } catch { /* not JSON */ }
+      throw new Error(`${path}: ${msg}`)
+    }
+    return (await res.json()) as T
+  }
+}
+
+export function liveUrl(site: string | null): string {
+  const u = new URL('/live', location.href)
+  u.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:'
+  if (site !== null) u.searchParams.set('site', site)
+  const t = token()
+  if (t !== null) u.searchParams.set('token', t)
+  return u.href
+}

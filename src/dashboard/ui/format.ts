@@ -1,0 +1,46 @@
+/** Number, time and size formatting, locale-aware but compact. */
+const nf = new Intl.NumberFormat(undefined, { maximumFractionDigits: 1 })
+const nf0 = new Intl.NumberFormat()
+
+export function int(n: number): string {
+  return nf0.format(Math.round(n))
+}
+
+export function num(n: number): string {
+  if (Math.abs(n) >= 1e6) return `${nf.format(n / 1e6)}M`
+  if (Math.abs(n) >= 1e4) return `${nf.format(n / 1e3)}k`
+  return nf.format(n)
+}
+
+export function bytes(n: number): string {
+  const u = ['B', 'KB', 'MB', 'GB', 'TB']
+  let i = 0
+  while (Math.abs(n) >= 1024 && i < u.length - 1) { n /= 1024; i++ }
+  return `${nf.format(n)} ${u[i]}`
+}
+
+export function ms(n: number): string {
+  if (n < 1) return `${nf.format(n)} ms`
+  if (n < 1000) return `${Math.round(n)} ms`
+  return duration(n)
+}
+
+/** 4 s, 3 min 2 s, 2 h 5 min, 3 d 4 h. */
+export function duration(msv: number): string {
+  const s = Math.max(0, Math.floor(msv / 1000))
+  if (s < 60) return `${s} s`
+  const m = Math.floor(s / 60)
+  if (m < 60) return `${m} min ${s % 60} s`
+  const hh = Math.floor(m / 60)
+  if (hh < 24) return `${hh} h ${m % 60} min`
+  return `${Math.floor(hh / 24)} d ${hh % 24} h`
+}
+
+const tf = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' })
+const df = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' })
+export function clock(t: number): string {
+  return tf.format(t)
+}
+export function dateTime(t: number): string {
+  return df.format(t)
+}

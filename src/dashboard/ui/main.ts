@@ -1,0 +1,162 @@
+/**
+ * Livestats dashboard: the live board, live pages and feed, history and services, with a site
+ * switcher, light and dark themes and the token prompt. Plain TypeScript (no framework): the
+ * live view is a few keyed tables updated once per animation frame, which needs no virtual DOM.
+ */
+import './style.css'
+import { get, onUnauthorized } from './api'
+import { h, replace, setText } from './dom'
+import { LiveClient } from './live'
+import { applyTheme, savedTheme, type Theme } from './theme'
+import { promptToken } from './token'
+import { board } from './views/board'
+import { liveFeed } from './views/feed'
+import { history } from './views/history'
+import { livePages } from './views/pages'
+import { services } from './views/services'
+
+/** Subscribed while no web site has reported, so process updates still arrive. */
+const NO_SITE = '-'
+const VIEWS = [['live', 'Live'], ['history', 'History'], ['services', 'Services']] as const
+type View = (typeof VIEWS)[number][0]
+
+const live = new LiveClient()
+onUnauthorized(promptToken)
+live.onRefused = async () => {
+  // the upgrade was refused: ask over HTTP, which says 401 and brings up the prompt
+  try { await get('/api/sites') } catch { /* offline: retry later */ }
+}
+
+let theme: Theme = savedTheme()
+applyTheme(theme)
+
+const hist = history()
+const svc = services(live)
+const panels: Record<View, HTMLElement> = {
+  live: h('div', { class: 'view-live' }, board(live), h('div', { class: 'live-grid' }, livePages(live), liveFeed(live))),
+  history: hist.el,
+  services: svc.el,
+}
+
+const tabs = VIEWS.map(([v, label]) => h('a', { href: `#${v}`, role: 'tab', id: `tab-${v}`, 'aria-controls': `view-${v}`, class: 'tab' }, label))
+const tablist = h('nav', { class: 'tabs', role: 'tablist', 'aria-label': 'Views' }, ...tabs)
+tablist.addEventListener('keydown', (e) => {
+  const i = tabs.findIndex((t) => t === document.activeElement)
+  if (i < 0) return
+  const next = e.key === 'ArrowRight' ? (i + 1) % tabs.length : e.key === 'ArrowLeft' ? (i + tabs.length - 1) % tabs.length : -1
+  if (next < 0) return
+  e.preventDefault()
+  tabs[next]?.focus()
+  tabs[next]?.click()
+})
+const siteSelect = h('select', { id: 'site', 'aria-label': 'Site' })
+const themeBtn = h('button', { type: 'button', class: 'btn icon', 'aria-label': 'Theme' })
+const siteLabel = h('label', { class: 'site-pick', for: 'site' }, h('span', { class: 'vh' }, 'Site'), siteSelect)
+
+function themeText(): void {
+  setText(themeBtn, theme === 'auto' ? 'Theme: auto' : theme === 'dark' ? 'Theme: dark' : 'Theme: light')
+}
+themeBtn.addEventListener('click', () => {
+  theme = theme === 'auto' ? 'dark' : theme === 'dark' ? 'light' : 'auto'
+  applyTheme(theme)
+  themeText()
+  hist.restyle()
+})
+matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => { if (theme === 'auto') { applyTheme('auto'); hist.restyle() } })
+themeText()
+
+const main = h('main', { id: 'main' }, ...VIEWS.map(([v]) => {
+  const p = panels[v]
+  p.id = `view-${v}`
+  p.setAttribute('role', 'tabpanel')
+  p.setAttribute('aria-labelledby', `tab-${v}`)
+  p.tabIndex = -1
+  return p
+}))
+document.body.append(
+  h('a', { class: 'skip', href: '#main' }, 'Skip to content'),
+  h('header', { class: 'top' }, h('h1', null, 'Livestats'), tablist, h('div', { class: 'top-right' }, siteLabel, themeBtn)),
+  main)
+
+function currentView(): View {
+  const v = location.hash.slice(1)
+  return v === 'history' || v === 'services' ? v : 'live'
+}
+
+function showView(): void {
+  const v = currentView()
+  for (const [k] of VIEWS) {
+    panels[k].hidden = k !== v
+    const t = document.getElementById(`tab-${k}`)
+    t?.setAttribute('aria-selected', String(k === v))
+    t?.setAttribute('tabindex', k === v ? '0' : '-1')
+  }
+  svc.show(v === 'services')
+  if (v === 'history') hist.show(site())
+  live.schedule()
+}
+addEventListener('hashchange', showView)
+
+function site(): string | null {
+  const s = live.state.site
+  return s === null || s === NO_SITE ? null : s
+}
+
+function chooseSite(s: string): void {
+  const u = new URL(location.href)
+  u.searchParams.set('site', s)
+  window.history.replaceState(null, '', u)
+  try { localStorage.setItem('livestats.site', s) } catch { /* not kept */ }
+  live.subscribe(s)
+  document.title = `${s} · Livestats`
+  if (currentView() === 'history') hist.show(s)
+}
+siteSelect.addEventListener('change', () => chooseSite(siteSelect.value))
+
+let known: string[] = []
+async function loadSites(): Promise<string[]> {
+  const [stored, procs] = await Promise.all([
+    get<{ sites: { site: string; last: number }[] }>('/api/sites'),
+    get<{ processes: { app: string }[] }>('/api/processes', { range: '24h' }).catch(() => ({ processes: [] })),
+  ])
+  // the store lists process apps as sites too: keep web sites only
+  const apps = new Set([...procs.processes.map((p) => p.app), ...[...live.state.processes.values()].map((p) => p.app)])
+  const names = new Set([...stored.sites.sort((a, b) => b.last - a.last).map((s) => s.site), ...live.state.sites])
+  return [...names].filter((n) => !apps.has(n) && n !== NO_SITE)
+}
+
+function renderSites(list: string[]): void {
+  const cur = live.state.site
+  if (list.join('\n') === known.join('\n') && siteSelect.options.length > 0) return
+  known = list
+  replace(siteSelect, ...(list.length === 0 ? [h('option', { value: NO_SITE }, 'No site yet')] : list.map((s) => h('option', { value: s }, s))))
+  if (cur !== null) siteSelect.value = cur
+  siteSelect.disabled = list.length === 0
+}
+
+async function refreshSites(): Promise<void> {
+  try {
+    const list = await loadSites()
+    renderSites(list)
+    if ((live.state.site === null || live.state.site === NO_SITE) && list[0] !== undefined) chooseSite(list[0])
+  } catch { /* keep the current list */ }
+}
+
+async function boot(): Promise<void> {
+  let list: string[] = []
+  try {
+    list = await loadSites()
+  } catch (err) {
+    console.warn('livestats: could not list sites', err)
+  }
+  const wanted = new URL(location.href).searchParams.get('site') ?? (() => { try { return localStorage.getItem('livestats.site') } catch { return null } })()
+  const first = wanted !== null && (list.includes(wanted) || list.length === 0) ? wanted : list[0] ?? NO_SITE
+  if (wanted !== null && !list.includes(wanted)) list = [wanted, ...list]
+  renderSites(list)
+  live.connect(first)
+  siteSelect.value = first
+  if (first !== NO_SITE) document.title = `${first} · Livestats`
+  showView()
+  setInterval(() => void refreshSites(), 15_000)
+}
+void boot()

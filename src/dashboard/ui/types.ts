@@ -1,0 +1,45 @@
+/** Shapes the hub sends (docs/live.md, src/hub/api/query.ts, src/hub/api/process.ts). */
+export interface Counts { total: number; reading: number; writing: number; idle: number }
+export interface PageCounts extends Counts { path: string }
+export interface RunningJob { name: string; started: number; ageMs: number }
+export interface ProcessView {
+  key: string; app: string; instance: string; pid: number; host: string
+  connectedSince: number; lastSeen: number
+  metrics: { cpu: number; rss: number; heapUsed: number; heapTotal: number; lag: number; uptime: number }
+  running: RunningJob[]; runningCount: number
+}
+export interface FeedPageview {
+  type: 'pageview'; site: string; id: string; at: number; path: string | null; host: string | null
+  title: string | null; referrer: string | null; country: string | null; browser: string | null
+  os: string | null; device: string | null; ip: string | null
+}
+export interface Snapshot {
+  type: 'snapshot'; site: string; seq: number; at: number; counts: Counts; pages: PageCounts[]
+  connections: number; processes: ProcessView[]; recent: FeedPageview[]
+}
+export interface Diff {
+  type: 'diff'; site: string; seq: number; at: number; counts?: Counts; connections?: number
+  pages?: PageCounts[]; feed?: FeedPageview[]; processes?: ProcessView[]; processesGone?: string[]
+  events?: unknown[]; dropped?: number
+}
+export type ServerMessage =
+  | { type: 'hello'; v: number; sites: string[] }
+  | Snapshot | Diff
+  | { type: 'error'; code: string; message: string }
+
+export interface SeriesPoint { t: number; pageviews: number; visitors: number }
+export interface TopRow { value: string; pageviews: number }
+export interface LiveSample {
+  site: string; minute: number; totalMax: number; totalMean: number; readingMax: number; readingMean: number
+  writingMax: number; writingMean: number; idleMax: number; idleMean: number
+}
+export interface ProcessPoint {
+  t: number; sentPerSec: number; receivedPerSec: number; readPerSec: number; writtenPerSec: number
+  jobs: number; failed: number; p50: number; p95: number; p99: number
+  cpu: number | null; rss: number | null; heapUsed: number | null; lag: number | null
+}
+export interface JobStats {
+  name: string; count: number; failed: number; perMinute: number; p50: number; p95: number; p99: number
+  max: number; lastError: string | null
+}
+export interface ProcessSeries { key: string; app: string; instance: string; lastSeen: number; points: ProcessPoint[]; jobs: JobStats[] }

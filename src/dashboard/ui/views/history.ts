@@ -1,0 +1,167 @@
+/**
+ * History: visitors and page views over a range, the live-state history (Total / Reading / Writing /
+ * Idle means per bucket), top pages, referrers, UTM sources, browsers, OSes, devices and custom
+ * events; a range picker; CSV export of exactly what is shown.
+ */
+import { get } from '../api'
+import { Chart } from '../chart'
+import { download, toCsv, type Cell } from '../csv'
+import { h, replace, setText } from '../dom'
+import { dateTime, int } from '../format'
+import type { LiveSample, SeriesPoint, TopRow } from '../types'
+
+const RANGES = [['1h', 'Last hour'], ['24h', '24 hours'], ['7d', '7 days'], ['30d', '30 days']] as const
+const DIMS = [
+  ['page', 'Top pages'], ['referrer', 'Referrers'], ['utm_source', 'UTM sources'],
+  ['browser', 'Browsers'], ['os', 'Operating systems'], ['device', 'Devices'], ['event', 'Custom events'],
+] as const
+
+interface Loaded {
+  site: string
+  from: number
+  to: number
+  bucket: string
+  series: SeriesPoint[]
+  samples: LiveSample[]
+  totals: { pageviews: number; visitors: number }
+  tops: Record<string, TopRow[]>
+}
+
+function isoDate(t: number): string {
+  const d = new Date(t)
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`
+}
+
+export interface HistoryView {
+  el: HTMLElement
+  show(site: string | null): void
+  restyle(): void
+}
+
+export function history(): HistoryView {
+  let range: string = '24h'
+  let custom: { from: number; to: number } | null = null
+  let site: string | null = null
+  let data: Loaded | null = null
+  let seq = 0
+
+  const buttons = RANGES.map(([r, label]) => {
+    const b = h('button', { type: 'button', class: 'btn', 'aria-pressed': String(r === range) }, label)
+    b.addEventListener('click', () => { range = r; custom = null; void load() })
+    return { r, b }
+  })
+  const fromIn = h('input', { type: 'date', 'aria-label': 'From date', id: 'hist-from' })
+  const toIn = h('input', { type: 'date', 'aria-label': 'To date', id: 'hist-to' })
+  const apply = h('button', { type: 'submit', class: 'btn' }, 'Apply')
+  const picker = h('form', { class: 'picker' }, h('label', { for: 'hist-from' }, 'From'), fromIn, h('label', { for: 'hist-to' }, 'to'), toIn, apply)
+  picker.addEventListener('submit', (e) => {
+    e.preventDefault()
+    const f = fromIn.value ? new Date(`${fromIn.value}T00:00`).getTime() : NaN
+    const t = toIn.value ? new Date(`${toIn.value}T00:00`).getTime() + 86_400_000 : Date.now()
+    if (!Number.isFinite(f) || !(t > f)) { setText(msg, 'Pick a start date before the end date.'); return }
+    custom = { from: f, to: t }
+    void load()
+  })
+  const exportBtn = h('button', { type: 'button', class: 'btn' }, 'Export CSV')
+  exportBtn.addEventListener('click', () => exportCsv())
+  const msg = h('p', { class: 'muted', role: 'status' })
+
+  const visitors = h('span', { class: 'kpi-value' }, '–')
+  const pageviews = h('span', { class: 'kpi-value' }, '–')
+  const traffic = new Chart('Visitors and page views', [
+    { label: 'Visitors', color: '--c-total', fill: true, value: int },
+    { label: 'Page views', color: '--c-writing', value: int },
+  ])
+  const states = new Chart('Live visitors by state (mean)', [
+    { label: 'Total', color: '--c-total', fill: true },
+    { label: 'Reading', color: '--c-reading' },
+    { label: 'Writing', color: '--c-writing' },
+    { label: 'Idle', color: '--c-idle' },
+  ])
+  const topBoxes = DIMS.map(([dim, title]) => {
+    const body = h('tbody')
+    const box = h('section', { class: 'panel top', 'aria-label': title },
+      h('h3', null, title),
+      h('table', null, h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Value'), h('th', { scope: 'col', class: 'n' }, 'Views'))), body))
+    return { dim, title, body, box }
+  })
+
+  const el = h('section', { class: 'history', 'aria-label': 'History' },
+    h('div', { class: 'toolbar' }, h('div', { class: 'seg', role: 'group', 'aria-label': 'Range' }, ...buttons.map((b) => b.b)), picker, exportBtn),
+    msg,
+    h('div', { class: 'kpis' },
+      h('div', { class: 'kpi' }, visitors, h('span', { class: 'kpi-label' }, 'Visitors')),
+      h('div', { class: 'kpi' }, pageviews, h('span', { class: 'kpi-label' }, 'Page views'))),
+    h('section', { class: 'panel' }, h('h2', null, 'Visitors and page views'), traffic.el),
+    h('section', { class: 'panel' }, h('h2', null, 'Live visitors by state'), states.el),
+    h('div', { class: 'tops' }, ...topBoxes.map((t) => t.box)))
+
+  async function load(): Promise<void> {
+    if (site === null) { setText(msg, 'No site has reported yet.'); return }
+    const my = ++seq
+    for (const b of buttons) b.b.setAttribute('aria-pressed', String(custom === null && b.r === range))
+    const q: Record<string, string | number> = custom === null ? { site, range } : { site, from: custom.from, to: custom.to }
+    setText(msg, 'Loading…')
+    try {
+      const [s, live, totals, ...tops] = await Promise.all([
+        get<{ from: number; to: number; bucket: string; points: SeriesPoint[] }>('/api/series', q),
+        get<{ samples: LiveSample[] }>('/api/live-history', q),
+        get<{ pageviews: number; visitors: number }>('/api/totals', q),
+        ...DIMS.map(([dim]) => get<{ rows: TopRow[] }>('/api/top', { ...q, dim, limit: 10 })),
+      ])
+      if (my !== seq) return
+      data = {
+        site, from: s.from, to: s.to, bucket: s.bucket, series: s.points, samples: live.samples, totals,
+        tops: Object.fromEntries(DIMS.map(([dim], i) => [dim, tops[i]?.rows ?? []])),
+      }
+      if (custom === null) { fromIn.value = isoDate(s.from); toIn.value = isoDate(s.to) }
+      render(data)
+      setText(msg, `${dateTime(s.from)} – ${dateTime(s.to)}, by ${s.bucket}`)
+    } catch (err) {
+      if (my === seq) setText(msg, `Could not load history: ${err instanceof Error ? err.message : String(err)}`)
+    }
+  }
+
+  function render(d: Loaded): void {
+    setText(visitors, int(d.totals.visitors))
+    setText(pageviews, int(d.totals.pageviews))
+    traffic.set([d.series.map((p) => p.t), d.series.map((p) => p.visitors), d.series.map((p) => p.pageviews)])
+    // bucket the per-minute samples were averaged into is the API's; draw them as given
+    const ls = d.samples.length > 0 ? d.samples : [{ minute: d.from, totalMean: 0, readingMean: 0, writingMean: 0, idleMean: 0 } as LiveSample]
+    states.set([ls.map((x) => x.minute), ls.map((x) => x.totalMean), ls.map((x) => x.readingMean), ls.map((x) => x.writingMean), ls.map((x) => x.idleMean)])
+    for (const t of topBoxes) {
+      const rows = d.tops[t.dim] ?? []
+      const max = rows[0]?.pageviews ?? 1
+      if (rows.length === 0) replace(t.body, h('tr', null, h('td', { class: 'muted', colspan: 2 }, 'No data in this range')))
+      else replace(t.body, ...rows.map((r) => h('tr', null,
+        h('td', { class: 'path' }, r.value === '' ? '(none)' : r.value, h('meter', { min: 0, max, value: r.pageviews, 'aria-hidden': 'true' })),
+        h('td', { class: 'n' }, int(r.pageviews)))))
+    }
+  }
+
+  function exportCsv(): void {
+    if (data === null) return
+    const d = data
+    const iso = (t: number): string => new Date(t).toISOString()
+    const sections: { title: string; header: string[]; rows: Cell[][] }[] = [
+      { title: `Livestats ${d.site} ${iso(d.from)} to ${iso(d.to)}`, header: ['visitors', 'pageviews'], rows: [[d.totals.visitors, d.totals.pageviews]] },
+      { title: `Visitors and page views by ${d.bucket}`, header: ['time', 'visitors', 'pageviews'], rows: d.series.map((p) => [iso(p.t), p.visitors, p.pageviews]) },
+      { title: 'Live visitors by state (mean per minute bucket)', header: ['time', 'total', 'reading', 'writing', 'idle'],
+        rows: d.samples.map((x) => [iso(x.minute), x.totalMean, x.readingMean, x.writingMean, x.idleMean]) },
+      ...DIMS.map(([dim, title]) => ({ title, header: [dim, 'pageviews'], rows: (d.tops[dim] ?? []).map((r): Cell[] => [r.value, r.pageviews]) })),
+    ]
+    download(`livestats-${d.site}-${isoDate(d.from)}-${isoDate(d.to)}.csv`, toCsv(sections))
+  }
+
+  let timer = 0
+  return {
+    el,
+    show(s) {
+      site = s
+      void load()
+      clearInterval(timer)
+      timer = window.setInterval(() => { if (custom === null && !el.hidden) void load() }, 60_000)
+    },
+    restyle() { traffic.restyle(); states.restyle() },
+  }
+}
