@@ -1,7 +1,9 @@
 /**
  * Servers the benchmarks start as child processes, so the load generator and the server under
  * test never share an event loop: `hub` (the real hub on a fresh SQLite file), `bare-ws` (a `ws`
- * server that only parses frames and counts events) and `bare-http` (node:http answering 204).
+ * server that only parses frames and counts events), `bare-http` (node:http answering 204) and
+ * `bare-relay` (a `ws` server that parses and acks every frame like the hub's `/collect`, and relays
+ * each one as is to every client connected on `/live`: the floor for live fan-out and scale).
  * Usage: node --import tsx bench/lib/servers.ts <kind>  → prints `READY <port>` on stdout.
  */
 import { createServer } from 'node:http'
@@ -45,6 +47,22 @@ async function main(): Promise<void> {
       process.stderr.write(`bare-ws counted ${events}\n`)
       process.exit(0)
     })
+  } else if (kind === 'bare-relay') {
+    const wss = new WebSocketServer({ server, perMessageDeflate: false })
+    const watchers = new Set<import('ws').WebSocket>()
+    wss.on('connection', (ws, req) => {
+      if (req.url?.startsWith('/live') === true) {
+        watchers.add(ws)
+        ws.on('close', () => watchers.delete(ws))
+        return
+      }
+      ws.on('message', (d) => {
+        const ev = JSON.parse(String(d)) as { id?: string }
+        ws.send(`{"type":"ack","id":${JSON.stringify(ev.id ?? null)},"stored":0,"duplicates":0,"rejected":[]}`)
+        for (const w of watchers) w.send(d, { binary: false })
+      })
+    })
+    process.on('SIGTERM', () => process.exit(0))
   } else if (kind !== 'bare-http') {
     throw new Error(`unknown server kind ${kind}`)
   } else {
