@@ -80,7 +80,7 @@ export function history(): HistoryView {
   ])
   const topBoxes = DIMS.map(([dim, title]) => {
     const body = h('tbody')
-    const box = h('section', { class: 'panel top', 'aria-label': title },
+    const box = h('section', { class: 'panel top-list', 'aria-label': title },
       h('h3', null, title),
       h('table', null, h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Value'), h('th', { scope: 'col', class: 'n' }, 'Views'))), body))
     return { dim, title, body, box }

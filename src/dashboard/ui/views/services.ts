@@ -75,7 +75,7 @@ export function services(live: LiveClient): ServicesView {
     const pts = s?.points ?? []
     sp.io.draw(pts.map((p) => [p.t + 30_000, p.sentPerSec + p.receivedPerSec]), now - HOUR, now)
     sp.db.draw(pts.map((p) => [p.t + 30_000, p.readPerSec + p.writtenPerSec]), now - HOUR, now)
-    const sparkRow = h('div', { class: 'spark-row' },
+    const sparkRow = pts.length < 2 ? null : h('div', { class: 'spark-row' },
       h('div', null, h('span', { class: 'stat-label' }, 'Bytes/s, last hour'), sp.io.el),
       h('div', null, h('span', { class: 'stat-label' }, 'DB rows/s, last hour'), sp.db.el))
 
@@ -103,7 +103,7 @@ export function services(live: LiveClient): ServicesView {
         h('th', { scope: 'col', class: 'n' }, 'Failed'), h('th', { scope: 'col', class: 'n' }, 'p50'),
         h('th', { scope: 'col', class: 'n' }, 'p95'), h('th', { scope: 'col', class: 'n' }, 'p99'))),
       h('tbody', null, ...(s?.jobs ?? []).map((j) => h('tr', { class: j.failed > 0 ? 'has-failed' : '' },
-        h('td', { class: 'job-name' }, j.name, j.lastError ? h('span', { class: 'sub' }, j.lastError) : null),
+        h('td', { class: 'job-name' }, h('span', null, j.name), j.lastError ? h('span', { class: 'sub' }, j.lastError) : null),
         h('td', { class: 'n' }, num(j.perMinute)), h('td', { class: 'n' }, num(j.failed)),
         h('td', { class: 'n' }, ms(j.p50)), h('td', { class: 'n' }, ms(j.p95)), h('td', { class: 'n' }, ms(j.p99))))))
     return h('article', { class: `panel proc ${connected ? '' : 'gone'}`, 'data-key': key, 'aria-label': `${app} ${instance}` },
@@ -131,7 +131,18 @@ export function services(live: LiveClient): ServicesView {
     empty.hidden = sorted.length > 0
   }
 
-  live.onRender(render)
+  // a job that just ended shows in the statistics at once, not at the next 5 s poll
+  const lastRunning = new Map<string, number>()
+  let soon = 0
+  live.onRender((state) => {
+    let ended = false
+    for (const [k, p] of state.processes) {
+      if (p.runningCount < (lastRunning.get(k) ?? 0)) ended = true
+      lastRunning.set(k, p.runningCount)
+    }
+    if (ended && visible && soon === 0) soon = window.setTimeout(() => { soon = 0; void refresh() }, 300)
+    render(state)
+  })
   return {
     el,
     show(v) {
