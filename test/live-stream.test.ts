@@ -62,3 +62,24 @@ test('a diff older than the client\'s snapshot is not sent', () => {
   client.deliver('{"type":"diff","seq":11}', 11)
   assert.deepEqual(sent.map((s) => s.msg.seq), [0, 11])
 })
+
+test('the stream encodes each diff once and hands every dashboard the same bytes, as a text frame', async () => {
+  const stream = new SiteStream('s', DEFAULT_LIVE_LIMITS)
+  const frames: { data: unknown; opts: unknown }[] = []
+  for (let i = 0; i < 3; i++) {
+    const ws = { bufferedAmount: 0, readyState: 1, OPEN: 1, send: (data: unknown, opts: unknown) => frames.push({ data, opts }) }
+    const client = new LiveClient(ws as unknown as WebSocket, {} as IncomingMessage, DEFAULT_LIVE_LIMITS, () => {})
+    client.beginSync()
+    client.endSync('{"type":"snapshot"}', 0)
+    frames.length = 0
+    stream.clients.add(client)
+  }
+  stream.add(change(1, 1))
+  await Promise.resolve()
+  assert.equal(frames.length, 3)
+  assert.ok(Buffer.isBuffer(frames[0]?.data))
+  assert.ok(frames.every((f) => f.data === frames[0]?.data), 'one Buffer for every dashboard')
+  assert.deepEqual(frames[0]?.opts, { binary: false })
+  assert.equal((JSON.parse(String(frames[0]?.data)) as DiffMessage).counts?.total, 1)
+  stream.close()
+})

@@ -10,6 +10,8 @@ import type { LiveLimits } from './limits'
 
 /** Frames that arrive while a snapshot is built; past this many, it is rebuilt instead. */
 const MAX_BACKLOG = 64
+/** A Buffer goes out as a text frame, like the JSON string it holds. */
+const TEXT = Object.freeze({ binary: false })
 
 export class LiveClient {
   site: string | null = null
@@ -19,7 +21,7 @@ export class LiveClient {
   /** Bumped on each (re)subscription, so a snapshot built for an older one is thrown away. */
   generation = 0
   alive = true
-  private backlog: { frame: string; seq: number }[] = []
+  private backlog: { frame: Buffer | string; seq: number }[] = []
   private overflowed = false
   private drainTimer: NodeJS.Timeout | null = null
 
@@ -31,12 +33,15 @@ export class LiveClient {
     private readonly resync: (client: LiveClient) => void,
   ) {}
 
-  /** A diff frame for this client's site, serialised once for every client of the site. */
-  deliver(frame: string, seq: number): void {
+  /**
+   * A diff frame for this client's site, serialised and UTF-8 encoded once for every client of the
+   * site: a string would be encoded again in each socket's write, 100 dashboards × 100 KB per diff.
+   */
+  deliver(frame: Buffer | string, seq: number): void {
     if (this.state === 'live') {
       if (seq !== 0 && seq <= this.seq) return
       if (this.ws.bufferedAmount > this.limits.maxBufferedBytes) this.fallBehind()
-      else this.ws.send(frame)
+      else this.ws.send(frame, TEXT)
     } else if (this.state === 'syncing') {
       if (this.backlog.length < MAX_BACKLOG) this.backlog.push({ frame, seq })
       else this.overflowed = true

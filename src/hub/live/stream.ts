@@ -98,7 +98,7 @@ export class SiteStream {
     if (p.feed.length > 0) d.feed = p.feed
     if (p.processes.size > 0) d.processes = [...p.processes.values()]
     if (p.gone.size > 0) d.processesGone = [...p.gone]
-    const frame = JSON.stringify(d)
+    const frame = Buffer.from(JSON.stringify(d))
     for (const c of this.clients) c.deliver(frame, p.seq)
     // measured after the sends, so the 25 ms hold between what each dashboard receives
     this.lastFlush = performance.now()
