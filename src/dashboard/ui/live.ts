@@ -22,6 +22,7 @@ export interface LiveState {
   sites: string[]
 }
 
+const RENDER_MS = 100
 const ZERO: Counts = { total: 0, reading: 0, writing: 0, idle: 0 }
 
 export class LiveClient {
@@ -33,6 +34,7 @@ export class LiveClient {
   private retry = 500
   private timer = 0
   private frame = 0
+  private rendered = 0
   private opened = false
   private readonly renderers = new Set<(s: LiveState) => void>()
   private readonly feeders = new Set<(rows: FeedPageview[], fresh: boolean) => void>()
@@ -182,12 +184,21 @@ export class LiveClient {
     }
   }
 
-  /** One render per frame; while the tab is hidden the browser pauses frames, and so do we. */
+  /**
+   * At most one render per 100 ms, in an animation frame: diffs can come 40 times a second, and
+   * ten repaints a second look live while costing a quarter of the main thread. While the tab is
+   * hidden the browser pauses frames, and so do we.
+   */
   schedule(): void {
     if (this.frame !== 0) return
-    this.frame = requestAnimationFrame(() => {
-      this.frame = 0
-      for (const fn of this.renderers) fn(this.state)
-    })
+    const wait = Math.max(0, RENDER_MS - (performance.now() - this.rendered))
+    this.frame = -1
+    setTimeout(() => {
+      this.frame = requestAnimationFrame(() => {
+        this.frame = 0
+        this.rendered = performance.now()
+        for (const fn of this.renderers) fn(this.state)
+      })
+    }, wait)
   }
 }

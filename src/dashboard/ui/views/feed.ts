@@ -89,7 +89,7 @@ export function liveFeed(live: LiveClient): HTMLElement {
       for (const r of incoming.splice(0, incoming.length - FEED_CAP)) ids.delete(r.id)
     }
     if (paused) render()
-    else if (frame === 0) frame = requestAnimationFrame(flush)
+    else if (frame === 0) frame = window.setTimeout(() => requestAnimationFrame(flush), 100)
   })
   render()
   return el
