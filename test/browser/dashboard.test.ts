@@ -38,7 +38,7 @@ async function until<T>(what: string, check: () => T | Promise<T>, timeoutMs = 5
 async function tiles(page: Page): Promise<Record<string, number>> {
   return page.evaluate(() => {
     const out: Record<string, number> = {}
-    for (const el of document.querySelectorAll<HTMLElement>('.tile-value')) out[el.dataset.state ?? ''] = Number((el.textContent ?? '').replace(/\D/g, ''))
+    for (const el of Array.from(document.querySelectorAll<HTMLElement>('.tile-value'))) out[el.dataset.state ?? ''] = Number((el.textContent ?? '').replace(/\D/g, ''))
     out.connections = Number((document.querySelector('.connections-value')?.textContent ?? '').replace(/\D/g, ''))
     return out
   })
