@@ -9,7 +9,8 @@ const S = 'example.com'
 const LONG = `/${'x'.repeat(1500)}`
 
 test('a slow dashboard never holds up ingest or others, and gets a fresh snapshot once it drains', async (t) => {
-  const r = await rig({ limits: { maxBufferedBytes: 64 * 1024, lowWaterBytes: 1024 } })
+  // every change listed in each diff, so the volume overflows the kernel's socket buffers too
+  const r = await rig({ limits: { maxBufferedBytes: 64 * 1024, lowWaterBytes: 1024, maxEventsPerDiff: 1000 } })
   t.after(() => r.close())
   const fast = await dashboard(r.port, `?site=${S}`)
   const slow = await dashboard(r.port, `?site=${S}`)

@@ -6,9 +6,13 @@ export interface LiveLimits {
   maxBufferedBytes: number
   /** A slow dashboard gets its fresh snapshot once its queue is below this. @default 16 KiB */
   lowWaterBytes: number
-  /** Joins, leaves and changes listed in one diff; past it they are counted in `dropped`. @default 1000 */
+  /**
+   * Joins, leaves and changes listed in one diff; past it they are counted in `dropped`. The counts
+   * and pages in the diff stay exact; the list only feeds animations, and on a busy site listing
+   * every change made each diff 100 KB per dashboard (bench/live-latency.ts). @default 50
+   */
   maxEventsPerDiff: number
-  /** Pageviews in one diff's feed (newest kept). @default 100 */
+  /** Pageviews in one diff's feed (newest kept): 20 per 25 ms is 800/s, more than a person can read. @default 20 */
   maxFeedPerDiff: number
   /** Dashboards connected at once. @default 1000 */
   maxClients: number
@@ -24,8 +28,8 @@ export const DEFAULT_LIVE_LIMITS: Readonly<LiveLimits> = Object.freeze({
   coalesceMs: 25,
   maxBufferedBytes: 1024 * 1024,
   lowWaterBytes: 16 * 1024,
-  maxEventsPerDiff: 1000,
-  maxFeedPerDiff: 100,
+  maxEventsPerDiff: 50,
+  maxFeedPerDiff: 20,
   maxClients: 1000,
   maxPayloadBytes: 4096,
   maxSiteLength: 200,
