@@ -14,6 +14,7 @@ import { startHub, type TestHub } from '../helpers/hub'
 import { CHROMIUM_PATH, chromiumMissing } from '../helpers/services'
 import { tracker } from '../../src/tracker'
 import { backfill, collect, Tab } from '../fixtures/dashboard/traffic'
+import { sleep, until } from '../helpers/wait'
 
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
 const XSS = '<img src=x onerror=alert(1)>'
@@ -25,15 +26,6 @@ function buildIfMissing(): void {
   assert.equal(r.status, 0, 'scripts/build-dashboard.mjs failed')
 }
 
-async function until<T>(what: string, check: () => T | Promise<T>, timeoutMs = 5000): Promise<NonNullable<T>> {
-  const end = Date.now() + timeoutMs
-  for (;;) {
-    const v = await check()
-    if (v) return v as NonNullable<T>
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
 
 async function tiles(page: Page): Promise<Record<string, number>> {
   return page.evaluate(() => {
@@ -147,9 +139,14 @@ describe('dashboard in Chromium against a real hub', { skip: chromiumMissing() }
     const page = await browser.newPage()
     await page.goto(`${t.url}/?site=${site}`)
     await page.waitForSelector('.feed tbody tr')
-    const burst = Array.from({ length: 250 }, (_, i) => ({ type: 'pageview', site, url: `https://${site}/burst-${i}` }))
-    await collect(t.url, burst, 300)
-    await page.waitForFunction(() => /burst-249/.test(document.querySelector('.feed tbody tr')?.textContent ?? ''))
+    // 10 batches of 20, apart by more than the live channel's 25 ms: 200 rows reach the page (a diff
+    // carries at most 20 pageviews), twice the feed's cap
+    for (let b = 0; b < 10; b++) {
+      const burst = Array.from({ length: 20 }, (_, i) => ({ type: 'pageview', site, url: `https://${site}/burst-${b * 20 + i}` }))
+      await collect(t.url, burst, 300 + b)
+      await sleep(40)
+    }
+    await page.waitForFunction(() => /burst-199/.test(document.querySelector('.feed tbody tr')?.textContent ?? ''))
     assert.equal(await page.locator('.feed tbody tr').count(), 100)
     await page.close()
   })

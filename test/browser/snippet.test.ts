@@ -16,6 +16,7 @@ import { CHROME_UA, startHub, type TestHub } from '../helpers/hub'
 import { CHROMIUM_PATH, chromiumMissing } from '../helpers/services'
 import { DEFAULT_HEARTBEAT_SECONDS, PROTOCOL_VERSION } from '../../src/protocol/limits'
 import type { WebEvent } from '../../src/protocol/schema'
+import { sleep, until } from '../helpers/wait'
 
 const SNIPPET = 'dist/livestats.js'
 const FIXTURES = 'test/fixtures/snippet'
@@ -64,16 +65,6 @@ interface Seen {
   at: number
 }
 
-async function until<T>(what: string, check: () => T | Promise<T>, timeoutMs = 5000): Promise<NonNullable<T>> {
-  const end = Date.now() + timeoutMs
-  for (;;) {
-    const v = await check()
-    if (v) return v as NonNullable<T>
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
-}
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 describe('browser snippet in Chromium against a real hub', { skip: chromiumMissing() }, () => {
   let t: TestHub
