@@ -8,6 +8,11 @@
  * database scan. What it does not do yet: survive a hub restart (that needs the same buckets in
  * the store's rollups, a Store method of their own).
  *
+ * It also keeps the last 60 seconds of each process in one-second slots, and hands the live channel
+ * the process's current rates (`ProcessRates`: 60 s sliding window, plus per job name over the last
+ * hour) on each of its `process` samples, recomputed at most once a second: the view presence
+ * publishes for that sample carries them (see `sampleRates`), so rates are pushed, never polled.
+ *
  * `GET /api/processes?range=1h` → `{ from, to, processes: [ProcessSeries…] }`
  */
 import type { ErrorCode } from '../../protocol/errors'
@@ -18,12 +23,22 @@ import type { Ingest } from '../ingest/pipeline'
 import type { Accepted, IngestListener } from '../ingest/types'
 import { json } from '../http/reply'
 import { LivestatsError } from '../../protocol/errors'
+import { sampleRates } from '../presence/processes'
+import type { JobStats, ProcessRates } from '../presence/types'
+
+export type { JobStats } from '../presence/types'
 
 const MINUTE = 60_000
 const KEEP_MINUTES = 24 * 60
 const KEEP_JOB_MINUTES = 60
 const MAX_PROCESSES = 1000
 const SEEN_IDS = 20_000
+/** The live rates' window: this many one-second slots. */
+const SLOTS = 60
+/** Rates are recomputed at most this often per process; samples in between reuse them. */
+const RATES_EVERY_MS = 1000
+/** Job names listed in the live rates (most finished first). */
+const MAX_RATE_JOBS = 50
 
 interface Minute {
   t: number
@@ -54,13 +69,32 @@ interface JobMinute {
   error: string | null
 }
 
+/** One second of a process, for the live rates; reused in place when its second comes round again. */
+interface Slot {
+  sec: number
+  sent: number
+  received: number
+  read: number
+  written: number
+  finished: number
+  failed: number
+  hist: number[]
+  min: number
+  max: number
+}
+
 interface Proc {
   key: string
   app: string
   instance: string
+  /** First event the hub folded for it (a young window averages over less than 60 s). */
+  since: number
   lastSeen: number
   minutes: Minute[]
   jobs: Map<string, JobMinute[]>
+  /** Ring of the last `SLOTS` seconds, indexed by `second % SLOTS`. */
+  slots: Slot[]
+  rates: ProcessRates | null
 }
 
 /** One minute of a process, as the API returns it (rates per second, durations in ms). */
@@ -81,18 +115,6 @@ export interface ProcessPoint {
   lag: number | null
 }
 
-export interface JobStats {
-  name: string
-  count: number
-  failed: number
-  perMinute: number
-  p50: number
-  p95: number
-  p99: number
-  max: number
-  lastError: string | null
-}
-
 export interface ProcessSeries {
   key: string
   app: string
@@ -110,6 +132,23 @@ function addHist(into: number[], h: readonly number[]): void {
 function newMinute(t: number): Minute {
   return { t, sent: 0, received: 0, read: 0, written: 0, jobs: 0, failed: 0, hist: [], min: Infinity, max: 0,
     cpu: 0, rss: 0, heapUsed: 0, lag: 0, samples: 0 }
+}
+
+/** The slot of second `ts`, emptied if it held an older second; null for a second already out of the window. */
+function slotAt(slots: Slot[], ts: number): Slot | null {
+  const sec = Math.floor(ts / 1000)
+  const i = sec % SLOTS
+  let s = slots[i]
+  if (s === undefined) {
+    s = slots[i] = { sec, sent: 0, received: 0, read: 0, written: 0, finished: 0, failed: 0, hist: [], min: Infinity, max: 0 }
+  } else if (s.sec !== sec) {
+    if (sec < s.sec) return null
+    s.sec = sec
+    s.sent = s.received = s.read = s.written = s.finished = s.failed = s.max = 0
+    s.min = Infinity
+    s.hist.length = 0
+  }
+  return s
 }
 
 /** The bucket for minute `t` at the end of a time-ordered list (late samples fold into the latest). */
@@ -148,14 +187,23 @@ export class ProcessSeriesStore implements IngestListener {
     const t = ts - (ts % MINUTE)
     const p = this.proc(ev.app, ev.instance, ts)
     const m = bucketAt(p.minutes, t, newMinute, KEEP_MINUTES)
+    const s = ev.type === 'process' ? null : slotAt(p.slots, ts)
     switch (ev.type) {
       case 'bytes':
         m.sent += ev.sent
         m.received += ev.received
+        if (s !== null) {
+          s.sent += ev.sent
+          s.received += ev.received
+        }
         break
       case 'db':
         m.read += ev.read
         m.written += ev.written
+        if (s !== null) {
+          s.read += ev.read
+          s.written += ev.written
+        }
         break
       case 'job': {
         m.jobs += ev.count
@@ -164,6 +212,15 @@ export class ProcessSeriesStore implements IngestListener {
         if (ev.count > 0) {
           m.min = Math.min(m.min, ev.min)
           m.max = Math.max(m.max, ev.max)
+        }
+        if (s !== null) {
+          s.finished += ev.count
+          s.failed += ev.failed
+          addHist(s.hist, ev.hist)
+          if (ev.count > 0) {
+            s.min = Math.min(s.min, ev.min)
+            s.max = Math.max(s.max, ev.max)
+          }
         }
         let list = p.jobs.get(ev.name)
         if (list === undefined) p.jobs.set(ev.name, (list = []))
@@ -185,9 +242,44 @@ export class ProcessSeriesStore implements IngestListener {
         m.heapUsed = ev.heapUsed
         m.lag = Math.max(m.lag, ev.lag)
         m.samples++
+        // the tracker sends its sample last in each flush: the rates below include that flush
+        sampleRates.set(ev, this.ratesOf(p, ts))
         break
     }
     return null
+  }
+
+  /** The live rates of a process at `now`: the cached ones when computed under a second ago. */
+  private ratesOf(p: Proc, now: number): ProcessRates {
+    if (p.rates !== null && now - p.rates.at < RATES_EVERY_MS && now >= p.rates.at) return p.rates
+    const nowSec = Math.floor(now / 1000)
+    let sent = 0, received = 0, read = 0, written = 0, finished = 0, failed = 0, max = 0, min = Infinity
+    const hist: number[] = []
+    for (const s of p.slots) {
+      if (s === undefined || s.sec <= nowSec - SLOTS || s.sec > nowSec) continue
+      sent += s.sent
+      received += s.received
+      read += s.read
+      written += s.written
+      finished += s.finished
+      failed += s.failed
+      if (s.finished > 0) {
+        addHist(hist, s.hist)
+        min = Math.min(min, s.min)
+        max = Math.max(max, s.max)
+      }
+    }
+    const secs = Math.max(1, Math.min(SLOTS, nowSec - Math.floor(p.since / 1000) + 1))
+    const lo = min === Infinity ? 0 : min
+    const rates: ProcessRates = {
+      at: now, windowMs: secs * 1000,
+      sentPerSec: sent / secs, receivedPerSec: received / secs, readPerSec: read / secs, writtenPerSec: written / secs,
+      finished, failed,
+      p50: percentile(hist, 0.5, lo, max), p95: percentile(hist, 0.95, lo, max), p99: percentile(hist, 0.99, lo, max),
+      jobs: jobStats(p, now - 60 * MINUTE, now + 1).slice(0, MAX_RATE_JOBS),
+    }
+    p.rates = rates
+    return rates
   }
 
   connectionClosed(): void {}
@@ -197,7 +289,7 @@ export class ProcessSeriesStore implements IngestListener {
     let p = this.procs.get(key)
     if (p === undefined) {
       if (this.procs.size >= MAX_PROCESSES) this.evictOldest()
-      p = { key, app, instance, lastSeen: ts, minutes: [], jobs: new Map() }
+      p = { key, app, instance, since: ts, lastSeen: ts, minutes: [], jobs: new Map(), slots: [], rates: null }
       this.procs.set(key, p)
     }
     if (ts > p.lastSeen) p.lastSeen = ts
@@ -234,36 +326,40 @@ export class ProcessSeriesStore implements IngestListener {
           lag: m.samples > 0 ? m.lag : null,
         })
       }
-      const jobs: JobStats[] = []
-      const jobFrom = Math.max(from, to - 60 * MINUTE)
-      for (const [name, list] of p.jobs) {
-        let count = 0, failed = 0, max = 0, minV = Infinity, first = Infinity
-        let error: string | null = null
-        const hist: number[] = []
-        for (const j of list) {
-          if (j.t + MINUTE <= jobFrom || j.t >= to) continue
-          count += j.count
-          failed += j.failed
-          max = Math.max(max, j.max)
-          minV = Math.min(minV, j.min)
-          first = Math.min(first, j.t)
-          addHist(hist, j.hist)
-          if (j.error !== null) error = j.error
-        }
-        if (count === 0) continue
-        const minutes = Math.max(1, (to - Math.max(first, jobFrom)) / MINUTE)
-        const lo = minV === Infinity ? 0 : minV
-        jobs.push({
-          name, count, failed, perMinute: count / minutes, max, lastError: error,
-          p50: percentile(hist, 0.5, lo, max), p95: percentile(hist, 0.95, lo, max), p99: percentile(hist, 0.99, lo, max),
-        })
-      }
-      jobs.sort((a, b) => b.count - a.count)
-      out.push({ key: p.key, app: p.app, instance: p.instance, lastSeen: p.lastSeen, points, jobs })
+      out.push({ key: p.key, app: p.app, instance: p.instance, lastSeen: p.lastSeen, points, jobs: jobStats(p, from, to) })
     }
     out.sort((a, b) => (a.key < b.key ? -1 : 1))
     return out
   }
+}
+
+/** Per job name over the last hour of `[from, to)`, most finished first. */
+function jobStats(p: Proc, from: number, to: number): JobStats[] {
+  const jobs: JobStats[] = []
+  const jobFrom = Math.max(from, to - 60 * MINUTE)
+  for (const [name, list] of p.jobs) {
+    let count = 0, failed = 0, max = 0, minV = Infinity, first = Infinity
+    let error: string | null = null
+    const hist: number[] = []
+    for (const j of list) {
+      if (j.t + MINUTE <= jobFrom || j.t >= to) continue
+      count += j.count
+      failed += j.failed
+      max = Math.max(max, j.max)
+      minV = Math.min(minV, j.min)
+      first = Math.min(first, j.t)
+      addHist(hist, j.hist)
+      if (j.error !== null) error = j.error
+    }
+    if (count === 0) continue
+    const minutes = Math.max(1, (to - Math.max(first, jobFrom)) / MINUTE)
+    const lo = minV === Infinity ? 0 : minV
+    jobs.push({
+      name, count, failed, perMinute: count / minutes, max, lastError: error,
+      p50: percentile(hist, 0.5, lo, max), p95: percentile(hist, 0.95, lo, max), p99: percentile(hist, 0.99, lo, max),
+    })
+  }
+  return jobs.sort((a, b) => b.count - a.count)
 }
 
 function rangeOf(q: URLSearchParams, now: number): { from: number; to: number } {
@@ -276,12 +372,14 @@ function rangeOf(q: URLSearchParams, now: number): { from: number; to: number } 
 
 /**
  * Adds the process-series listener to ingest and `GET /api/processes` to the router.
+ * The listener goes first: presence must find a sample's rates (`sampleRates`) when it sees the sample.
+ * It never refuses an event, so it cannot hide one from the listeners after it.
  * @example
  * wireProcessSeries(hub) // in hub.ts, after wireLive(this)
  */
 export function wireProcessSeries(hub: { router: Router; ingest: Ingest }): ProcessSeriesStore {
   const store = new ProcessSeriesStore()
-  hub.ingest.listeners.push(store)
+  hub.ingest.listeners.unshift(store)
   hub.router.on('GET', '/api/processes', (_req, res, url) => {
     const now = Date.now()
     const { from, to } = rangeOf(url.searchParams, now)

@@ -4,7 +4,15 @@
  * for `timeoutMs` (the tracker samples every few seconds, so a minute means it is gone).
  */
 import type { ProcessEvent } from '../../protocol/schema'
-import type { ProcessView } from './types'
+import type { ProcessRates, ProcessView } from './types'
+
+/**
+ * Rates the process-series fold (`api/process.ts`) worked out for a `process` sample, handed over
+ * on the sample itself: the fold runs before presence in `ingest.listeners`, so the view published
+ * for a sample carries the rates as of that sample, in diffs and snapshots alike, with no second
+ * message. Weak: an entry lives as long as its event object does.
+ */
+export const sampleRates = new WeakMap<ProcessEvent, ProcessRates>()
 
 interface Proc {
   view: ProcessView
@@ -23,6 +31,7 @@ export class ProcessTable {
     const key = `${ev.app}/${ev.instance}`
     let p = this.procs.get(key)
     const metrics = { cpu: ev.cpu, rss: ev.rss, heapUsed: ev.heapUsed, heapTotal: ev.heapTotal, lag: ev.lag, uptime: ev.uptime }
+    const rates = sampleRates.get(ev)
     if (p === undefined) {
       p = {
         view: {
@@ -31,6 +40,7 @@ export class ProcessTable {
         },
         running: ev.running, connection,
       }
+      if (rates !== undefined) p.view.rates = rates
       this.procs.set(key, p)
       this.carry(connection, 1)
     } else {
@@ -40,6 +50,7 @@ export class ProcessTable {
       v.lastSeen = now
       v.metrics = metrics
       v.runningCount = ev.runningCount
+      if (rates !== undefined) v.rates = rates
       p.running = ev.running
       if (p.connection !== connection) {
         this.carry(p.connection, -1)

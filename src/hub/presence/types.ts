@@ -72,6 +72,48 @@ export interface ProcessView {
   running: RunningJobView[]
   /** All running jobs, including those past the cap. */
   runningCount: number
+  /**
+   * Rates from the hub's process-series fold (`api/process.ts`), as of this process's latest sample.
+   * Absent when the hub does not fold process events (a bare presence, as in unit tests).
+   */
+  rates?: ProcessRates
+}
+
+/**
+ * A process's rates over a sliding window of the last 60 seconds (60 one-second steps), recomputed
+ * at most once a second when the process's `process` sample arrives (every tracker flush).
+ */
+export interface ProcessRates {
+  /** When they were computed (hub clock), ms. */
+  at: number
+  /** The span the per-second rates are averaged over: 60 000, or less while the hub has heard of the process for under a minute (at least 1 000), ms. */
+  windowMs: number
+  sentPerSec: number
+  receivedPerSec: number
+  readPerSec: number
+  writtenPerSec: number
+  /** Jobs finished (ok or failed) in the last 60 s, and of them failed: jobs per minute. */
+  finished: number
+  failed: number
+  /** Durations of the jobs finished in the last 60 s, ms (0 when none). */
+  p50: number
+  p95: number
+  p99: number
+  /** Per job name over the last hour, most finished first, at most 50: as `jobs` in `GET /api/processes`. */
+  jobs: JobStats[]
+}
+
+/** One job name's figures over the last hour (at most 60 minutes of the range asked for). */
+export interface JobStats {
+  name: string
+  count: number
+  failed: number
+  perMinute: number
+  p50: number
+  p95: number
+  p99: number
+  max: number
+  lastError: string | null
 }
 
 /** Everything a dashboard needs to draw a site at once; `seq` orders it against later diffs. */
