@@ -182,26 +182,39 @@ describe('dashboard in Chromium against a real hub', { skip: chromiumMissing() }
     await page.close()
   })
 
-  it('services panel shows a running job with its age, then its completion', async () => {
+  it('services panel shows a running job with its age, then its completion, and rates pushed live (no polling)', async () => {
     const tr = tracker({ name: 'svc-test', hub: t.url, interval: 100, instance: 'box:1', handleSignals: false }, { warn() {} })
     try {
       const page = await browser.newPage()
+      // the services view's own fetches (the header's site list asks for range=24h)
+      const fetches: string[] = []
+      page.on('request', (r) => { if (/\/api\/processes\?.*range=1h/.test(r.url())) fetches.push(r.url()) })
+      const opened = Date.now()
       await page.goto(`${t.url}/?site=${site}#services`)
       const job = tr.job.start('import-users')
-      tr.bytes.sent('x'.repeat(5000))
-      tr.database.read([1, 2, 3])
       const card = page.locator('.proc[data-key="svc-test/box:1"]')
       await card.locator('.jobs-running li', { hasText: 'import-users' }).waitFor({ timeout: 5000 })
       assert.match(await card.locator('.conn').innerText(), /connected since/)
       assert.match(await card.innerText(), /Running now: 1/)
+      const sent = card.locator('.stat', { hasText: 'Sent' }).locator('.stat-value')
+      const read = card.locator('.stat', { hasText: 'DB rows read' }).locator('.stat-value')
+      const before = await sent.innerText()
+      tr.bytes.sent('x'.repeat(5000))
+      tr.database.read([1, 2, 3])
+      await until('bytes/s on the page to change', async () => (await sent.innerText()) !== before && /B\/s/.test(await sent.innerText()))
+      await until('DB rows/s on the page', async () => !/^(–|0\/s)$/.test(await read.innerText()))
       job.stop()
       await card.locator('.jobs-running li', { hasText: 'import-users' }).waitFor({ state: 'detached', timeout: 5000 })
       const row = card.locator('table.jobs tbody tr', { hasText: 'import-users' })
       await row.waitFor({ timeout: 5000 })
+      await until('jobs in the last 60 s', async () => (await card.locator('.stat', { hasText: 'Jobs, last 60 s' }).locator('.stat-value').innerText()) === '1')
       assert.match(await card.innerText(), /Running now: 0/)
       const stuck = tr.job.start('stuck-one', Date.now() - 120_000)
       await card.locator('.jobs-running li.stuck', { hasText: 'stuck-one' }).waitFor({ timeout: 5000 })
       stuck.stop()
+      // long enough for the old 5 s poll to have fired at least once
+      await sleep(Math.max(0, opened + 5500 - Date.now()))
+      assert.equal(fetches.length, 1, `one /api/processes fetch on open, then only pushes: ${fetches.join(', ')}`)
       await page.close()
     } finally {
       await tr.close({ timeout: 1000 })

@@ -7,6 +7,14 @@ export interface ProcessView {
   connectedSince: number; lastSeen: number
   metrics: { cpu: number; rss: number; heapUsed: number; heapTotal: number; lag: number; uptime: number }
   running: RunningJob[]; runningCount: number
+  /** Live rates (docs/live.md): 60 s sliding window, per job name over the last hour. */
+  rates?: ProcessRates
+}
+export interface ProcessRates {
+  at: number; windowMs: number
+  sentPerSec: number; receivedPerSec: number; readPerSec: number; writtenPerSec: number
+  finished: number; failed: number; p50: number; p95: number; p99: number
+  jobs: JobStats[]
 }
 export interface FeedPageview {
   type: 'pageview'; site: string; id: string; at: number; path: string | null; host: string | null

@@ -1,19 +1,41 @@
 /**
- * Seed 000's dashboard: one panel per tracked application and process. Live parts (connected or
- * not and since when, CPU, memory, event-loop lag, jobs running now with their age) come from the
- * live channel; rates and job statistics (bytes/s, DB rows/s, jobs finished and failed per minute,
- * p50 / p95 / p99) from `/api/processes`, refreshed every 5 s while the view is open.
+ * Seed 000's dashboard: one panel per tracked application and process. Everything that moves comes
+ * from the live channel, pushed, never polled: connected or not and since when, CPU, memory,
+ * event-loop lag, jobs running now with their age, and the rates (`ProcessView.rates`: bytes/s and
+ * DB rows/s over the last 60 s, jobs finished and failed in the last 60 s, and per job name over the
+ * last hour: finished per minute, failures, p50 / p95 / p99). `/api/processes` is fetched once when
+ * the view opens, for the hour of per-minute history behind the sparklines (and for processes gone
+ * before the page opened); after that each live rate becomes the sparkline's current minute.
  */
 import { get } from '../api'
 import { h, replace, setText } from '../dom'
 import { bytes, clock, duration, ms, num } from '../format'
 import type { LiveClient, LiveState } from '../live'
 import { Sparkline } from '../spark'
-import type { JobStats, ProcessSeries, ProcessView } from '../types'
+import type { JobStats, ProcessPoint, ProcessSeries, ProcessView } from '../types'
 
 /** A running job is stuck past this age, or past 3 × its name's p99 when that is longer. */
 export const STUCK_MS = 30_000
 const HOUR = 3_600_000
+const MINUTE = 60_000
+
+/** The live rates as the sparkline's point for their minute (the 60 s window ending in it). */
+function follow(s: ProcessSeries, v: ProcessView): void {
+  const r = v.rates
+  if (r === undefined) return
+  const t = r.at - (r.at % MINUTE)
+  const m = v.metrics
+  const point: ProcessPoint = {
+    t, sentPerSec: r.sentPerSec, receivedPerSec: r.receivedPerSec, readPerSec: r.readPerSec, writtenPerSec: r.writtenPerSec,
+    jobs: r.finished, failed: r.failed, p50: r.p50, p95: r.p95, p99: r.p99, cpu: m.cpu, rss: m.rss, heapUsed: m.heapUsed, lag: m.lag,
+  }
+  const last = s.points[s.points.length - 1]
+  if (last !== undefined && last.t > t) return
+  if (last !== undefined && last.t === t) s.points[s.points.length - 1] = point
+  else s.points.push(point)
+  while ((s.points[0]?.t ?? Infinity) < t - HOUR) s.points.shift()
+  s.lastSeen = Math.max(s.lastSeen, v.lastSeen)
+}
 
 function stat(label: string, value: string, cls = ''): HTMLElement {
   return h('div', { class: `stat ${cls}` }, h('span', { class: 'stat-value' }, value), h('span', { class: 'stat-label' }, label))
@@ -31,14 +53,18 @@ export function services(live: LiveClient): ServicesView {
   const el = h('section', { class: 'services', 'aria-label': 'Services' }, msg, empty, list)
   let series = new Map<string, ProcessSeries>()
   let visible = false
-  let poll = 0
   let tick = 0
   const sparks = new Map<string, { io: Sparkline; db: Sparkline }>()
 
-  async function refresh(): Promise<void> {
+  /** The history behind the sparklines: once per opening; live rates keep it current. */
+  async function load(): Promise<void> {
     try {
       const r = await get<{ processes: ProcessSeries[] }>('/api/processes', { range: '1h' })
       series = new Map(r.processes.map((p) => [p.key, p]))
+      for (const [k, v] of live.state.processes) {
+        const s = series.get(k)
+        if (s !== undefined) follow(s, v)
+      }
       setText(msg, '')
       render(live.state)
     } catch (err) {
@@ -52,8 +78,12 @@ export function services(live: LiveClient): ServicesView {
     const instance = view?.instance ?? s?.instance ?? ''
     const connected = view !== null && goneAt === null
     const since = connected ? (view as ProcessView).connectedSince : goneAt ?? s?.lastSeen ?? now
-    const last = s?.points[s.points.length - 1]
-    const jobs = new Map<string, JobStats>((s?.jobs ?? []).map((j) => [j.name, j]))
+    // a connected process has live rates; one that is gone shows what the history said last
+    const r = connected ? view?.rates : undefined
+    const lp = r === undefined ? s?.points[s.points.length - 1] : undefined
+    const last = r ?? (lp !== undefined && lp.t + 2 * MINUTE > now ? { ...lp, finished: lp.jobs } : undefined)
+    const jobList = view?.rates?.jobs ?? s?.jobs ?? []
+    const jobs = new Map<string, JobStats>(jobList.map((j) => [j.name, j]))
     const head = h('header', { class: 'proc-head' },
       h('h3', null, h('span', { class: 'app' }, app), ' ', h('span', { class: 'instance' }, instance)),
       h('span', { class: `conn ${connected ? 'on' : 'off'}` },
@@ -68,8 +98,8 @@ export function services(live: LiveClient): ServicesView {
       stat('Received', last ? `${bytes(last.receivedPerSec)}/s` : '–'),
       stat('DB rows read', last ? `${num(last.readPerSec)}/s` : '–'),
       stat('DB rows written', last ? `${num(last.writtenPerSec)}/s` : '–'),
-      stat('Jobs this minute', last ? `${num(last.jobs)}` : '–'),
-      stat('Failed this minute', last ? `${num(last.failed)}` : '–', last !== undefined && last.failed > 0 ? 'bad' : ''))
+      stat('Jobs, last 60 s', last ? `${num(last.finished)}` : '–'),
+      stat('Failed, last 60 s', last ? `${num(last.failed)}` : '–', last !== undefined && last.failed > 0 ? 'bad' : ''))
     let sp = sparks.get(key)
     if (sp === undefined) sparks.set(key, (sp = { io: new Sparkline('total', 'Bytes per second, last hour'), db: new Sparkline('reading', 'DB rows per second, last hour') }))
     const pts = s?.points ?? []
@@ -102,12 +132,12 @@ export function services(live: LiveClient): ServicesView {
         h('th', { scope: 'col' }, 'Job (last hour)'), h('th', { scope: 'col', class: 'n' }, 'Finished/min'),
         h('th', { scope: 'col', class: 'n' }, 'Failed'), h('th', { scope: 'col', class: 'n' }, 'p50'),
         h('th', { scope: 'col', class: 'n' }, 'p95'), h('th', { scope: 'col', class: 'n' }, 'p99'))),
-      h('tbody', null, ...(s?.jobs ?? []).map((j) => h('tr', { class: j.failed > 0 ? 'has-failed' : '' },
+      h('tbody', null, ...jobList.map((j) => h('tr', { class: j.failed > 0 ? 'has-failed' : '' },
         h('td', { class: 'job-name' }, h('span', null, j.name), j.lastError ? h('span', { class: 'sub' }, j.lastError) : null),
         h('td', { class: 'n' }, num(j.perMinute)), h('td', { class: 'n' }, num(j.failed)),
         h('td', { class: 'n' }, ms(j.p50)), h('td', { class: 'n' }, ms(j.p95)), h('td', { class: 'n' }, ms(j.p99))))))
     return h('article', { class: `panel proc ${connected ? '' : 'gone'}`, 'data-key': key, 'aria-label': `${app} ${instance}` },
-      head, stats, sparkRow, runningBox, (s?.jobs.length ?? 0) > 0 ? h('div', { class: 'scroll' }, jobTable) : null)
+      head, stats, sparkRow, runningBox, jobList.length > 0 ? h('div', { class: 'scroll' }, jobTable) : null)
   }
 
   let lastRender = 0
@@ -131,27 +161,23 @@ export function services(live: LiveClient): ServicesView {
     empty.hidden = sorted.length > 0
   }
 
-  // a job that just ended shows in the statistics at once, not at the next 5 s poll
-  const lastRunning = new Map<string, number>()
-  let soon = 0
   live.onRender((state) => {
-    let ended = false
-    for (const [k, p] of state.processes) {
-      if (p.runningCount < (lastRunning.get(k) ?? 0)) ended = true
-      lastRunning.set(k, p.runningCount)
+    for (const [k, v] of state.processes) {
+      if (v.rates === undefined) continue
+      let s = series.get(k)
+      if (s === undefined) series.set(k, (s = { key: k, app: v.app, instance: v.instance, lastSeen: v.lastSeen, points: [], jobs: [] }))
+      follow(s, v)
     }
-    if (ended && visible && soon === 0) soon = window.setTimeout(() => { soon = 0; void refresh() }, 300)
     render(state)
   })
   return {
     el,
     show(v) {
       visible = v
-      clearInterval(poll)
       clearInterval(tick)
       if (!v) return
-      void refresh()
-      poll = window.setInterval(() => void refresh(), 5_000)
+      void load()
+      // not a poll: redraws running jobs' ages and "since" between pushes, from what is already here
       tick = window.setInterval(() => render(live.state), 1_000)
     },
   }
