@@ -4,7 +4,11 @@
  *    the hub, against a bare `ws` server that only parses and counts.
  *  - HTTP: one event per POST against the hub, and a bare node:http server answering 204
  *    (load from `wrk` when installed, else a Node keep-alive client).
- * Usage: node --import tsx bench/ingest.ts [seconds=5]
+ * Usage: node --import tsx bench/ingest.ts [seconds=5] [--rounds=2] [--only=ws|http] [--prof=DIR]
+ *   Best round of each side makes the ratio; server CPU per event (all threads, and the
+ *   main thread alone) is printed too: less noisy than rates on a shared machine.
+ *   --only runs one transport; --prof writes the hub child's .cpuprofile files into DIR
+ *   (summarize with `node bench/lib/profile-top.mjs FILE`).
  */
 import { spawnSync } from 'node:child_process'
 import { writeFileSync, mkdtempSync } from 'node:fs'
@@ -14,7 +18,12 @@ import http from 'node:http'
 import WebSocket from 'ws'
 import { startServer, type BenchServer } from './lib/spawn'
 
-const SECONDS = Number(process.argv[2] ?? 5)
+const args = process.argv.slice(2)
+const SECONDS = Number(args.find((a) => !a.startsWith('--')) ?? 5)
+const ONLY = args.find((a) => a.startsWith('--only='))?.slice(7) ?? null
+const ROUNDS = Number(args.find((a) => a.startsWith('--rounds='))?.slice(9) ?? 2)
+const PROF = args.find((a) => a.startsWith('--prof='))?.slice(7) ?? null
+const hubArgs = PROF === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROF}`]
 const CONNS = 8
 const WINDOW = 8
 const BATCH = 50
@@ -32,7 +41,7 @@ function frame(): string {
   return `{"v":1,"seq":${s},"events":[${ev}]}`
 }
 
-async function wsRun(server: BenchServer): Promise<number> {
+async function wsRun(server: BenchServer): Promise<{ rate: number; cpuUsPerEvent: number; mainUsPerEvent: number }> {
   let acked = 0
   let measuring = false
   const socks: WebSocket[] = []
@@ -50,18 +59,22 @@ async function wsRun(server: BenchServer): Promise<number> {
   })))
   await new Promise((r) => setTimeout(r, 1000)) // warm-up
   measuring = true
+  const cpu0 = server.cpuMs()
+  const main0 = server.mainCpuMs()
   const t0 = performance.now()
   await new Promise((r) => setTimeout(r, SECONDS * 1000))
   const rate = acked / ((performance.now() - t0) / 1000)
+  const cpuUsPerEvent = ((server.cpuMs() - cpu0) * 1000) / Math.max(1, acked)
+  const mainUsPerEvent = ((server.mainCpuMs() - main0) * 1000) / Math.max(1, acked)
   for (const s of socks) s.terminate()
-  return rate
+  return { rate, cpuUsPerEvent, mainUsPerEvent }
 }
 
 function haveWrk(): boolean {
   return spawnSync('wrk', ['--version']).error === undefined
 }
 
-function wrkRun(port: number, body: string): { rps: number; p99: number } {
+function wrkRun(port: number, seconds: number): { rps: number; p99: number } {
   const dir = mkdtempSync(join(tmpdir(), 'ls-wrk-'))
   const script = join(dir, 'post.lua')
   writeFileSync(script, `
@@ -76,9 +89,8 @@ done = function(summary, latency, requests)
   io.write(string.format("RESULT %f %f\\n", summary.requests / (summary.duration / 1e6), latency:percentile(99) / 1000))
 end
 `)
-  const r = spawnSync('wrk', ['-t1', '-c64', `-d${SECONDS}s`, '--latency', '-s', script, `http://127.0.0.1:${port}/api/collect`], { encoding: 'utf8' })
+  const r = spawnSync('wrk', ['-t1', '-c64', `-d${seconds}s`, '--latency', '-s', script, `http://127.0.0.1:${port}/api/collect`], { encoding: 'utf8' })
   const m = /RESULT ([\d.]+) ([\d.]+)/.exec(r.stdout)
-  void body
   return { rps: m ? Number(m[1]) : 0, p99: m ? Number(m[2]) : 0 }
 }
 
@@ -108,31 +120,45 @@ async function nodeHttpRun(port: number): Promise<{ rps: number; p99: number }> 
 async function main(): Promise<void> {
   const out: Record<string, unknown> = { date: new Date().toISOString(), seconds: SECONDS }
   // WebSocket, alternating so drift on a shared machine hits both sides
-  const ws: { bare: number[]; hub: number[] } = { bare: [], hub: [] }
-  for (let round = 0; round < 2; round++) {
+  const ws = { bare: [] as number[], hub: [] as number[], cpuUs: { bare: [] as number[], hub: [] as number[] }, mainThreadUs: { bare: [] as number[], hub: [] as number[] } }
+  for (let round = 0; round < ROUNDS && ONLY !== 'http'; round++) {
     for (const kind of ['bare-ws', 'hub'] as const) {
-      const s = await startServer(kind)
-      const rate = await wsRun(s)
+      const s = await startServer(kind, kind === 'hub' ? hubArgs : [])
+      const { rate, cpuUsPerEvent, mainUsPerEvent } = await wsRun(s)
       await s.stop()
-      ws[kind === 'hub' ? 'hub' : 'bare'].push(Math.round(rate))
+      const side = kind === 'hub' ? 'hub' : 'bare'
+      ws[side].push(Math.round(rate))
+      ws.cpuUs[side].push(+cpuUsPerEvent.toFixed(2))
+      ws.mainThreadUs[side].push(+mainUsPerEvent.toFixed(2))
     }
   }
-  const bestBare = Math.max(...ws.bare)
-  const bestHub = Math.max(...ws.hub)
-  out.ws = { bareEventsPerSec: ws.bare, hubEventsPerSec: ws.hub, ratio: +(bestHub / bestBare).toFixed(3) }
-  console.log(JSON.stringify({ ws: out.ws }))
+  if (ONLY !== 'http') {
+    const bestBare = Math.max(...ws.bare)
+    const bestHub = Math.max(...ws.hub)
+    out.ws = { bareEventsPerSec: ws.bare, hubEventsPerSec: ws.hub, ratio: +(bestHub / bestBare).toFixed(3), serverCpuUsPerEvent: ws.cpuUs, mainThreadCpuUsPerEvent: ws.mainThreadUs }
+    console.log(JSON.stringify({ ws: out.ws }))
+  }
+  if (ONLY === 'ws') return
 
   const useWrk = haveWrk()
-  const h: Record<string, { rps: number; p99: number }[]> = { bare: [], hub: [] }
-  for (let round = 0; round < 2; round++) {
+  type HttpResult = { rps: number; p99: number; cpuUsPerReq: number; mainUsPerReq: number }
+  const h: { bare: HttpResult[]; hub: HttpResult[] } = { bare: [], hub: [] }
+  for (let round = 0; round < ROUNDS; round++) {
     for (const kind of ['bare-http', 'hub'] as const) {
-      const s = await startServer(kind)
-      h[kind === 'hub' ? 'hub' : 'bare']!.push(useWrk ? wrkRun(s.port, '') : await nodeHttpRun(s.port))
+      const s = await startServer(kind, kind === 'hub' ? hubArgs : [])
+      if (useWrk) wrkRun(s.port, 1) // warm-up, as the WebSocket run has
+      const cpu0 = s.cpuMs()
+      const main0 = s.mainCpuMs()
+      const r = useWrk ? wrkRun(s.port, SECONDS) : await nodeHttpRun(s.port)
+      const perReq = (ms: number): number => +((ms * 1000) / Math.max(1, r.rps * SECONDS)).toFixed(2)
+      const cpuUsPerReq = perReq(s.cpuMs() - cpu0)
+      const mainUsPerReq = perReq(s.mainCpuMs() - main0)
       await s.stop()
+      h[kind === 'hub' ? 'hub' : 'bare'].push({ rps: Math.round(r.rps), p99: +r.p99.toFixed(1), cpuUsPerReq, mainUsPerReq })
     }
   }
-  const b = Math.max(...h.bare!.map((x) => x.rps))
-  const hb = Math.max(...h.hub!.map((x) => x.rps))
+  const b = Math.max(...h.bare.map((x) => x.rps))
+  const hb = Math.max(...h.hub.map((x) => x.rps))
   out.http = { generator: useWrk ? 'wrk -t1 -c64' : 'node keep-alive x64', bare: h.bare, hub: h.hub, ratio: +(hb / b).toFixed(3) }
   console.log(JSON.stringify({ http: out.http }))
 }

@@ -9,6 +9,8 @@ export interface BenchServer {
   rss(): number
   /** CPU time used by the server so far, ms (user + system, from /proc). */
   cpuMs(): number
+  /** CPU time of the server's main thread (the event loop) so far, ms. */
+  mainCpuMs(): number
   stop(): Promise<void>
 }
 
@@ -29,8 +31,15 @@ export function startServer(kind: string, extraArgs: string[] = []): Promise<Ben
 
 import { readFileSync } from 'node:fs'
 
+const TICK = 100 // USER_HZ on Linux
+
+/** utime + stime of a /proc stat file, ms. */
+function statMs(file: string): number {
+  const f = readFileSync(file, 'utf8').split(') ')[1]?.split(' ') ?? []
+  return ((Number(f[11]) + Number(f[12])) * 1000) / TICK
+}
+
 function handle(proc: ChildProcess, port: number): BenchServer {
-  const tick = 100 // USER_HZ on Linux
   return {
     port,
     proc,
@@ -39,8 +48,10 @@ function handle(proc: ChildProcess, port: number): BenchServer {
       return m ? Number(m[1]) * 1024 : 0
     },
     cpuMs() {
-      const f = readFileSync(`/proc/${proc.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
-      return ((Number(f[11]) + Number(f[12])) * 1000) / tick
+      return statMs(`/proc/${proc.pid}/stat`)
+    },
+    mainCpuMs() {
+      return statMs(`/proc/${proc.pid}/task/${proc.pid}/stat`)
     },
     stop() {
       return new Promise((resolve) => {

@@ -21,14 +21,20 @@ export interface WriterStats {
 export class BatchWriter {
   private queue: Pending[] = []
   private queuedRows = 0
-  private running = false
+  private inFlight = 0
   private scheduled = false
   private idleWaiters: (() => void)[] = []
   readonly stats: WriterStats = { commits: 0, rowsCommitted: 0, lastCommitMs: 0 }
 
+  /**
+   * @param maxRowsPerCommit rows gathered into one transaction at most. @default 20000
+   * @param maxInFlight commits handed to the store before the first settles: with a store on another
+   *   thread, the next batch waits there instead of behind a round trip, so the writer never idles. @default 2
+   */
   constructor(
     private readonly store: Store,
     private readonly maxRowsPerCommit = 20_000,
+    private readonly maxInFlight = 2,
   ) {}
 
   get pending(): number {
@@ -46,23 +52,22 @@ export class BatchWriter {
 
   /** Resolves once everything queued so far is committed (shutdown, tests). */
   drain(): Promise<void> {
-    if (!this.running && this.queue.length === 0) return Promise.resolve()
+    if (this.inFlight === 0 && this.queue.length === 0) return Promise.resolve()
     return new Promise((resolve) => this.idleWaiters.push(resolve))
   }
 
+  // setImmediate: frames read in the same event-loop turn share one commit
   private schedule(): void {
-    if (this.running || this.scheduled) return
+    if (this.scheduled || this.inFlight >= this.maxInFlight || this.queue.length === 0) return
     this.scheduled = true
     setImmediate(() => {
       this.scheduled = false
-      void this.flush()
+      this.flush()
     })
   }
 
-  private async flush(): Promise<void> {
-    if (this.running) return
-    this.running = true
-    while (this.queue.length > 0) {
+  private flush(): void {
+    while (this.queue.length > 0 && this.inFlight < this.maxInFlight) {
       const take: Pending[] = []
       let n = 0
       while (this.queue.length > 0 && (n === 0 || n + (this.queue[0]?.rows.length ?? 0) <= this.maxRowsPerCommit)) {
@@ -72,26 +77,32 @@ export class BatchWriter {
       }
       this.queuedRows -= n
       const rows: StoredEvent[] = take.length === 1 ? (take[0] as Pending).rows : take.flatMap((p) => p.rows)
-      const t0 = performance.now()
-      let result: AppendResult
-      try {
-        result = await this.store.append(rows)
-      } catch (err) {
-        for (const p of take) p.reject(err)
-        continue
-      }
+      this.inFlight++
+      void this.commit(take, rows)
+    }
+  }
+
+  private async commit(take: Pending[], rows: StoredEvent[]): Promise<void> {
+    const t0 = performance.now()
+    try {
+      const result: AppendResult = await this.store.append(rows)
       this.stats.commits++
       this.stats.rowsCommitted += rows.length
       this.stats.lastCommitMs = performance.now() - t0
       let at = 0
       for (const p of take) {
-        p.resolve(result.fresh.slice(at, at + p.rows.length))
+        p.resolve(take.length === 1 ? result.fresh : result.fresh.slice(at, at + p.rows.length))
         at += p.rows.length
       }
+    } catch (err) {
+      for (const p of take) p.reject(err)
     }
-    this.running = false
-    const waiters = this.idleWaiters
-    this.idleWaiters = []
-    for (const w of waiters) w()
+    this.inFlight--
+    if (this.queue.length > 0) this.schedule()
+    else if (this.inFlight === 0) {
+      const waiters = this.idleWaiters
+      this.idleWaiters = []
+      for (const w of waiters) w()
+    }
   }
 }

@@ -1,9 +1,9 @@
 /** Picks the Store implementation from the configured store URL, once, at hub construction. */
 import { LivestatsError } from '../../protocol/errors'
-import { createSqliteStore } from './sqlite'
+import { createSqliteWorkerStore } from './sqlite-worker'
 import type { Store } from './types'
 
 export function openStore(url: string): Store {
-  if (url.startsWith('sqlite:')) return createSqliteStore(url.slice('sqlite:'.length))
+  if (url.startsWith('sqlite:')) return createSqliteWorkerStore(url.slice('sqlite:'.length))
   throw new LivestatsError('LS_ERR_CONFIG', `No store for "${url.split(':', 1)[0]}:" in this build; use sqlite:PATH`)
 }
