@@ -16,17 +16,44 @@ interface PageParts {
   utmCampaign: string | null
 }
 
+// Most URLs a tracker sends are `https://host/path?query`: lower-case DNS host, no port, no
+// userinfo, nothing WHATWG URL would re-encode or resolve. Those are split by hand; anything else
+// (ports, IPs, IDNs, `..` segments, odd characters) goes through `new URL`, which costs about 1 µs
+// an event. The hand-split result is the same as URL's for every URL the pattern admits.
+const SIMPLE = /^https?:\/\/((?:[a-z0-9-]+\.)*[a-z][a-z0-9-]*)(\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*)?(?:\?([^#]*))?(?:#.*)?$/
+// query characters URL keeps as they are (anything else would be percent-encoded by it)
+const PLAIN_QUERY = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*$/
+
+function simple(url: string): RegExpExecArray | null {
+  if (url.length > 2048) return null
+  const m = SIMPLE.exec(url)
+  if (m === null) return null
+  const host = m[1] as string
+  const path = m[2]
+  const query = m[3]
+  if (host.startsWith('xn--') || host.includes('.xn--')) return null
+  // dot segments, plain or percent-encoded, are resolved by URL
+  if (path !== undefined && (path.includes('/.') || (path.includes('%') && /%2e/i.test(path)))) return null
+  if (query !== undefined && !PLAIN_QUERY.test(query)) return null
+  return m
+}
+
+function parts(host: string | null, path: string, q: URLSearchParams | null): PageParts {
+  if (q === null) return { host, path, utmSource: null, utmMedium: null, utmCampaign: null }
+  return { host, path, utmSource: q.get('utm_source') ?? q.get('ref') ?? null, utmMedium: q.get('utm_medium'), utmCampaign: q.get('utm_campaign') }
+}
+
 export function pageParts(url: string): PageParts {
+  const m = simple(url)
+  if (m !== null) {
+    const query = m[3]
+    const q = query !== undefined && query !== '' && (query.includes('utm_') || query.includes('ref='))
+      ? new URLSearchParams(query) : null
+    return parts(m[1] as string, m[2] || '/', q)
+  }
   try {
     const u = new URL(url)
-    const q = u.searchParams
-    return {
-      host: u.host || null,
-      path: u.pathname || '/',
-      utmSource: q.get('utm_source') ?? q.get('ref') ?? null,
-      utmMedium: q.get('utm_medium'),
-      utmCampaign: q.get('utm_campaign'),
-    }
+    return parts(u.host || null, u.pathname || '/', u.searchParams)
   } catch {
     // a relative or odd URL: keep its path part, drop the query
     const path = url.split(/[?#]/, 1)[0] || '/'
@@ -37,13 +64,18 @@ export function pageParts(url: string): PageParts {
 /** Host of an external referrer; null when there is none or it is the page's own host. */
 export function referrerHost(referrer: string | undefined, pageHost: string | null): string | null {
   if (!referrer) return null
-  try {
-    const host = new URL(referrer).host
-    if (!host || host === pageHost) return null
-    return host.startsWith('www.') ? host.slice(4) : host
-  } catch {
-    return null
+  let host: string
+  const m = simple(referrer)
+  if (m !== null) host = m[1] as string
+  else {
+    try {
+      host = new URL(referrer).host
+    } catch {
+      return null
+    }
   }
+  if (!host || host === pageHost) return null
+  return host.startsWith('www.') ? host.slice(4) : host
 }
 
 function blank(ts: number, type: StoredEvent['type'], id: string, site: string, client: ClientInfo): StoredEvent {

@@ -19,7 +19,8 @@ import type { BatchWriter } from './writer'
 export class Ingest {
   private readonly allowed: ReadonlySet<string> | null
   private visitors = new WeakMap<ClientInfo, Map<string, string>>()
-  // HTTP requests each get a fresh ClientInfo; a bounded map keyed by what the hash covers saves the HMAC
+  // ClientInfo is per WebSocket and per keep-alive HTTP socket; a bounded map keyed by what the
+  // hash covers saves the HMAC for new HTTP sockets too
   private httpVisitors = new Map<string, string>()
   readonly listeners: IngestListener[] = []
 
@@ -34,19 +35,22 @@ export class Ingest {
   }
 
   private visitorOf(client: ClientInfo, site: string): string {
+    let bySite = this.visitors.get(client)
+    if (bySite === undefined) this.visitors.set(client, (bySite = new Map()))
+    let v = bySite.get(site)
+    if (v !== undefined) return v
     if (client.connection === null) {
+      // a new keep-alive socket from an agent seen before: same hash, no HMAC
       const key = `${site}\0${client.ipRaw}\0${client.userAgent}`
-      let v = this.httpVisitors.get(key)
+      v = this.httpVisitors.get(key)
       if (v === undefined) {
         if (this.httpVisitors.size >= 50_000) this.httpVisitors.clear()
         this.httpVisitors.set(key, (v = this.hasher.hash(site, client.ipRaw, client.userAgent)))
       }
-      return v
+    } else {
+      v = this.hasher.hash(site, client.ipRaw, client.userAgent)
     }
-    let bySite = this.visitors.get(client)
-    if (bySite === undefined) this.visitors.set(client, (bySite = new Map()))
-    let v = bySite.get(site)
-    if (v === undefined) bySite.set(site, (v = this.hasher.hash(site, client.ipRaw, client.userAgent)))
+    bySite.set(site, v)
     return v
   }
 
