@@ -80,6 +80,9 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX sessions_site_started ON sessions (site, started);
   `,
+  // 2: the all-sites feed merges each site's newest pageviews read through events_site_type_ts, so
+  // this partial index no longer costs an extra B-tree insert on every pageview (~8% of append).
+  `DROP INDEX IF EXISTS events_feed_ts;`,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

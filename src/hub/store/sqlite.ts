@@ -23,7 +23,7 @@ export interface SqliteStoreOptions {
 
 const STORED_TYPES: readonly StoredEvent['type'][] = ['pageview', 'event', 'leave', 'bytes', 'db', 'job', 'process']
 const FEED_COLUMNS = 'id, ts, site, path, host, title, referrer, browser, os, device, country, ip'
-/** Counted pageviews: the terms must match the partial index `events_feed_ts` word for word. */
+/** Counted pageviews (bots are stored, never counted). */
 const COUNTED = `type = 'pageview' AND bot = 0`
 const MAX_LIMIT = 10_000
 const NO_END = Number.MAX_SAFE_INTEGER
@@ -68,8 +68,6 @@ function prepareAll(db: Db) {
     top: db.prepare<[number, number, number, number, number], TopRow>(`SELECT value, sum(pageviews) AS pageviews
       FROM rollup_top WHERE site = ? AND dim = ? AND t >= ? AND t < ? GROUP BY value
       ORDER BY pageviews DESC, value LIMIT ?`),
-    feedAll: db.prepare<[number, number], FeedRow>(
-      `SELECT ${FEED_COLUMNS} FROM events WHERE ${COUNTED} AND ts < ? ORDER BY ts DESC LIMIT ?`),
     feedSite: db.prepare<[string, number, number], FeedRow>(
       `SELECT ${FEED_COLUMNS} FROM events WHERE site = ? AND ${COUNTED} AND ts < ? ORDER BY ts DESC LIMIT ?`),
     sites: db.prepare<[], { site: string; first: number; last: number }>(
@@ -265,11 +263,19 @@ export class SqliteStore implements Store {
     return { pageviews, visitors }
   }
 
-  /** Human pageviews (bots left out), newest first; `before` is an exclusive ts bound for paging. */
+  /**
+   * Human pageviews (bots left out), newest first; `before` is an exclusive ts bound for paging.
+   * All sites: each site's newest `limit` through its index, merged (a hub has few sites; an index
+   * on ts alone would cost every insert).
+   */
   async feed(site: string | null, limit: number, before?: number): Promise<FeedRow[]> {
     checkLimit(limit)
     const end = before ?? NO_END
-    return site === null ? this.q.feedAll.all(end, limit) : this.q.feedSite.all(site, end, limit)
+    if (site !== null) return this.q.feedSite.all(site, end, limit)
+    const rows: FeedRow[] = []
+    for (const { name } of this.q.siteNames.all()) for (const r of this.q.feedSite.iterate(name, end, limit)) rows.push(r)
+    if (rows.length <= limit) return rows.sort((a, b) => b.ts - a.ts)
+    return rows.sort((a, b) => b.ts - a.ts).slice(0, limit)
   }
 
   /** First and last event of any type, including pruned ones. */
