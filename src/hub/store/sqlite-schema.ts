@@ -8,12 +8,15 @@ import type Database from 'better-sqlite3'
 export interface SqlitePragmas {
   busyTimeoutMs: number
   cacheMiB: number
+  walCheckpointPages: number
 }
 
 /**
  * WAL lets readers run beside the one writer. synchronous=NORMAL in WAL mode syncs at checkpoints
  * only: a committed transaction is in the WAL file before COMMIT returns, so a SIGKILLed process
  * loses nothing committed (a power cut may lose the last few, which we accept for the throughput).
+ * The checkpoint (the one fsync) runs inside the commit that fills the WAL past
+ * `walCheckpointPages`; fewer, larger checkpoints cost the writer less wall time.
  */
 export function applyPragmas(db: Database.Database, p: SqlitePragmas): void {
   db.pragma('journal_mode = WAL')
@@ -21,6 +24,7 @@ export function applyPragmas(db: Database.Database, p: SqlitePragmas): void {
   db.pragma(`busy_timeout = ${Math.max(0, Math.floor(p.busyTimeoutMs))}`)
   db.pragma(`cache_size = -${Math.max(1, Math.floor(p.cacheMiB)) * 1024}`)
   db.pragma('temp_store = MEMORY')
+  db.pragma(`wal_autocheckpoint = ${Math.max(1, Math.floor(p.walCheckpointPages))}`)
 }
 
 const MIGRATIONS: readonly string[] = [

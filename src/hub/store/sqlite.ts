@@ -19,6 +19,12 @@ export interface SqliteStoreOptions {
   cacheMiB?: number
   /** Rows deleted per prune transaction, so a prune never holds the write lock for long. @default 5000 */
   pruneChunk?: number
+  /**
+   * WAL pages (4 KiB) written before a commit checkpoints them into the database file. SQLite's own
+   * default is 1000; 16000 (a WAL of up to 64 MiB) made append 10-15% faster in wall time here.
+   * @default 16000
+   */
+  walCheckpointPages?: number
 }
 
 const STORED_TYPES: readonly StoredEvent['type'][] = ['pageview', 'event', 'leave', 'bytes', 'db', 'job', 'process']
@@ -119,7 +125,9 @@ export class SqliteStore implements Store {
 
   constructor(readonly path: string, opts: SqliteStoreOptions = {}) {
     this.db = new Database(path)
-    applyPragmas(this.db, { busyTimeoutMs: opts.busyTimeoutMs ?? 5000, cacheMiB: opts.cacheMiB ?? 64 })
+    applyPragmas(this.db, {
+      busyTimeoutMs: opts.busyTimeoutMs ?? 5000, cacheMiB: opts.cacheMiB ?? 64, walCheckpointPages: opts.walCheckpointPages ?? 16_000,
+    })
     this.pruneChunkRows = opts.pruneChunk ?? 5000
   }
 
