@@ -16,7 +16,8 @@ export interface SqlitePragmas {
  * only: a committed transaction is in the WAL file before COMMIT returns, so a SIGKILLed process
  * loses nothing committed (a power cut may lose the last few, which we accept for the throughput).
  * The checkpoint (the one fsync) runs inside the commit that fills the WAL past
- * `walCheckpointPages`; fewer, larger checkpoints cost the writer less wall time.
+ * `walCheckpointPages`; fewer, larger checkpoints cost the writer less time but stall the acks
+ * waiting on that one commit longer (see SqliteStoreOptions).
  */
 export function applyPragmas(db: Database.Database, p: SqlitePragmas): void {
   db.pragma('journal_mode = WAL')
