@@ -58,6 +58,8 @@ export class Hub {
   readonly gauges: (() => Gauge[])[] = []
   /** Work to run on close, after transports stop and before the store closes (newest first). */
   readonly closers: (() => Promise<void> | void)[] = []
+  /** Work to run in `listen()` once the store is open, before the hub accepts connections. */
+  readonly starters: (() => Promise<void> | void)[] = []
   /** Live presence, bus and the dashboard channel (issue 3). */
   readonly live: LiveParts
   /** The token this start generated, to print once; null when none was made. */
@@ -171,6 +173,7 @@ export class Hub {
     await this.store.init()
     await this.hasher.rotate()
     this.newToken = await this.auth.init(this.store, c.token, this.resetToken)
+    for (const fn of this.starters) await fn()
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject)
       this.server.listen(c.port, c.host, () => {

@@ -296,6 +296,32 @@ export function storeContract(name: string, makeBacking: MakeBacking, opts: { sk
       await s.appendSessions([])
     }))
 
+    it('keeps process minutes: a rewrite of the open minute replaces it, ranges are half-open, a restart keeps them', async () => {
+      const b = await makeBacking()
+      try {
+        let s = await b.open()
+        await s.init()
+        const m = {
+          app: 'api', instance: 'h:1', t: T0, sent: 1000, received: 200, read: 30, written: 4, jobs: 5, failed: 1,
+          hist: [0, 2, 3], min: 1.5, max: 4.25, cpu: 12.5, rss: 50e6, heapUsed: 20e6, lag: 3.5, samples: 10,
+        }
+        await s.appendProcessMinutes([m, { ...m, instance: 'h:2', min: null, jobs: 0, hist: [] }])
+        await s.appendProcessMinutes([{ ...m, sent: 5000, samples: 60 }, { ...m, t: T0 + MIN }])
+        assert.deepEqual(await s.processMinutes(T0, T0 + MIN), [
+          { ...m, sent: 5000, samples: 60 }, { ...m, instance: 'h:2', min: null, jobs: 0, hist: [] },
+        ].sort((x, y) => (x.instance < y.instance ? -1 : 1)))
+        await s.close()
+        s = await b.open()
+        await s.init()
+        const all = await s.processMinutes(T0 - MIN, T0 + 2 * MIN)
+        assert.equal(all.length, 3)
+        assert.deepEqual(all.map((r) => r.t), [T0, T0, T0 + MIN])
+        await s.close()
+      } finally {
+        await b.cleanup()
+      }
+    })
+
     it('keeps meta values: get, set, overwrite, list by prefix, delete', withStore(async (s) => {
       assert.equal(await s.getMeta('salt:2025-01-15'), null)
       await s.setMeta('salt:2025-01-15', 'x')

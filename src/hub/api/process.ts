@@ -5,8 +5,10 @@
  *
  * It is an `IngestListener` that folds the trackers' `bytes`, `db`, `job` and `process` events into
  * per-minute buckets in memory (24 h per process, 60 min per job name), so the query costs no
- * database scan. What it does not do yet: survive a hub restart (that needs the same buckets in
- * the store's rollups, a Store method of their own).
+ * database scan. The minutes are written to the store's `process_minute` rollup every
+ * `PERSIST_MS` and at close, and read back at start, so the history survives a restart (a SIGKILL
+ * loses at most the last `PERSIST_MS` of the series; the raw events themselves are in the store).
+ * Per-job-name stats and the 60 s rates are memory only: they refill within the hour / minute.
  *
  * It also keeps the last 60 seconds of each process in one-second slots, and hands the live channel
  * the process's current rates (`ProcessRates`: 60 s sliding window, plus per job name over the last
@@ -25,6 +27,8 @@ import { json } from '../http/reply'
 import { LivestatsError } from '../../protocol/errors'
 import { sampleRates } from '../presence/processes'
 import type { JobStats, ProcessRates } from '../presence/types'
+import type { ProcessMinute, Store } from '../store/types'
+import type { Logger } from '../config'
 
 export type { JobStats } from '../presence/types'
 
@@ -168,8 +172,56 @@ function bucketAt<T extends { t: number }>(list: T[], t: number, make: (t: numbe
   return b
 }
 
+const PERSIST_MS = 10_000
+
+function toRow(p: Proc, m: Minute): ProcessMinute {
+  return {
+    app: p.app, instance: p.instance, t: m.t, sent: m.sent, received: m.received, read: m.read, written: m.written,
+    jobs: m.jobs, failed: m.failed, hist: m.hist.slice(), min: m.min === Infinity ? null : m.min, max: m.max,
+    cpu: m.cpu, rss: m.rss, heapUsed: m.heapUsed, lag: m.lag, samples: m.samples,
+  }
+}
+
 export class ProcessSeriesStore implements IngestListener {
   private readonly procs = new Map<string, Proc>()
+  /** Minutes changed since the last write to the store, with their process. */
+  private dirty = new Map<Minute, Proc>()
+  private timer: NodeJS.Timeout | null = null
+
+  constructor(private readonly store: Store | null = null, private readonly logger: Logger | null = null) {}
+
+  /** Reads the last 24 h of minutes back from the store and starts writing changes every PERSIST_MS. */
+  async load(now: number = Date.now()): Promise<void> {
+    if (this.store === null) return
+    for (const r of await this.store.processMinutes(now - KEEP_MINUTES * MINUTE, now + MINUTE)) {
+      const p = this.proc(r.app, r.instance, r.t)
+      if (r.t < p.since) p.since = r.t
+      const m = bucketAt(p.minutes, r.t, newMinute, KEEP_MINUTES)
+      Object.assign(m, { ...r, min: r.min ?? Infinity, hist: r.hist.slice() })
+    }
+    this.timer = setInterval(() => void this.persist(), PERSIST_MS)
+    this.timer.unref()
+  }
+
+  /** Writes the changed minutes; errors are logged, the minutes stay dirty for the next try. */
+  async persist(): Promise<void> {
+    if (this.store === null || this.dirty.size === 0) return
+    const batch = this.dirty
+    this.dirty = new Map()
+    try {
+      await this.store.appendProcessMinutes([...batch].map(([m, p]) => toRow(p, m)))
+    } catch (err) {
+      for (const [m, p] of batch) if (!this.dirty.has(m)) this.dirty.set(m, p)
+      this.logger?.error('livestats: could not write process minutes', err)
+    }
+  }
+
+  /** Stops the timer and writes what changed (hub close). */
+  async close(): Promise<void> {
+    if (this.timer !== null) clearInterval(this.timer)
+    this.timer = null
+    await this.persist()
+  }
   private seen = new Set<string>()
   private seenOld = new Set<string>()
 
@@ -187,6 +239,7 @@ export class ProcessSeriesStore implements IngestListener {
     const t = ts - (ts % MINUTE)
     const p = this.proc(ev.app, ev.instance, ts)
     const m = bucketAt(p.minutes, t, newMinute, KEEP_MINUTES)
+    if (this.store !== null) this.dirty.set(m, p)
     const s = ev.type === 'process' ? null : slotAt(p.slots, ts)
     switch (ev.type) {
       case 'bytes':
@@ -377,9 +430,18 @@ function rangeOf(q: URLSearchParams, now: number): { from: number; to: number } 
  * @example
  * wireProcessSeries(hub) // in hub.ts, after wireLive(this)
  */
-export function wireProcessSeries(hub: { router: Router; ingest: Ingest }): ProcessSeriesStore {
-  const store = new ProcessSeriesStore()
+export function wireProcessSeries(hub: {
+  router: Router
+  ingest: Ingest
+  store: Store
+  config: { logger: Logger }
+  starters: (() => Promise<void> | void)[]
+  closers: (() => Promise<void> | void)[]
+}): ProcessSeriesStore {
+  const store = new ProcessSeriesStore(hub.store, hub.config.logger)
   hub.ingest.listeners.unshift(store)
+  hub.starters.push(() => store.load())
+  hub.closers.push(() => store.close())
   hub.router.on('GET', '/api/processes', (_req, res, url) => {
     const now = Date.now()
     const { from, to } = rangeOf(url.searchParams, now)

@@ -88,6 +88,17 @@ const MIGRATIONS: readonly string[] = [
   // 2: the all-sites feed merges each site's newest pageviews read through events_site_type_ts, so
   // this partial index no longer costs an extra B-tree insert on every pageview (~8% of append).
   `DROP INDEX IF EXISTS events_feed_ts;`,
+  // 3: per-minute series of Node processes (the Services view's history survives a restart).
+  `
+  CREATE TABLE process_minute (
+    app TEXT NOT NULL, instance TEXT NOT NULL, t INTEGER NOT NULL,
+    sent REAL NOT NULL, received REAL NOT NULL, read REAL NOT NULL, written REAL NOT NULL,
+    jobs INTEGER NOT NULL, failed INTEGER NOT NULL, hist TEXT NOT NULL, min REAL, max REAL NOT NULL,
+    cpu REAL NOT NULL, rss REAL NOT NULL, heap_used REAL NOT NULL, lag REAL NOT NULL, samples INTEGER NOT NULL,
+    PRIMARY KEY (app, instance, t)
+  ) WITHOUT ROWID;
+  CREATE INDEX process_minute_t ON process_minute (t);
+  `,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

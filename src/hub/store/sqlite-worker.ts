@@ -16,7 +16,7 @@ import { ERRORS, LivestatsError, type ErrorCode } from '../../protocol/errors'
 import { packRows, unpackRows } from './row-codec'
 import { createSqliteStore, type SqliteStoreOptions } from './sqlite'
 import type {
-  AppendResult, Bucket, Dimension, FeedRow, LiveSample, Range, SeriesPoint, SessionRecord, Store, StoredEvent,
+  AppendResult, Bucket, Dimension, FeedRow, LiveSample, ProcessMinute, Range, SeriesPoint, SessionRecord, Store, StoredEvent,
   TopRow,
 } from './types'
 
@@ -153,6 +153,14 @@ export class SqliteWorkerStore implements Store {
 
   appendLiveSamples(samples: readonly LiveSample[]): Promise<void> {
     return this.call('appendLiveSamples', [samples])
+  }
+
+  appendProcessMinutes(rows: readonly ProcessMinute[]): Promise<void> {
+    return this.call('appendProcessMinutes', [rows])
+  }
+
+  processMinutes(from: number, to: number): Promise<ProcessMinute[]> {
+    return this.call('processMinutes', [from, to])
   }
 
   liveHistory(range: Range, bucket: Bucket): Promise<LiveSample[]> {

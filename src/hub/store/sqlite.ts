@@ -8,7 +8,7 @@ import { DIM_CODE, OpenVisitors, RECOUNT, RollupBatch } from './rollup'
 import { applyPragmas, migrate } from './sqlite-schema'
 import { BUCKET_MS, BUCKETS, alignRange, coverRange, pointsOf } from './time'
 import type {
-  AppendResult, Bucket, Dimension, FeedRow, LiveSample, Range, SeriesPoint, SessionRecord, Store,
+  AppendResult, Bucket, Dimension, FeedRow, LiveSample, ProcessMinute, Range, SeriesPoint, SessionRecord, Store,
   StoredEvent, TopRow,
 } from './types'
 
@@ -100,6 +100,11 @@ function prepareAll(db: Db) {
       GROUP BY minute - (minute % @size) ORDER BY 2`),
     insertSession: db.prepare(`INSERT OR IGNORE INTO sessions (id, site, visitor, started, ended, pageviews,
       reading_ms, writing_ms, idle_ms, hidden_ms, entry, exit) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`),
+    upsertProcessMinute: db.prepare(`INSERT OR REPLACE INTO process_minute (app, instance, t, sent, received, read,
+      written, jobs, failed, hist, min, max, cpu, rss, heap_used, lag, samples) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`),
+    processMinutes: db.prepare<[number, number], ProcessMinuteRow>(`SELECT app, instance, t, sent, received, read, written,
+      jobs, failed, hist, min, max, cpu, rss, heap_used AS heapUsed, lag, samples FROM process_minute
+      WHERE t >= ? AND t < ? ORDER BY t, app, instance`),
     getMeta: db.prepare<[string], [string]>('SELECT value FROM meta WHERE key = ?').raw(),
     setMeta: db.prepare<[string, string]>(
       'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
@@ -109,6 +114,7 @@ function prepareAll(db: Db) {
   }
 }
 type Statements = ReturnType<typeof prepareAll>
+type ProcessMinuteRow = Omit<ProcessMinute, 'hist'> & { hist: string }
 
 function checkLimit(limit: number): void {
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
@@ -314,6 +320,20 @@ export class SqliteStore implements Store {
       }
     }
     return deleted
+  }
+
+  async appendProcessMinutes(rows: readonly ProcessMinute[]): Promise<void> {
+    const q = this.q
+    this.db.transaction(() => {
+      for (const m of rows) {
+        q.upsertProcessMinute.run(m.app, m.instance, m.t, m.sent, m.received, m.read, m.written, m.jobs, m.failed,
+          JSON.stringify(m.hist), m.min, m.max, m.cpu, m.rss, m.heapUsed, m.lag, m.samples)
+      }
+    })()
+  }
+
+  async processMinutes(from: number, to: number): Promise<ProcessMinute[]> {
+    return this.q.processMinutes.all(from, to).map((r) => ({ ...r, hist: JSON.parse(r.hist) as number[] }))
   }
 
   async appendLiveSamples(samples: readonly LiveSample[]): Promise<void> {

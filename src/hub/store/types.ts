@@ -122,6 +122,33 @@ export interface SessionRecord {
   exit: string | null
 }
 
+/**
+ * One minute of one Node process, as the hub folds its tracker's events (the Services view's
+ * history). Sums over the minute; `cpu` is the sum of the samples' CPU (divide by `samples`).
+ */
+export interface ProcessMinute {
+  app: string
+  instance: string
+  /** Minute start, ms. */
+  t: number
+  sent: number
+  received: number
+  read: number
+  written: number
+  jobs: number
+  failed: number
+  /** Job durations per bucket of JOB_BUCKETS_MS (plus the open-ended last one). */
+  hist: number[]
+  /** Shortest job of the minute, ms; null when none finished. */
+  min: number | null
+  max: number
+  cpu: number
+  rss: number
+  heapUsed: number
+  lag: number
+  samples: number
+}
+
 export interface Store {
   readonly kind: string
   /** Creates or migrates the schema; idempotent. */
@@ -148,6 +175,10 @@ export interface Store {
   appendLiveSamples(samples: readonly LiveSample[]): Promise<void>
   liveHistory(range: Range, bucket: Bucket): Promise<LiveSample[]>
   appendSessions(sessions: readonly SessionRecord[]): Promise<void>
+  /** Writes process minutes; a minute already stored is replaced (the hub rewrites the open one). */
+  appendProcessMinutes(rows: readonly ProcessMinute[]): Promise<void>
+  /** Process minutes with `from <= t < to`, oldest first. */
+  processMinutes(from: number, to: number): Promise<ProcessMinute[]>
   /** Small key/value table for hub state: salts, the hashed token. */
   getMeta(key: string): Promise<string | null>
   setMeta(key: string, value: string): Promise<void>
