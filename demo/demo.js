@@ -12,7 +12,15 @@ const { dashboard } = require('livestats')
 const PORT = Number(process.env.PORT || 3000)
 const REPORTS_PORT = Number(process.env.REPORTS_PORT || 3101)
 const SITE = 'demo.livestats.test'
-const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36'
+// Visitor ids hash (site, IP, user agent): every simulated visitor comes from 127.0.0.1, so each
+// gets its own browser build to count as its own person
+const AGENTS = [
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.%d Safari/537.36',
+  'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.%d Safari/605.1.15',
+  'Mozilla/5.0 (X11; Linux x86_64; rv:131.0) Gecko/20100101 Firefox/131.%d',
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.%d Mobile/15E148 Safari/604.1',
+  'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.%d Mobile Safari/537.36',
+]
 const PAGES = ['/', '/pricing', '/docs', '/docs/install', '/blog/realtime', '/contact']
 const REFS = ['https://news.example/', 'https://search.example/?q=live', '', '', 'https://social.example/p/1']
 const STATES = ['reading', 'reading', 'reading', 'writing', 'idle', 'hidden']
@@ -49,7 +57,8 @@ function visitor(base, i) {
   let closed = false
   const cid = id()
   const open = () => {
-    ws = new WebSocket(`${base.replace(/^http/, 'ws')}/collect`, { headers: { 'user-agent': UA, 'x-demo-visitor': String(i) } })
+    const ua = AGENTS[i % AGENTS.length].replace('%d', String(i))
+    ws = new WebSocket(`${base.replace(/^http/, 'ws')}/collect`, { headers: { 'user-agent': ua } })
     ws.on('open', () => step(true))
     ws.on('close', () => {
       clearTimeout(timer)
