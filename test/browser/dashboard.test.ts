@@ -221,6 +221,32 @@ describe('dashboard in Chromium against a real hub', { skip: chromiumMissing() }
     }
   })
 
+  it('is usable from the keyboard: skip link, tabs with arrow keys, theme and pause buttons', async () => {
+    const page = await browser.newPage()
+    await page.goto(`${t.url}/?site=${site}`)
+    await page.waitForSelector('.tab')
+    await page.keyboard.press('Tab')
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to content')
+    // Tab on until a view tab has focus, then the arrows move between views
+    for (let i = 0; i < 5 && !(await page.evaluate(() => document.activeElement?.getAttribute('role') === 'tab')); i++) {
+      await page.keyboard.press('Tab')
+    }
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'tab-live')
+    await page.keyboard.press('ArrowRight')
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'tab-history')
+    await until('the history view to show', () => page.evaluate(() => document.getElementById('view-history')?.hidden === false))
+    assert.equal(await page.getAttribute('#tab-history', 'aria-selected'), 'true')
+    assert.equal(await page.evaluate(() => document.getElementById('view-live')?.hidden), true)
+    await page.keyboard.press('ArrowLeft')
+    await until('the live view to show', () => page.evaluate(() => document.getElementById('view-live')?.hidden === false))
+    // native buttons answer Enter
+    await page.focus('button[aria-label="Theme"]')
+    const before = await page.locator('button[aria-label="Theme"]').innerText()
+    await page.keyboard.press('Enter')
+    assert.notEqual(await page.locator('button[aria-label="Theme"]').innerText(), before)
+    await page.close()
+  })
+
   it('renders every tracked value as text: no dialog, no markup, the payload shown literally', async () => {
     const xsite = 'xss.test'
     await collect(t.url, [
