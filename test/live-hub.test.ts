@@ -48,6 +48,22 @@ describe('live presence wired into the hub', () => {
     d.close()
   })
 
+  it('every dashboard hears of a site that gets its first live visitor, once', async () => {
+    const d = await dashboard(portOf(t.url), `?site=${S}`)
+    await d.waitFor((m) => m.type === 'snapshot')
+    const tab = new CollectClient(t.url)
+    const site = 'brand-new.test'
+    await tab.send({ id: id(), type: 'pageview', site, cid: id('cid'), url: `https://${site}/` })
+    const seen = await d.waitFor((m) => m.type === 'site', 1000)
+    assert.deepEqual({ ...seen, at: 0 }, { type: 'site', site, at: 0 })
+    // a second tab on the same site is not news
+    await tab.send({ id: id(), type: 'pageview', site, cid: id('cid'), url: `https://${site}/b` })
+    await new Promise((r) => setTimeout(r, 100))
+    assert.equal(d.messages.filter((m) => m.type === 'site').length, 1)
+    tab.close()
+    d.close()
+  })
+
   it('presence for an unknown connection is refused in the ack and not stored or counted', async () => {
     const tab = new CollectClient(t.url)
     const ack = ackOf(await tab.send({ id: id(), type: 'presence', site: S, cid: id('cid'), state: 'reading' }))

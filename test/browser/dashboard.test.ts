@@ -221,6 +221,24 @@ describe('dashboard in Chromium against a real hub', { skip: chromiumMissing() }
     }
   })
 
+  it('adds a site to the switcher the moment it gets its first visitor, without polling', async () => {
+    const page = await browser.newPage()
+    const listings: number[] = []
+    page.on('request', (r) => { if (new URL(r.url()).pathname === '/api/sites') listings.push(Date.now()) })
+    await page.goto(`${t.url}/?site=${site}`)
+    await page.waitForSelector('#site option', { state: 'attached' })
+    const fresh = `fresh-${Date.now()}.test`
+    assert.equal(await page.locator(`#site option[value="${fresh}"]`).count(), 0)
+    const before = listings.length
+    await new Promise((r) => setTimeout(r, 1500))
+    assert.equal(listings.length, before, 'no request while nothing happens')
+    const tab = new Tab(t.url, fresh, 7)
+    tabs.push(tab)
+    await tab.view('/')
+    await until('the new site in the switcher', async () => (await page.locator(`#site option[value="${fresh}"]`).count()) === 1, 2000)
+    await page.close()
+  })
+
   it('is usable from the keyboard: skip link, tabs with arrow keys, theme and pause buttons', async () => {
     const page = await browser.newPage()
     await page.goto(`${t.url}/?site=${site}`)

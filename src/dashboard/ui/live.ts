@@ -41,6 +41,8 @@ export class LiveClient {
   private readonly countWatchers = new Set<(c: Counts, at: number) => void>()
   /** Called when the socket could not open at all (a refused upgrade: maybe a token is needed). */
   onRefused: (() => Promise<void>) | null = null
+  /** A site got its first live visitor (pushed by the hub): the site list should grow. */
+  onSite: ((site: string) => void) | null = null
 
   connect(site: string | null): void {
     this.state.site = site
@@ -126,6 +128,10 @@ export class LiveClient {
   private handle(m: ServerMessage): void {
     const s = this.state
     switch (m.type) {
+      case 'site':
+        if (!s.sites.includes(m.site)) s.sites = [...s.sites, m.site]
+        this.onSite?.(m.site)
+        return
       case 'hello':
         s.sites = m.sites
         s.status = 'live'

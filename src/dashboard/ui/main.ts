@@ -157,6 +157,7 @@ async function boot(): Promise<void> {
   siteSelect.value = first
   if (first !== NO_SITE) document.title = `${first} · Livestats`
   showView()
-  setInterval(() => void refreshSites(), 15_000)
+  // the hub pushes each site that gets its first live visitor; the list is never polled
+  live.onSite = () => void refreshSites()
 }
 void boot()

@@ -32,6 +32,7 @@ export interface Diff {
 }
 export type ServerMessage =
   | { type: 'hello'; v: number; sites: string[] }
+  | { type: 'site'; site: string; at: number }
   | Snapshot | Diff
   | { type: 'error'; code: string; message: string }
 

@@ -68,7 +68,14 @@ export interface ProcessGone {
   reason: EndReason
 }
 
-export type BusMessage = PresenceChange | FeedPageview | ProcessUpdate | ProcessGone
+/** A site with no live tab before got one: published on `channels.sites`. */
+export interface SiteSeen {
+  type: 'site-seen'
+  at: number
+  site: string
+}
+
+export type BusMessage = PresenceChange | FeedPageview | ProcessUpdate | ProcessGone | SiteSeen
 
 /** The feed message the hub publishes on `channels.site(row.site)` after a pageview is stored. */
 export function feedPageview(row: StoredEvent): FeedPageview {

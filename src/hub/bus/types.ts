@@ -27,4 +27,6 @@ export const channels = {
   site: (site: string): string => `site:${site}`,
   /** Node process samples and disconnects (not per site: processes belong to apps). */
   processes: 'processes',
+  /** A site got its first live visitor on this hub (dashboards add it to their site list). */
+  sites: 'sites',
 } as const

@@ -60,6 +60,13 @@ export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
     for (const s of streams.values()) s.stream.add(m)
   })
 
+  // A new site is news to every dashboard, whatever site it watches: its site list grows, unpolled.
+  const unsubscribeSites = bus.subscribe(channels.sites, (m) => {
+    if (m.type !== 'site-seen') return
+    const frame = JSON.stringify({ type: 'site', site: m.site, at: m.at })
+    for (const c of all) if (c.ws.readyState === c.ws.OPEN && c.ws.bufferedAmount < limits.maxBufferedBytes) c.ws.send(frame)
+  })
+
   const pinger = setInterval(() => {
     for (const c of all) {
       if (!c.alive) {
@@ -188,6 +195,7 @@ export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
       closed = true
       clearInterval(pinger)
       unsubscribeProcesses()
+      unsubscribeSites()
       for (const s of streams.values()) {
         s.unsubscribe()
         s.stream.close()

@@ -60,13 +60,20 @@ export interface DiffMessage {
   processesGone?: string[]
 }
 
+/** A site got its first live visitor: dashboards add it to their site list (sent to every dashboard). */
+export interface SiteMessage {
+  type: 'site'
+  site: string
+  at: number
+}
+
 export interface ErrorMessage {
   type: 'error'
   code: ErrorCode
   message: string
 }
 
-export type ServerMessage = HelloMessage | SnapshotMessage | DiffMessage | ErrorMessage
+export type ServerMessage = HelloMessage | SnapshotMessage | DiffMessage | SiteMessage | ErrorMessage
 
 /** Dashboard → hub: switch to a site (a snapshot follows). */
 export interface SubscribeMessage {

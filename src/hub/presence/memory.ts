@@ -221,7 +221,10 @@ export class MemoryPresence implements Presence {
     intervalMs: number | null, client: ClientInfo, now: number,
   ): void {
     let site = this.sitesByName.get(siteName)
-    if (site === undefined) this.sitesByName.set(siteName, (site = new SiteState(siteName, now)))
+    if (site === undefined) {
+      this.sitesByName.set(siteName, (site = new SiteState(siteName, now)))
+      this.bus?.publish(channels.sites, { type: 'site-seen', at: now, site: siteName })
+    }
     const tab: Tab = {
       cid, site, visitor, path, url, state, stateSince: now, started: now, lastSeen: now,
       intervalMs: intervalMs ?? DEFAULT_HEARTBEAT_SECONDS * 1000, connection: null,
