@@ -72,6 +72,8 @@ export class Hub {
   private timers: NodeJS.Timeout[] = []
   private closing: Promise<void> | null = null
   private resetToken = false
+  private readonly routeUrls = new Map<string, URL>()
+  private readonly allows = (req: IncomingMessage, url: URL): boolean => this.auth.allows(req, url)
 
   constructor(options: HubInput | HubConfig = {}) {
     this.config = 'requireToken' in options ? options : resolveConfig(options)
@@ -103,7 +105,7 @@ export class Hub {
     this.live = wireLive(this) // issue 3: after ingest and router exist
     wireProcessSeries(this) // issue 5.4 / 6: per-process series at /api/processes
 
-    this.server = createServer((req, res) => void this.onRequest(req, res))
+    this.server = createServer((req, res) => this.onRequest(req, res))
     this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head))
     this.server.on('clientError', (_err, socket) => socket.destroy())
     this.server.keepAliveTimeout = 65_000
@@ -115,15 +117,21 @@ export class Hub {
     return this
   }
 
-  private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let url: URL
-    try {
-      url = new URL(req.url ?? '/', 'http://hub')
-    } catch {
-      fail(res, new LivestatsError('LS_ERR_NOT_FOUND'))
-      return
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const raw = req.url ?? '/'
+    let url = this.routeUrls.get(raw)
+    if (url === undefined) {
+      try {
+        url = new URL(raw, 'http://hub')
+      } catch {
+        fail(res, new LivestatsError('LS_ERR_NOT_FOUND'))
+        return
+      }
+      // a route asked for without query (every POST /api/collect) parses the same every time:
+      // keep that URL; handlers only read it
+      if (raw === url.pathname && this.routeUrls.size < 64 && this.router.has(raw)) this.routeUrls.set(raw, url)
     }
-    if (await this.router.dispatch(req, res, url, (q, u) => this.auth.allows(q, u))) return
+    if (this.router.dispatch(req, res, url, this.allows)) return
     if (req.method === 'GET' || req.method === 'HEAD') {
       if (url.pathname === '/livestats.js' && this.snippet !== null) {
         sendAsset(req, res, this.snippet, { 'access-control-allow-origin': '*' })
