@@ -77,19 +77,20 @@ export function collectHttp(
     readBody(req, config.limits.maxPayloadBytes, (bodyErr, text) => {
       if (bodyErr !== null) return refuse(req, res, bodyErr)
       metrics.framesHttp++
-      let handled: Promise<{ ack: Ack; items: number }>
+      let client: ClientInfo
       try {
-        handled = ingest.handle(text, clientOf(req, url))
+        client = clientOf(req, url)
       } catch (err) {
         return refuse(req, res, err)
       }
-      handled.then(({ ack, items }) => {
+      ingest.receive(text, client, (err, handled) => {
+        if (handled === null) return refuse(req, res, err)
         try {
-          reply(res, ack, items)
-        } catch (err) {
-          refuse(req, res, err)
+          reply(res, handled.ack, handled.items)
+        } catch (thrown) {
+          refuse(req, res, thrown)
         }
-      }, (err: unknown) => refuse(req, res, err))
+      })
     })
   }
 }

@@ -16,6 +16,17 @@ import { isInvalid, type Validator } from './validate'
 import type { VisitorHasher } from './visitor'
 import type { BatchWriter } from './writer'
 
+/** A frame's answer: the ack and how many events the frame held. */
+export interface Handled {
+  ack: Ack
+  items: number
+}
+
+/** Called once per frame: the ack, or null with a fault (a LivestatsError for the transport to answer). */
+export type HandleDone = (err: unknown, result: Handled | null) => void
+
+type Decoded = ReturnType<Validator['decode']>
+
 export class Ingest {
   private readonly allowed: ReadonlySet<string> | null
   private visitors = new WeakMap<ClientInfo, Map<string, string>>()
@@ -61,18 +72,63 @@ export class Ingest {
   }
 
   /** Handles one frame's text. Resolves with the ack once the accepted rows are committed. */
-  async handle(text: string, client: ClientInfo): Promise<{ ack: Ack; items: number }> {
-    const { seq, items } = this.validator.decode(text)
+  handle(text: string, client: ClientInfo): Promise<Handled> {
+    return new Promise((resolve, reject) => this.receive(text, client, (err, r) => (r === null ? reject(err) : resolve(r))))
+  }
+
+  /**
+   * `handle` with a callback, for the HTTP hot path: no promise or microtask per request except the
+   * commit's. `done` is called once, synchronously for a frame with nothing to commit or a fault.
+   */
+  receive(text: string, client: ClientInfo, done: HandleDone): void {
+    let decoded: Decoded
+    try {
+      decoded = this.validator.decode(text)
+    } catch (err) {
+      done(err, null)
+      return
+    }
     const now = Date.now()
     if (this.hasher.stale(now)) {
-      await this.hasher.rotate(now)
-      this.visitors = new WeakMap()
-      this.httpVisitors = new Map()
+      this.hasher.rotate(now).then(() => {
+        this.visitors = new WeakMap()
+        this.httpVisitors = new Map()
+        this.admitFrame(decoded, now, client, done)
+      }, (err: unknown) => done(err, null))
+      return
     }
-    if (this.writer.pending > this.config.maxQueuedRows) throw new LivestatsError('LS_ERR_OVERLOADED')
-    this.metrics.received += items.length
+    this.admitFrame(decoded, now, client, done)
+  }
+
+  private admitFrame({ seq, items }: Decoded, now: number, client: ClientInfo, done: HandleDone): void {
     const rejected: Rejection[] = []
     const rows: StoredEvent[] = []
+    try {
+      this.sort(items, now, client, rejected, rows)
+    } catch (err) {
+      done(err, null)
+      return
+    }
+    if (rows.length === 0) {
+      done(null, this.ack(seq, items, rejected, 0, 0))
+      return
+    }
+    this.writer.enqueue(rows, (err, fresh) => {
+      if (fresh === null) {
+        this.config.logger.error('livestats: store failed to commit a batch', err)
+        done(new LivestatsError('LS_ERR_STORE_UNAVAILABLE'), null)
+        return
+      }
+      let stored = 0
+      for (const f of fresh) if (f) stored++
+      done(null, this.ack(seq, items, rejected, stored, rows.length - stored))
+    })
+  }
+
+  /** Validates and admits each event: rows to write go to `rows`, refusals to `rejected`. */
+  private sort(items: unknown[], now: number, client: ClientInfo, rejected: Rejection[], rows: StoredEvent[]): void {
+    if (this.writer.pending > this.config.maxQueuedRows) throw new LivestatsError('LS_ERR_OVERLOADED')
+    this.metrics.received += items.length
     for (let i = 0; i < items.length; i++) {
       const item = items[i]
       const ev = this.validator.check(item)
@@ -99,18 +155,9 @@ export class Ingest {
       }
       if (accepted.row !== null) rows.push(accepted.row)
     }
-    let stored = 0
-    if (rows.length > 0) {
-      let fresh: boolean[]
-      try {
-        fresh = await this.writer.write(rows)
-      } catch (err) {
-        this.config.logger.error('livestats: store failed to commit a batch', err)
-        throw new LivestatsError('LS_ERR_STORE_UNAVAILABLE')
-      }
-      for (const f of fresh) if (f) stored++
-    }
-    const duplicates = rows.length - stored
+  }
+
+  private ack(seq: number | undefined, items: unknown[], rejected: Rejection[], stored: number, duplicates: number): Handled {
     this.metrics.stored += stored
     this.metrics.duplicates += duplicates
     const ack: Ack = { type: 'ack', stored, duplicates, rejected }
