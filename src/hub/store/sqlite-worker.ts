@@ -11,6 +11,7 @@
  * side only on a thread spawned with the flag, so loading the bundle elsewhere has no side effect.
  */
 import { createRequire } from 'node:module'
+import Database from 'better-sqlite3'
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
 import { ERRORS, LivestatsError, type ErrorCode } from '../../protocol/errors'
 import { packRows, unpackRows } from './row-codec'
@@ -21,6 +22,14 @@ import type {
 } from './types'
 
 const FLAG = 'livestatsSqliteWorker'
+const CHECKPOINT_FLAG = 'livestatsSqliteCheckpointer'
+/** How often the checkpointer copies committed WAL pages into the database file, ms. */
+const CHECKPOINT_MS = 250
+/**
+ * With the checkpointer running, the writer checkpoints by itself only past this many WAL pages:
+ * a safety net for when the checkpointer falls behind, not the usual path.
+ */
+const WRITER_CHECKPOINT_PAGES = 16000
 
 /** `appendPacked`: a batch packed by row-codec, answered as `Packed` (the usual batch). */
 type Method = Exclude<keyof Store, 'kind'> | 'appendPacked'
@@ -67,15 +76,13 @@ export class SqliteWorkerStore implements Store {
   private next = 0
   private initialised = false
   private closed = false
+  private checkpointer: Worker | null = null
 
   constructor(readonly path: string, private readonly opts: SqliteStoreOptions = {}) {}
 
   private spawn(): Worker {
-    const boot: Boot = { [FLAG]: true, path: this.path, opts: this.opts }
-    const w = __filename.endsWith('.ts')
-      ? new Worker(`require(${JSON.stringify(createRequire(__filename).resolve('tsx/cjs'))});require(${JSON.stringify(__filename)})`,
-        { eval: true, workerData: boot })
-      : new Worker(__filename, { workerData: boot })
+    const boot: Boot = { [FLAG]: true, path: this.path, opts: { walCheckpointPages: WRITER_CHECKPOINT_PAGES, ...this.opts } }
+    const w = startThread(boot)
     w.on('message', (r: Reply) => {
       const waiter = this.waiting.get(r.id)
       if (waiter === undefined) return
@@ -112,6 +119,14 @@ export class SqliteWorkerStore implements Store {
   async init(): Promise<void> {
     await this.call<void>('init', [])
     this.initialised = true
+    if (this.checkpointer === null && this.path !== ':memory:') {
+      // Checkpoints copy WAL pages into the database file and fsync it. Run by the writer they sit
+      // inside a commit, and every ack waiting on that commit waits for them (HTTP p99 ~50 ms); on
+      // their own connection and thread they run beside the commits (PASSIVE never blocks a writer).
+      this.checkpointer = startThread({ [CHECKPOINT_FLAG]: true, path: this.path })
+      this.checkpointer.on('error', () => { this.checkpointer = null })
+      this.checkpointer.unref()
+    }
   }
 
   async append(events: readonly StoredEvent[]): Promise<AppendResult> {
@@ -190,6 +205,10 @@ export class SqliteWorkerStore implements Store {
   /** Closes the database on the worker (after every call sent before), then ends the thread. */
   async close(): Promise<void> {
     if (this.closed) return
+    if (this.checkpointer !== null) {
+      await this.checkpointer.terminate()
+      this.checkpointer = null
+    }
     const w = this.worker
     if (w !== null) {
       await this.call<void>('close', [])
@@ -224,7 +243,31 @@ function serve(boot: Boot): void {
   })
 }
 
+/** The checkpointer side: its own connection, a PASSIVE checkpoint every CHECKPOINT_MS. */
+function checkpoint(path: string): void {
+  const db = new Database(path)
+  db.pragma('busy_timeout = 5000')
+  setInterval(() => {
+    try {
+      db.pragma('wal_checkpoint(PASSIVE)')
+    } catch {
+      // busy or closing: the next tick tries again, and the writer's own checkpoint is the fallback
+    }
+  }, CHECKPOINT_MS)
+}
+
+/** Starts this module on a worker thread (the bundle in dist/, or the TypeScript source under tsx). */
+function startThread(data: Boot | { [CHECKPOINT_FLAG]: true; path: string }): Worker {
+  return __filename.endsWith('.ts')
+    ? new Worker(`require(${JSON.stringify(createRequire(__filename).resolve('tsx/cjs'))});require(${JSON.stringify(__filename)})`,
+      { eval: true, workerData: data })
+    : new Worker(__filename, { workerData: data })
+}
+
 if (!isMainThread && (workerData as Partial<Boot> | null)?.[FLAG] === true) serve(workerData as Boot)
+if (!isMainThread && (workerData as { [CHECKPOINT_FLAG]?: boolean } | null)?.[CHECKPOINT_FLAG] === true) {
+  checkpoint((workerData as { path: string }).path)
+}
 
 /**
  * Opens (or creates) a SQLite store whose connection lives on a worker thread; call `init()` first.
