@@ -262,11 +262,15 @@ describe('browser snippet in Chromium against a real hub', { skip: chromiumMissi
     const site = '127.0.0.1'
     await open(`${base.replace('localhost', '127.0.0.1')}/seed.html`)
     await until('a pageview', () => of(site, 'pageview')[0])
-    await until('three presence heartbeats at 1 s', () => of(site, 'presence').length >= 3, 4000)
+    await until('four presence heartbeats at 1 s', () => of(site, 'presence').length >= 4, 6000)
     const presence = of(site, 'presence')
     assert.ok(presence.every((p) => p.transport === 'ws' && (p.event as { interval: number }).interval === 1))
     const gaps = presence.slice(1).map((p, i) => p.at - (presence[i] as Seen).at)
-    assert.ok(gaps.every((g) => g >= 700 && g <= 1600), `heartbeat gaps ${gaps.join(', ')} ms`)
+    // the interval argument is honoured: about 1 s, far from the 15 s default; one late timer on a
+    // loaded machine (seen: 1.7 s) must not fail the run, so the median is held to the tight bound
+    const median = [...gaps].sort((a, b) => a - b)[Math.floor(gaps.length / 2)] as number
+    assert.ok(median >= 700 && median <= 1600, `heartbeat gaps ${gaps.join(', ')} ms`)
+    assert.ok(gaps.every((g) => g >= 300 && g <= 4000), `heartbeat gaps ${gaps.join(', ')} ms`)
     assert.deepEqual(await t.hub.countStates(site), { total: 1, reading: 1, writing: 0, idle: 0 })
     const spy = await pageSpy(context)
     assert.equal(spy.sameObject, true)
