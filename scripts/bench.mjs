@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 
-const all = ['idle', 'ingest', 'tracker', 'fidelity', 'dashboard', 'query']
+const all = ['idle', 'ingest', 'tracker', 'tracker-outage', 'fidelity', 'dashboard', 'query']
 const pick = process.argv.slice(2)
 const names = pick.length ? pick : all
 spawnSync(process.execPath, ['scripts/ensure-built.mjs'], { stdio: 'inherit' })
@@ -12,6 +12,7 @@ for (const name of names) {
   const file = `bench/${name}.ts`
   if (!existsSync(file)) { console.error(`bench: no ${file}`); process.exitCode = 1; continue }
   console.log(`\n== ${name} ==`)
-  const r = spawnSync(process.execPath, ['--import', 'tsx', file], { stdio: 'inherit' })
+  const flags = name === 'tracker-outage' ? ['--expose-gc'] : []
+  const r = spawnSync(process.execPath, [...flags, '--import', 'tsx', file], { stdio: 'inherit' })
   if (r.status !== 0) process.exitCode = 1
 }
