@@ -37,14 +37,12 @@ class ResendingClient {
   private nextSeq = 1
   private sent = 0
   acked = 0
-  private ws: WebSocket | null = null
   constructor(private readonly batches: string[][], private readonly target: () => string) {}
 
   /** Streams until `stopAt` batches are acked or the socket dies; resolves with the close reason. */
   run(onAck: (acked: number) => void): Promise<'done' | 'closed'> {
     return new Promise((resolve) => {
       const ws = new WebSocket(`${this.target().replace(/^http/, 'ws')}/collect`, { headers: { 'user-agent': CHROME_UA } })
-      this.ws = ws
       const pump = () => {
         while (ws.readyState === ws.OPEN && this.unacked.size < WINDOW && this.sent < this.batches.length) {
           const seq = this.nextSeq++

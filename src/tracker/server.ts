@@ -24,7 +24,7 @@ export class TrackerServer {
   private readonly wss: WebSocketServer
   readonly ready: Promise<{ port: number | null }>
 
-  constructor(private readonly opts: TrackerServerOptions) {
+  constructor(opts: TrackerServerOptions) {
     this.backlog = new Outbox(opts.buffer, opts.onDrop)
     this.http = http.createServer((_req, res) => {
       res.writeHead(426, { 'content-type': 'text/plain' }).end('Livestats tracker: dial this port with a WebSocket\n')

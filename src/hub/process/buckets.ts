@@ -1,0 +1,160 @@
+/**
+ * The buckets the process-series fold keeps per Node process: minutes (24 h), per-job-name minutes
+ * (1 h) and one-second slots (the live 60 s window), with the small functions that fill and read them.
+ */
+import { percentile } from '../../tracker/histogram'
+import type { JobStats, ProcessRates } from '../presence/types'
+import type { ProcessMinute } from '../store/types'
+
+export const MINUTE = 60_000
+export const KEEP_MINUTES = 24 * 60
+export const KEEP_JOB_MINUTES = 60
+export const MAX_PROCESSES = 1000
+export const SEEN_IDS = 20_000
+/** The live rates' window: this many one-second slots. */
+export const SLOTS = 60
+/** Rates are recomputed at most this often per process; samples in between reuse them. */
+export const RATES_EVERY_MS = 1000
+/** Job names listed in the live rates (most finished first). */
+export const MAX_RATE_JOBS = 50
+
+export interface Minute {
+  t: number
+  sent: number
+  received: number
+  read: number
+  written: number
+  jobs: number
+  failed: number
+  hist: number[]
+  min: number
+  max: number
+  cpu: number
+  rss: number
+  heapUsed: number
+  lag: number
+  samples: number
+}
+
+export interface JobMinute {
+  t: number
+  count: number
+  failed: number
+  sum: number
+  min: number
+  max: number
+  hist: number[]
+  error: string | null
+}
+
+/** One second of a process, for the live rates; reused in place when its second comes round again. */
+export interface Slot {
+  sec: number
+  sent: number
+  received: number
+  read: number
+  written: number
+  finished: number
+  failed: number
+  hist: number[]
+  min: number
+  max: number
+}
+
+export interface Proc {
+  key: string
+  app: string
+  instance: string
+  /** First event the hub folded for it (a young window averages over less than 60 s). */
+  since: number
+  lastSeen: number
+  minutes: Minute[]
+  jobs: Map<string, JobMinute[]>
+  /** Ring of the last `SLOTS` seconds, indexed by `second % SLOTS`. */
+  slots: Slot[]
+  rates: ProcessRates | null
+}
+
+/** One minute of a process, as the API returns it (rates per second, durations in ms). */
+export function addHist(into: number[], h: readonly number[]): void {
+  for (let i = 0; i < h.length; i++) into[i] = (into[i] ?? 0) + (h[i] ?? 0)
+}
+
+export function newMinute(t: number): Minute {
+  return { t, sent: 0, received: 0, read: 0, written: 0, jobs: 0, failed: 0, hist: [], min: Infinity, max: 0,
+    cpu: 0, rss: 0, heapUsed: 0, lag: 0, samples: 0 }
+}
+
+/** The slot of second `ts`, emptied if it held an older second; null for a second already out of the window. */
+export function slotAt(slots: Slot[], ts: number): Slot | null {
+  const sec = Math.floor(ts / 1000)
+  const i = sec % SLOTS
+  let s = slots[i]
+  if (s === undefined) {
+    s = slots[i] = { sec, sent: 0, received: 0, read: 0, written: 0, finished: 0, failed: 0, hist: [], min: Infinity, max: 0 }
+  } else if (s.sec !== sec) {
+    if (sec < s.sec) return null
+    s.sec = sec
+    s.sent = s.received = s.read = s.written = s.finished = s.failed = s.max = 0
+    s.min = Infinity
+    s.hist.length = 0
+  }
+  return s
+}
+
+/** The bucket for minute `t` at the end of a time-ordered list (late samples fold into the latest). */
+export function bucketAt<T extends { t: number }>(list: T[], t: number, make: (t: number) => T, keep: number): T {
+  const last = list[list.length - 1]
+  if (last !== undefined && last.t >= t) {
+    for (let i = list.length - 1; i >= 0; i--) {
+      const b = list[i] as T
+      if (b.t === t) return b
+      if (b.t < t) break
+    }
+    return last
+  }
+  const b = make(t)
+  list.push(b)
+  if (list.length > keep) list.splice(0, list.length - keep)
+  return b
+}
+
+export const PERSIST_MS = 10_000
+
+export function toRow(p: Proc, m: Minute): ProcessMinute {
+  return {
+    app: p.app, instance: p.instance, t: m.t, sent: m.sent, received: m.received, read: m.read, written: m.written,
+    jobs: m.jobs, failed: m.failed, hist: m.hist.slice(), min: m.min === Infinity ? null : m.min, max: m.max,
+    cpu: m.cpu, rss: m.rss, heapUsed: m.heapUsed, lag: m.lag, samples: m.samples,
+  }
+}
+
+/** Per job name over the last hour of `[from, to)`, most finished first. */
+export function jobStats(p: Proc, from: number, to: number): JobStats[] {
+  const jobs: JobStats[] = []
+  const jobFrom = Math.max(from, to - 60 * MINUTE)
+  for (const [name, list] of p.jobs) {
+    let count = 0, failed = 0, max = 0, minV = Infinity, first = Infinity
+    let error: string | null = null
+    const hist: number[] = []
+    for (const j of list) {
+      if (j.t + MINUTE <= jobFrom || j.t >= to) continue
+      count += j.count
+      failed += j.failed
+      max = Math.max(max, j.max)
+      minV = Math.min(minV, j.min)
+      first = Math.min(first, j.t)
+      addHist(hist, j.hist)
+      if (j.error !== null) error = j.error
+    }
+    if (count === 0) continue
+    const minutes = Math.max(1, (to - Math.max(first, jobFrom)) / MINUTE)
+    const lo = minV === Infinity ? 0 : minV
+    jobs.push({
+      name, count, failed, perMinute: count / minutes, max, lastError: error,
+      p50: percentile(hist, 0.5, lo, max), p95: percentile(hist, 0.95, lo, max), p99: percentile(hist, 0.99, lo, max),
+    })
+  }
+  return jobs.sort((a, b) => b.count - a.count)
+}
+

@@ -1,0 +1,265 @@
+/**
+ * Per-application, per-process time series for the dashboard's services panel (issue 5 part 4,
+ * issue 6): bytes/s in and out, DB rows/s read and written, jobs finished and failed per minute
+ * with p50 / p95 / p99 durations, CPU, memory and event-loop lag, by minute.
+ *
+ * It is an `IngestListener` that folds the trackers' `bytes`, `db`, `job` and `process` events into
+ * per-minute buckets in memory (24 h per process, 60 min per job name), so the query costs no
+ * database scan. The minutes are written to the store's `process_minute` rollup every
+ * `PERSIST_MS` and at close, and read back at start, so the history survives a restart (a SIGKILL
+ * loses at most the last `PERSIST_MS` of the series; the raw events themselves are in the store).
+ * Per-job-name stats and the 60 s rates are memory only: they refill within the hour / minute.
+ *
+ * It also keeps the last 60 seconds of each process in one-second slots, and hands the live channel
+ * the process's current rates (`ProcessRates`: 60 s sliding window, plus per job name over the last
+ * hour) on each of its `process` samples, recomputed at most once a second: the view presence
+ * publishes for that sample carries them (see `sampleRates`), so rates are pushed, never polled.
+ * `GET /api/processes` (src/hub/api/process.ts) reads it.
+ */
+import type { ErrorCode } from '../../protocol/errors'
+import type { LivestatsEvent } from '../../protocol/schema'
+import { percentile } from '../../tracker/histogram'
+import type { Logger } from '../config'
+import type { Accepted, IngestListener } from '../ingest/types'
+import { sampleRates } from '../presence/processes'
+import type { JobStats, ProcessRates } from '../presence/types'
+import type { Store } from '../store/types'
+import {
+  KEEP_MINUTES, MAX_PROCESSES, MAX_RATE_JOBS, MINUTE, PERSIST_MS, RATES_EVERY_MS, SEEN_IDS, SLOTS, KEEP_JOB_MINUTES,
+  addHist, bucketAt, jobStats, newMinute, slotAt, toRow, type Minute, type Proc,
+} from './buckets'
+
+export type { JobStats } from '../presence/types'
+
+export interface ProcessPoint {
+  t: number
+  sentPerSec: number
+  receivedPerSec: number
+  readPerSec: number
+  writtenPerSec: number
+  jobs: number
+  failed: number
+  p50: number
+  p95: number
+  p99: number
+  cpu: number | null
+  rss: number | null
+  heapUsed: number | null
+  lag: number | null
+}
+
+export interface ProcessSeries {
+  key: string
+  app: string
+  instance: string
+  lastSeen: number
+  points: ProcessPoint[]
+  /** Per job name over the last hour of the range (at most 60 minutes). */
+  jobs: JobStats[]
+}
+
+
+export class ProcessSeriesStore implements IngestListener {
+  private readonly procs = new Map<string, Proc>()
+  /** Minutes changed since the last write to the store, with their process. */
+  private dirty = new Map<Minute, Proc>()
+  private timer: NodeJS.Timeout | null = null
+
+  constructor(private readonly store: Store | null = null, private readonly logger: Logger | null = null) {}
+
+  /** Reads the last 24 h of minutes back from the store and starts writing changes every PERSIST_MS. */
+  async load(now: number = Date.now()): Promise<void> {
+    if (this.store === null) return
+    for (const r of await this.store.processMinutes(now - KEEP_MINUTES * MINUTE, now + MINUTE)) {
+      const p = this.proc(r.app, r.instance, r.t)
+      if (r.t < p.since) p.since = r.t
+      const m = bucketAt(p.minutes, r.t, newMinute, KEEP_MINUTES)
+      Object.assign(m, { ...r, min: r.min ?? Infinity, hist: r.hist.slice() })
+    }
+    this.timer = setInterval(() => void this.persist(), PERSIST_MS)
+    this.timer.unref()
+  }
+
+  /** Writes the changed minutes; errors are logged, the minutes stay dirty for the next try. */
+  async persist(): Promise<void> {
+    if (this.store === null || this.dirty.size === 0) return
+    const batch = this.dirty
+    this.dirty = new Map()
+    try {
+      await this.store.appendProcessMinutes([...batch].map(([m, p]) => toRow(p, m)))
+    } catch (err) {
+      for (const [m, p] of batch) if (!this.dirty.has(m)) this.dirty.set(m, p)
+      this.logger?.error('livestats: could not write process minutes', err)
+    }
+  }
+
+  /** Stops the timer and writes what changed (hub close). */
+  async close(): Promise<void> {
+    if (this.timer !== null) clearInterval(this.timer)
+    this.timer = null
+    await this.persist()
+  }
+  private seen = new Set<string>()
+  private seenOld = new Set<string>()
+
+  accept(item: Accepted): ErrorCode | null {
+    const ev = item.event as LivestatsEvent
+    if (ev.type !== 'bytes' && ev.type !== 'db' && ev.type !== 'job' && ev.type !== 'process') return null
+    // a resend (tracker reconnect) carries the same id: count it once
+    if (this.seen.has(ev.id) || this.seenOld.has(ev.id)) return null
+    this.seen.add(ev.id)
+    if (this.seen.size >= SEEN_IDS) {
+      this.seenOld = this.seen
+      this.seen = new Set()
+    }
+    const ts = item.row?.ts ?? item.ts
+    const t = ts - (ts % MINUTE)
+    const p = this.proc(ev.app, ev.instance, ts)
+    const m = bucketAt(p.minutes, t, newMinute, KEEP_MINUTES)
+    if (this.store !== null) this.dirty.set(m, p)
+    const s = ev.type === 'process' ? null : slotAt(p.slots, ts)
+    switch (ev.type) {
+      case 'bytes':
+        m.sent += ev.sent
+        m.received += ev.received
+        if (s !== null) {
+          s.sent += ev.sent
+          s.received += ev.received
+        }
+        break
+      case 'db':
+        m.read += ev.read
+        m.written += ev.written
+        if (s !== null) {
+          s.read += ev.read
+          s.written += ev.written
+        }
+        break
+      case 'job': {
+        m.jobs += ev.count
+        m.failed += ev.failed
+        addHist(m.hist, ev.hist)
+        if (ev.count > 0) {
+          m.min = Math.min(m.min, ev.min)
+          m.max = Math.max(m.max, ev.max)
+        }
+        if (s !== null) {
+          s.finished += ev.count
+          s.failed += ev.failed
+          addHist(s.hist, ev.hist)
+          if (ev.count > 0) {
+            s.min = Math.min(s.min, ev.min)
+            s.max = Math.max(s.max, ev.max)
+          }
+        }
+        let list = p.jobs.get(ev.name)
+        if (list === undefined) p.jobs.set(ev.name, (list = []))
+        const j = bucketAt(list, t, (tt) => ({ t: tt, count: 0, failed: 0, sum: 0, min: Infinity, max: 0, hist: [], error: null }), KEEP_JOB_MINUTES)
+        j.count += ev.count
+        j.failed += ev.failed
+        j.sum += ev.sum
+        if (ev.count > 0) {
+          j.min = Math.min(j.min, ev.min)
+          j.max = Math.max(j.max, ev.max)
+        }
+        addHist(j.hist, ev.hist)
+        if (ev.error !== undefined) j.error = ev.error
+        break
+      }
+      case 'process':
+        m.cpu += ev.cpu
+        m.rss = ev.rss
+        m.heapUsed = ev.heapUsed
+        m.lag = Math.max(m.lag, ev.lag)
+        m.samples++
+        // the tracker sends its sample last in each flush: the rates below include that flush
+        sampleRates.set(ev, this.ratesOf(p, ts))
+        break
+    }
+    return null
+  }
+
+  /** The live rates of a process at `now`: the cached ones when computed under a second ago. */
+  private ratesOf(p: Proc, now: number): ProcessRates {
+    if (p.rates !== null && now - p.rates.at < RATES_EVERY_MS && now >= p.rates.at) return p.rates
+    const nowSec = Math.floor(now / 1000)
+    let sent = 0, received = 0, read = 0, written = 0, finished = 0, failed = 0, max = 0, min = Infinity
+    const hist: number[] = []
+    for (const s of p.slots) {
+      if (s === undefined || s.sec <= nowSec - SLOTS || s.sec > nowSec) continue
+      sent += s.sent
+      received += s.received
+      read += s.read
+      written += s.written
+      finished += s.finished
+      failed += s.failed
+      if (s.finished > 0) {
+        addHist(hist, s.hist)
+        min = Math.min(min, s.min)
+        max = Math.max(max, s.max)
+      }
+    }
+    const secs = Math.max(1, Math.min(SLOTS, nowSec - Math.floor(p.since / 1000) + 1))
+    const lo = min === Infinity ? 0 : min
+    const rates: ProcessRates = {
+      at: now, windowMs: secs * 1000,
+      sentPerSec: sent / secs, receivedPerSec: received / secs, readPerSec: read / secs, writtenPerSec: written / secs,
+      finished, failed,
+      p50: percentile(hist, 0.5, lo, max), p95: percentile(hist, 0.95, lo, max), p99: percentile(hist, 0.99, lo, max),
+      jobs: jobStats(p, now - 60 * MINUTE, now + 1).slice(0, MAX_RATE_JOBS),
+    }
+    p.rates = rates
+    return rates
+  }
+
+  connectionClosed(): void {}
+
+  private proc(app: string, instance: string, ts: number): Proc {
+    const key = `${app}/${instance}`
+    let p = this.procs.get(key)
+    if (p === undefined) {
+      if (this.procs.size >= MAX_PROCESSES) this.evictOldest()
+      p = { key, app, instance, since: ts, lastSeen: ts, minutes: [], jobs: new Map(), slots: [], rates: null }
+      this.procs.set(key, p)
+    }
+    if (ts > p.lastSeen) p.lastSeen = ts
+    return p
+  }
+
+  private evictOldest(): void {
+    let oldest: Proc | null = null
+    for (const p of this.procs.values()) if (oldest === null || p.lastSeen < oldest.lastSeen) oldest = p
+    if (oldest !== null) this.procs.delete(oldest.key)
+  }
+
+  /** Series of every process seen within `[from, to)`, optionally of one app. */
+  query(from: number, to: number, app: string | null = null): ProcessSeries[] {
+    const out: ProcessSeries[] = []
+    for (const p of this.procs.values()) {
+      if (app !== null && p.app !== app) continue
+      if (p.lastSeen < from - MINUTE) continue
+      const points: ProcessPoint[] = []
+      for (const m of p.minutes) {
+        if (m.t + MINUTE <= from || m.t >= to) continue
+        // the current minute is not over: rate over the part that has passed
+        const secs = Math.max(1, Math.min(MINUTE, to - m.t) / 1000)
+        const min = m.min === Infinity ? 0 : m.min
+        points.push({
+          t: m.t,
+          sentPerSec: m.sent / secs, receivedPerSec: m.received / secs,
+          readPerSec: m.read / secs, writtenPerSec: m.written / secs,
+          jobs: m.jobs, failed: m.failed,
+          p50: percentile(m.hist, 0.5, min, m.max), p95: percentile(m.hist, 0.95, min, m.max), p99: percentile(m.hist, 0.99, min, m.max),
+          cpu: m.samples > 0 ? m.cpu / m.samples : null,
+          rss: m.samples > 0 ? m.rss : null,
+          heapUsed: m.samples > 0 ? m.heapUsed : null,
+          lag: m.samples > 0 ? m.lag : null,
+        })
+      }
+      out.push({ key: p.key, app: p.app, instance: p.instance, lastSeen: p.lastSeen, points, jobs: jobStats(p, from, to) })
+    }
+    out.sort((a, b) => (a.key < b.key ? -1 : 1))
+    return out
+  }
+}
+
