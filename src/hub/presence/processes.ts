@@ -7,7 +7,7 @@ import type { ProcessEvent } from '../../protocol/schema'
 import type { ProcessRates, ProcessView } from './types'
 
 /**
- * Rates the process-series fold (`api/process.ts`) worked out for a `process` sample, handed over
+ * Rates the process-series fold (`process/series.ts`) worked out for a `process` sample, handed over
  * on the sample itself: the fold runs before presence in `ingest.listeners`, so the view published
  * for a sample carries the rates as of that sample, in diffs and snapshots alike, with no second
  * message. Weak: an entry lives as long as its event object does.

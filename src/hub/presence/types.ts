@@ -73,7 +73,7 @@ export interface ProcessView {
   /** All running jobs, including those past the cap. */
   runningCount: number
   /**
-   * Rates from the hub's process-series fold (`api/process.ts`), as of this process's latest sample.
+   * Rates from the hub's process-series fold (`process/series.ts`), as of this process's latest sample.
    * Absent when the hub does not fold process events (a bare presence, as in unit tests).
    */
   rates?: ProcessRates
