@@ -8,12 +8,11 @@
 import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
-import { LivestatsError } from '../../protocol/errors'
 import type { HubConfig } from '../config'
-import { errorBody } from '../http/reply'
 import type { HubMetrics } from '../metrics'
 import { TokenAuth } from '../api/auth'
 import { describeClient } from './client'
+import { answerFrame } from './ws-frame'
 import type { Ingest } from './pipeline'
 import type { IngestListener } from './types'
 
@@ -39,24 +38,7 @@ export function collectWs(
     const connection = `c${(++next).toString(36)}`
     const client = describeClient(req, trusted, token !== null && auth.check(token), connection)
     metrics.wsConnections++
-    ws.on('message', (data, isBinary) => {
-      metrics.framesWs++
-      const text = isBinary || !Buffer.isBuffer(data) ? Buffer.from(data as Buffer).toString('utf8') : data.toString('utf8')
-      ingest.handle(text, client).then(
-        ({ ack }) => {
-          if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(ack))
-        },
-        (err: unknown) => {
-          const e = err instanceof LivestatsError ? err : new LivestatsError('LS_ERR_INTERNAL')
-          if (!(err instanceof LivestatsError)) config.logger.error('livestats: collect frame failed', err)
-          metrics.reject(e.code)
-          if (ws.readyState !== ws.OPEN) return
-          ws.send(JSON.stringify(errorBody(e.code, e.message)))
-          // overload and store faults are transient: keep the socket, the source resends unacked frames
-          if (e.code !== 'LS_ERR_OVERLOADED' && e.code !== 'LS_ERR_STORE_UNAVAILABLE') ws.close(e.close, e.code)
-        },
-      )
-    })
+    ws.on('message', (data) => answerFrame(ws, String(data), client, ingest, metrics, config.logger, true))
     ws.on('error', () => ws.terminate())
     ws.on('close', (code) => {
       metrics.wsConnections--

@@ -5,11 +5,10 @@
  * hub runs. The operator named these URLs, so their process events count as authenticated.
  */
 import WebSocket from 'ws'
-import { LivestatsError } from '../../protocol/errors'
 import type { HubConfig } from '../config'
-import { errorBody } from '../http/reply'
 import type { HubMetrics } from '../metrics'
 import type { Ingest } from './pipeline'
+import { answerFrame } from './ws-frame'
 import type { ClientInfo, IngestListener } from './types'
 
 export interface DialStatus {
@@ -59,17 +58,8 @@ export class TrackerDialer {
       this.warned = false
       this.config.logger.info(`livestats: connected to tracker ${this.url}`)
     })
-    ws.on('message', (data) => {
-      this.metrics.framesWs++
-      this.ingest.handle(String(data), client).then(
-        ({ ack }) => { if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(ack)) },
-        (err: unknown) => {
-          const e = err instanceof LivestatsError ? err : new LivestatsError('LS_ERR_INTERNAL')
-          this.metrics.reject(e.code)
-          if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(errorBody(e.code, e.message)))
-        },
-      )
-    })
+    // the hub dialled this tracker: a bad frame is answered, and redialling would not help, so stay open
+    ws.on('message', (data) => answerFrame(ws, String(data), client, this.ingest, this.metrics, this.config.logger, false))
     ws.on('error', (err) => {
       if (!this.warned) {
         this.warned = true

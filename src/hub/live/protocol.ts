@@ -3,10 +3,9 @@
  * `docs/live.md`. Every count is absolute (the value after the change), so a dashboard applies a
  * diff by assignment: `counts = diff.counts`, `pages[p.path] = p` (dropping pages whose total is 0).
  */
-import type { PresenceState } from '../../protocol/limits'
 import type { ErrorCode } from '../../protocol/errors'
-import type { ChangeOp, EndReason, FeedPageview, PresenceChange } from '../bus/messages'
-import type { LiveCounts, PageCounts, ProcessView } from '../presence/types'
+import type { FeedPageview, PresenceChange } from '../bus/messages'
+import type { LiveCounts, PageCounts, PresenceSnapshot, ProcessView } from '../presence/types'
 
 /** Sent on connect when no site was named: the sites with someone on them. */
 export interface HelloMessage {
@@ -15,32 +14,16 @@ export interface HelloMessage {
   sites: string[]
 }
 
-export interface SnapshotMessage {
+/** A presence snapshot with the site's processes and latest pageviews. */
+export interface SnapshotMessage extends PresenceSnapshot {
   type: 'snapshot'
-  site: string
-  /** Diffs with `seq <= this` are older than the snapshot; the channel never sends them. */
-  seq: number
-  at: number
-  counts: LiveCounts
-  pages: PageCounts[]
-  /** Open connections (tabs) on the site. */
-  connections: number
   processes: ProcessView[]
   /** Latest pageviews, newest first (when the hub has a store to read them from). */
   recent: FeedPageview[]
 }
 
 /** One join, leave or change, for the feed and for animations; counts are in the diff itself. */
-export interface ChangeView {
-  op: ChangeOp
-  at: number
-  cid: string
-  visitor: string
-  path: string
-  state: PresenceState
-  from?: { path: string; state: PresenceState }
-  reason?: EndReason
-}
+export type ChangeView = Pick<PresenceChange, 'op' | 'at' | 'cid' | 'visitor' | 'path' | 'state' | 'from' | 'reason'>
 
 /** Everything that changed since the previous message, at most one per 25 ms. Absent fields did not change. */
 export interface DiffMessage {

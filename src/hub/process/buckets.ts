@@ -18,23 +18,8 @@ export const RATES_EVERY_MS = 1000
 /** Job names listed in the live rates (most finished first). */
 export const MAX_RATE_JOBS = 50
 
-export interface Minute {
-  t: number
-  sent: number
-  received: number
-  read: number
-  written: number
-  jobs: number
-  failed: number
-  hist: number[]
-  min: number
-  max: number
-  cpu: number
-  rss: number
-  heapUsed: number
-  lag: number
-  samples: number
-}
+/** One minute of a process while it is open: the stored row without its keys, `min` Infinity until a job ends. */
+export type Minute = Omit<ProcessMinute, 'app' | 'instance' | 'min'> & { min: number }
 
 export interface JobMinute {
   t: number
@@ -75,9 +60,17 @@ export interface Proc {
   rates: ProcessRates | null
 }
 
-/** One minute of a process, as the API returns it (rates per second, durations in ms). */
 export function addHist(into: number[], h: readonly number[]): void {
   for (let i = 0; i < h.length; i++) into[i] = (into[i] ?? 0) + (h[i] ?? 0)
+}
+
+/** Folds a `job` event's durations (histogram, min, max) into a minute, job minute or slot. */
+export function addDurations(into: { hist: number[]; min: number; max: number }, ev: { count: number; hist: readonly number[]; min: number; max: number }): void {
+  addHist(into.hist, ev.hist)
+  if (ev.count > 0) {
+    into.min = Math.min(into.min, ev.min)
+    into.max = Math.max(into.max, ev.max)
+  }
 }
 
 export function newMinute(t: number): Minute {

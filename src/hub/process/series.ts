@@ -26,7 +26,7 @@ import type { JobStats, ProcessRates } from '../presence/types'
 import type { Store } from '../store/types'
 import {
   KEEP_MINUTES, MAX_PROCESSES, MAX_RATE_JOBS, MINUTE, PERSIST_MS, RATES_EVERY_MS, SEEN_IDS, SLOTS, KEEP_JOB_MINUTES,
-  addHist, bucketAt, jobStats, newMinute, slotAt, toRow, type Minute, type Proc,
+  addDurations, addHist, bucketAt, jobStats, newMinute, slotAt, toRow, type Minute, type Proc,
 } from './buckets'
 
 export type { JobStats } from '../presence/types'
@@ -138,19 +138,11 @@ export class ProcessSeriesStore implements IngestListener {
       case 'job': {
         m.jobs += ev.count
         m.failed += ev.failed
-        addHist(m.hist, ev.hist)
-        if (ev.count > 0) {
-          m.min = Math.min(m.min, ev.min)
-          m.max = Math.max(m.max, ev.max)
-        }
+        addDurations(m, ev)
         if (s !== null) {
           s.finished += ev.count
           s.failed += ev.failed
-          addHist(s.hist, ev.hist)
-          if (ev.count > 0) {
-            s.min = Math.min(s.min, ev.min)
-            s.max = Math.max(s.max, ev.max)
-          }
+          addDurations(s, ev)
         }
         let list = p.jobs.get(ev.name)
         if (list === undefined) p.jobs.set(ev.name, (list = []))
@@ -158,11 +150,7 @@ export class ProcessSeriesStore implements IngestListener {
         j.count += ev.count
         j.failed += ev.failed
         j.sum += ev.sum
-        if (ev.count > 0) {
-          j.min = Math.min(j.min, ev.min)
-          j.max = Math.max(j.max, ev.max)
-        }
-        addHist(j.hist, ev.hist)
+        addDurations(j, ev)
         if (ev.error !== undefined) j.error = ev.error
         break
       }

@@ -1,0 +1,34 @@
+/**
+ * Answers one frame that arrived on a WebSocket, the hub's `/collect` sockets and the sockets it
+ * dials to trackers alike: the ack once committed, or `{ type: 'error', code }`.
+ */
+import type { WebSocket } from 'ws'
+import { LivestatsError } from '../../protocol/errors'
+import type { Logger } from '../config'
+import { errorBody } from '../http/reply'
+import type { HubMetrics } from '../metrics'
+import type { Ingest } from './pipeline'
+import type { ClientInfo } from './types'
+
+/**
+ * `closeOnFault`: close the socket with the code's close code after a frame-level fault. Overload
+ * and store faults are transient and never close it: the source resends what was not acknowledged.
+ */
+export function answerFrame(
+  ws: WebSocket, text: string, client: ClientInfo, ingest: Ingest, metrics: HubMetrics, logger: Logger, closeOnFault: boolean,
+): void {
+  metrics.framesWs++
+  ingest.handle(text, client).then(
+    ({ ack }) => {
+      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(ack))
+    },
+    (err: unknown) => {
+      const e = err instanceof LivestatsError ? err : new LivestatsError('LS_ERR_INTERNAL')
+      if (!(err instanceof LivestatsError)) logger.error('livestats: collect frame failed', err)
+      metrics.reject(e.code)
+      if (ws.readyState !== ws.OPEN) return
+      ws.send(JSON.stringify(errorBody(e.code, e.message)))
+      if (closeOnFault && e.code !== 'LS_ERR_OVERLOADED' && e.code !== 'LS_ERR_STORE_UNAVAILABLE') ws.close(e.close, e.code)
+    },
+  )
+}
