@@ -13,7 +13,7 @@ import { Warner } from './warn'
 import type { CloseResult, Tracker, TrackerConfig, TrackerJob, TrackerLogger } from './types'
 
 export type { CloseResult, Tracker, TrackerConfig, TrackerJob, TrackerLogger, TrackerStats } from './types'
-export { percentile } from './histogram'
+export { percentile } from '../protocol/histogram'
 
 /**
  * Starts tracking this Node process.

@@ -4,7 +4,7 @@
  * the handle itself, no hashing besides one Map lookup of the name.
  */
 import { DEFAULT_LIMITS } from '../protocol/limits'
-import { BUCKET_COUNT, bucketOf } from './histogram'
+import { BUCKET_COUNT, bucketOf } from '../protocol/histogram'
 import type { TrackerJob } from './types'
 import type { Warner } from './warn'
 

@@ -2,7 +2,7 @@
  * The buckets the process-series fold keeps per Node process: minutes (24 h), per-job-name minutes
  * (1 h) and one-second slots (the live 60 s window), with the small functions that fill and read them.
  */
-import { percentile } from '../../tracker/histogram'
+import { percentile } from '../../protocol/histogram'
 import type { JobStats, ProcessRates } from '../presence/types'
 import type { ProcessMinute } from '../store/types'
 

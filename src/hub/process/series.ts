@@ -18,7 +18,7 @@
  */
 import type { ErrorCode } from '../../protocol/errors'
 import type { LivestatsEvent } from '../../protocol/schema'
-import { percentile } from '../../tracker/histogram'
+import { percentile } from '../../protocol/histogram'
 import type { Logger } from '../config'
 import type { Accepted, IngestListener } from '../ingest/types'
 import { sampleRates } from '../presence/processes'

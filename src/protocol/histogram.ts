@@ -2,7 +2,7 @@
  * Job-duration histograms over `JOB_BUCKETS_MS`: one count per upper bound (a duration equal to
  * a bound falls in that bucket, as in Prometheus' `le`) plus one open-ended bucket at the end.
  */
-import { JOB_BUCKETS_MS } from '../protocol/limits'
+import { JOB_BUCKETS_MS } from './limits'
 
 /** Number of buckets in a job histogram: one per bound plus the open-ended one. */
 export const BUCKET_COUNT = JOB_BUCKETS_MS.length + 1
