@@ -103,15 +103,18 @@ function truth(): { counts: LiveCounts; pages: Map<string, LiveCounts> } {
     if (pb === undefined || rank(t.state) < rank(pb)) pm.set(t.visitor, t.state)
   }
   const tally = (m: Map<number, PresenceState>): LiveCounts => {
-    const c = { total: m.size, reading: 0, writing: 0, idle: 0 }
-    for (const s of m.values()) if (s !== 'hidden') c[s]++
+    const c = { total: m.size, reading: 0, writing: 0, idle: 0, hidden: 0 }
+    for (const s of m.values()) {
+      c[s]++
+      if (s === 'hidden') c.idle++
+    }
     return c
   }
   return { counts: tally(best), pages: new Map([...byPage].map(([p, m]) => [p, tally(m)])) }
 }
 
 const same = (a: LiveCounts | undefined, b: LiveCounts | undefined): boolean =>
-  a !== undefined && b !== undefined && a.total === b.total && a.reading === b.reading && a.writing === b.writing && a.idle === b.idle
+  a !== undefined && b !== undefined && a.total === b.total && a.reading === b.reading && a.writing === b.writing && a.idle === b.idle && a.hidden === b.hidden
 
 function pct(xs: number[], p: number): number {
   if (xs.length === 0) return NaN

@@ -22,7 +22,7 @@ test('a dashboard gets a full snapshot at once, before any change', async (t) =>
   t.after(() => d.close())
   const snap = await d.waitFor(isSnap)
   assert.ok(isSnap(snap))
-  assert.deepEqual(snap.counts, { total: 1, reading: 0, writing: 1, idle: 0 })
+  assert.deepEqual(snap.counts, { total: 1, reading: 0, writing: 1, idle: 0, hidden: 0 })
   assert.equal(snap.connections, 2)
   assert.deepEqual(snap.pages.map((p) => p.path).sort(), ['/a', '/b'])
   assert.deepEqual(snap.processes, [])
@@ -42,8 +42,8 @@ test('diffs: joins, state changes and leaves, counts absolute, first one at once
   const latency = (d.times.at(-1) ?? Infinity) - t0
   assert.ok(latency < 20, `first diff after a quiet spell took ${latency.toFixed(1)} ms`)
   assert.ok(isDiff(join))
-  assert.deepEqual(join.counts, { total: 1, reading: 1, writing: 0, idle: 0 })
-  assert.deepEqual(join.pages, [{ path: '/a', total: 1, reading: 1, writing: 0, idle: 0 }])
+  assert.deepEqual(join.counts, { total: 1, reading: 1, writing: 0, idle: 0, hidden: 0 })
+  assert.deepEqual(join.pages, [{ path: '/a', total: 1, reading: 1, writing: 0, idle: 0, hidden: 0 }])
   await sleep(30)
   r.presence.accept(presence(S, cid(1), 'v1', 'writing'), client('c1'))
   const change = await d.waitFor((m) => isDiff(m) && m.events?.[0]?.op === 'update')
@@ -55,8 +55,8 @@ test('diffs: joins, state changes and leaves, counts absolute, first one at once
   const leave = await d.waitFor((m) => isDiff(m) && m.events?.[0]?.op === 'leave')
   assert.ok(isDiff(leave))
   assert.equal(leave.events?.[0]?.reason, 'close')
-  assert.deepEqual(leave.counts, { total: 0, reading: 0, writing: 0, idle: 0 })
-  assert.deepEqual(leave.pages, [{ path: '/a', total: 0, reading: 0, writing: 0, idle: 0 }])
+  assert.deepEqual(leave.counts, { total: 0, reading: 0, writing: 0, idle: 0, hidden: 0 })
+  assert.deepEqual(leave.pages, [{ path: '/a', total: 0, reading: 0, writing: 0, idle: 0, hidden: 0 }])
 })
 
 test('many changes are coalesced into few messages, at most one per 25 ms', async (t) => {

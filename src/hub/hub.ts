@@ -167,7 +167,8 @@ export class Hub {
   }
 
   /**
-   * Seed 002's `State::countStates()`: visitors on `site` now, by state (hidden ones count in `total` only).
+   * Seed 002's `State::countStates()`: visitors on `site` now, by state; total = reading + writing + idle
+   * (a visitor with every tab hidden is idle, and counted again in `hidden`, a part of idle).
    * @example
    * const { total, reading, writing, idle } = await hub.countStates('example.com')
    */

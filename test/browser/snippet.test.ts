@@ -140,7 +140,7 @@ describe('browser snippet in Chromium against a real hub', { skip: chromiumMissi
     const presence = await until('presence', () => of(site, 'presence')[0])
     assert.deepEqual(presence.event, { ...presence.event, type: 'presence', state: 'reading', url: ev.url, interval: DEFAULT_HEARTBEAT_SECONDS, cid: ev.cid })
     assert.notEqual(presence.event.id, ev.id)
-    assert.deepEqual(await t.hub.countStates(site), { total: 1, reading: 1, writing: 0, idle: 0 })
+    assert.deepEqual(await t.hub.countStates(site), { total: 1, reading: 1, writing: 0, idle: 0, hidden: 0 })
 
     // Stored: the hub derived path and UTM from the URL; no cookie was set on either origin.
     const [row] = await until('the stored row', () => t.hub.store.feed(site, 5).then((rows) => rows[0] && rows))
@@ -167,14 +167,14 @@ describe('browser snippet in Chromium against a real hub', { skip: chromiumMissi
     await page.click('#note')
     await page.keyboard.type('hello')
     await until('writing', () => lastState(site) === 'writing')
-    assert.deepEqual(await t.hub.countStates(site), { total: 1, reading: 0, writing: 1, idle: 0 })
+    assert.deepEqual(await t.hub.countStates(site), { total: 1, reading: 0, writing: 1, idle: 0, hidden: 0 })
     // data-writing-ms="500": reading 0.5 s after the last key, idle 3 s after it.
     const lastKey = Date.now()
     await until('idle', () => lastState(site) === 'idle', 6000)
     const idleAfter = Date.now() - lastKey
     assert.ok(idleAfter >= 2500 && idleAfter < 5000, `idle after ${idleAfter} ms`)
     assert.deepEqual(states(site).slice(-3), ['writing', 'reading', 'idle'])
-    assert.deepEqual(await t.hub.countStates(site), { total: 1, reading: 0, writing: 0, idle: 1 })
+    assert.deepEqual(await t.hub.countStates(site), { total: 1, reading: 0, writing: 0, idle: 1, hidden: 0 })
   })
 
   it('a hidden tab turns hidden', async () => {
@@ -192,8 +192,8 @@ describe('browser snippet in Chromium against a real hub', { skip: chromiumMissi
     `)
     await until('hidden', () => lastState(site) === 'hidden', 2000)
     assert.ok(Date.now() - hiddenAt < 1500)
-    // Hidden tabs count in the total only.
-    assert.deepEqual(await t.hub.countStates(site), { total: 1, reading: 0, writing: 0, idle: 0 })
+    // A hidden tab is idle (and counted in hidden, a part of idle): total = reading + writing + idle.
+    assert.deepEqual(await t.hub.countStates(site), { total: 1, reading: 0, writing: 0, idle: 1, hidden: 1 })
   })
 
   it('closing the tab removes the visitor within 1 s', async () => {
@@ -271,7 +271,7 @@ describe('browser snippet in Chromium against a real hub', { skip: chromiumMissi
     const median = [...gaps].sort((a, b) => a - b)[Math.floor(gaps.length / 2)] as number
     assert.ok(median >= 700 && median <= 1600, `heartbeat gaps ${gaps.join(', ')} ms`)
     assert.ok(gaps.every((g) => g >= 300 && g <= 4000), `heartbeat gaps ${gaps.join(', ')} ms`)
-    assert.deepEqual(await t.hub.countStates(site), { total: 1, reading: 1, writing: 0, idle: 0 })
+    assert.deepEqual(await t.hub.countStates(site), { total: 1, reading: 1, writing: 0, idle: 0, hidden: 0 })
     const spy = await pageSpy(context)
     assert.equal(spy.sameObject, true)
     await until('the seed object\'s custom event', () => of(site, 'event')[0])

@@ -23,7 +23,7 @@ export interface LiveState {
 }
 
 const RENDER_MS = 100
-const ZERO: Counts = { total: 0, reading: 0, writing: 0, idle: 0 }
+const ZERO: Counts = { total: 0, reading: 0, writing: 0, idle: 0, hidden: 0 }
 
 export class LiveClient {
   readonly state: LiveState = {

@@ -1,5 +1,6 @@
 /** Shapes the hub sends (docs/live.md, src/hub/api/query.ts, src/hub/api/process.ts). */
-export interface Counts { total: number; reading: number; writing: number; idle: number }
+/** total = reading + writing + idle; `hidden` is the part of idle with every tab in the background. */
+export interface Counts { total: number; reading: number; writing: number; idle: number; hidden: number }
 export interface PageCounts extends Counts { path: string }
 export interface RunningJob { name: string; started: number; ageMs: number }
 export interface ProcessView {

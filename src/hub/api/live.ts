@@ -1,7 +1,8 @@
 /**
  * Seed 002's `State::countStates()` over HTTP, for a cron job or another dashboard:
- * `GET /api/live?site=…` → `{ total, reading, writing, idle }` (hidden visitors count in `total`
- * only) and `GET /api/live/pages?site=…` → `{ site, pages: [{ path, total, reading, writing, idle }] }`.
+ * `GET /api/live?site=…` → `{ total, reading, writing, idle, hidden }` (total = reading + writing +
+ * idle; `hidden` is the part of idle whose tabs are all in the background) and
+ * `GET /api/live/pages?site=…` → `{ site, pages: [{ path, total, reading, writing, idle, hidden }] }`.
  */
 import type { Router } from '../http/router'
 import { json } from '../http/reply'
@@ -13,7 +14,7 @@ export function liveRoutes(router: Router, presence: Presence): void {
   const noStore = { 'cache-control': 'no-store' }
   router.on('GET', '/api/live', async (_req, res, url) => {
     const c = await presence.countStates(p.site(url.searchParams))
-    json(res, 200, { total: c.total, reading: c.reading, writing: c.writing, idle: c.idle }, noStore)
+    json(res, 200, { total: c.total, reading: c.reading, writing: c.writing, idle: c.idle, hidden: c.hidden }, noStore)
   }, read)
   router.on('GET', '/api/live/pages', async (_req, res, url) => {
     const site = p.site(url.searchParams)

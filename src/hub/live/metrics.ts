@@ -17,12 +17,12 @@ export function liveGauges(presence: MemoryPresence, channel: LiveChannel): Gaug
       { labels: { site, state: 'reading' }, value: c.reading },
       { labels: { site, state: 'writing' }, value: c.writing },
       { labels: { site, state: 'idle' }, value: c.idle },
-      { labels: { site, state: 'hidden' }, value: c.total - c.reading - c.writing - c.idle },
+      { labels: { site, state: 'hidden' }, value: c.hidden },
     )
     connections.push({ labels: { site }, value: presence.snapshotOf(site).connections })
   }
   return [
-    { name: 'livestats_live_visitors', help: 'Visitors on the site now, by their most active state (total includes hidden).', type: 'gauge', samples: visitors },
+    { name: 'livestats_live_visitors', help: 'Visitors on the site now, by their most active state: total = reading + writing + idle; hidden is the part of idle with every tab in the background.', type: 'gauge', samples: visitors },
     { name: 'livestats_live_connections', help: 'Open tabs on the site now.', type: 'gauge', samples: connections },
     { name: 'livestats_live_processes', help: 'Node processes connected now.', type: 'gauge', samples: [{ value: presence.processCount }] },
     { name: 'livestats_live_dashboards', help: 'Dashboards on the live channel now.', type: 'gauge', samples: [{ value: channel.clients }] },

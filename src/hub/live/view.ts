@@ -9,7 +9,7 @@ import type { ServerMessage } from './protocol'
 export class LiveView {
   site: string | null = null
   seq = 0
-  counts: LiveCounts = { total: 0, reading: 0, writing: 0, idle: 0 }
+  counts: LiveCounts = { total: 0, reading: 0, writing: 0, idle: 0, hidden: 0 }
   connections = 0
   readonly pages = new Map<string, PageCounts>()
   readonly processes = new Map<string, ProcessView>()

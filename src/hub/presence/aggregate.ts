@@ -50,8 +50,10 @@ export class Aggregate {
     return this.tallies.size
   }
 
+  /** A visitor whose every tab is hidden counts as idle (and in `hidden`, a part of idle), so total = reading + writing + idle. */
   counts(): LiveCounts {
     const s = this.byState
-    return { total: this.total, reading: s[1] as number, writing: s[0] as number, idle: s[2] as number }
+    const hidden = s[3] as number
+    return { total: this.total, reading: s[1] as number, writing: s[0] as number, idle: (s[2] as number) + hidden, hidden }
   }
 }

@@ -13,7 +13,7 @@ export class MinuteSampler {
   /** Start of the observed part of the minute (the hub may start mid-minute). */
   private from: number
   private last: number
-  private cur: LiveCounts = { total: 0, reading: 0, writing: 0, idle: 0 }
+  private cur: LiveCounts = { total: 0, reading: 0, writing: 0, idle: 0, hidden: 0 }
   private readonly sum = { total: 0, reading: 0, writing: 0, idle: 0 }
   private readonly max = { total: 0, reading: 0, writing: 0, idle: 0 }
 

@@ -87,7 +87,7 @@ class SiteState {
   }
 }
 
-const ZERO: Readonly<LiveCounts> = Object.freeze({ total: 0, reading: 0, writing: 0, idle: 0 })
+const ZERO: Readonly<LiveCounts> = Object.freeze({ total: 0, reading: 0, writing: 0, idle: 0, hidden: 0 })
 
 export class MemoryPresence implements Presence {
   private readonly sitesByName = new Map<string, SiteState>()

@@ -19,16 +19,20 @@ import type { IngestListener } from '../ingest/types'
 import type { LiveSample, SessionRecord } from '../store/types'
 
 /**
- * Visitors on a site or page: `total`, and how many of them are in each active state.
+ * Visitors on a site or page: `total`, and how many of them are in each state.
  * A visitor counts once, in the state of their most active tab (writing > reading > idle > hidden).
- * Hidden visitors (every tab in the background) count in `total` but in none of the three, as in
- * seed 002's `State::countStates()`: so `reading + writing + idle <= total`.
+ * A hidden visitor (every tab in the background) is idle, as the original client reported it, so
+ * `total = reading + writing + idle` as on seed 002's board; `hidden` says how many of the idle
+ * ones are hidden.
  */
 export interface LiveCounts {
   total: number
   reading: number
   writing: number
+  /** Idle visitors, the hidden ones included. */
   idle: number
+  /** Of `idle`, the visitors whose every tab is hidden. */
+  hidden: number
 }
 
 export interface PageCounts extends LiveCounts {

@@ -11,7 +11,7 @@ import type { Counts, LiveSample } from '../types'
 
 const HOUR = 3_600_000
 const STEP = 5_000
-type State = keyof Counts
+type State = Exclude<keyof Counts, 'hidden'>
 const STATES: { key: State; label: string; mean: keyof LiveSample }[] = [
   { key: 'total', label: 'Total', mean: 'totalMean' },
   { key: 'reading', label: 'Reading', mean: 'readingMean' },
@@ -24,9 +24,11 @@ export function board(live: LiveClient): HTMLElement {
   const tiles = STATES.map((s) => {
     const value = h('span', { class: 'tile-value', 'data-state': s.key }, '0')
     const spark = new Sparkline(s.key, `${s.label} over the last hour`)
+    // Idle includes the hidden tabs (so the four add up); the tile says how many of them are hidden
+    const sub = s.key === 'idle' ? h('span', { class: 'tile-sub', 'data-state': 'hidden' }) : null
     const el = h('div', { class: `tile tile-${s.key}`, role: 'group', 'aria-label': s.label },
-      value, h('span', { class: 'tile-label' }, s.label), spark.el)
-    return { ...s, el, value, spark }
+      value, h('span', { class: 'tile-label' }, s.label, sub), spark.el)
+    return { ...s, el, value, spark, sub }
   })
   const connections = h('span', { class: 'connections-value' }, '0')
   const status = h('span', { class: 'status', role: 'status' }, 'connecting…')
@@ -76,6 +78,7 @@ export function board(live: LiveClient): HTMLElement {
     const now = Date.now()
     for (const t of tiles) {
       setText(t.value, int(s.counts[t.key]))
+      if (t.sub !== null) setText(t.sub, ` · ${int(s.counts.hidden)} hidden`)
       t.spark.draw(history[t.key], now - HOUR, now)
     }
     setText(connections, int(s.connections))

@@ -19,7 +19,7 @@ export function livePages(live: LiveClient): HTMLElement {
         h('thead', null, h('tr', null,
           h('th', { scope: 'col' }, 'Page'), h('th', { scope: 'col', class: 'n' }, 'Total'),
           h('th', { scope: 'col', class: 'n' }, 'Reading'), h('th', { scope: 'col', class: 'n' }, 'Writing'),
-          h('th', { scope: 'col', class: 'n' }, 'Idle'))),
+          h('th', { scope: 'col', class: 'n', title: 'Idle, hidden tabs included' }, 'Idle'))),
         body)),
     empty, more)
   const rows = new Map<string, Row>()
@@ -42,6 +42,7 @@ export function livePages(live: LiveClient): HTMLElement {
       setText(c[2] as Element, int(p.reading))
       setText(c[3] as Element, int(p.writing))
       setText(c[4] as Element, int(p.idle))
+      c[4]?.setAttribute('title', `${int(p.hidden)} of them hidden`)
       // move only rows that are out of place
       const want: ChildNode | null = prev === null ? body.firstChild : prev.nextSibling
       if (want !== r.tr) body.insertBefore(r.tr, want)
