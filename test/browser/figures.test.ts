@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { startHub, type TestHub } from '../helpers/hub'
 import { CHROMIUM_PATH, chromiumMissing } from '../helpers/services'
-import { Tab, type State } from '../fixtures/dashboard/traffic'
+import { backfill, Tab, type State } from '../fixtures/dashboard/traffic'
 import { until } from '../helpers/wait'
 
 export const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
@@ -109,6 +109,84 @@ describe('issue 11: the dashboard adds up', { skip: chromiumMissing() }, () => {
     const after = await board(page)
     assert.deepEqual(after, await json(`${t.url}/api/live?site=${site}`))
     assert.deepEqual(after, { total: 9, reading: 2, writing: 1, idle: 6, hidden: 4 })
+    await page.close()
+  })
+
+  /** Opens History on `range` and returns what `/api/series` answered the page, once both charts are drawn. */
+  async function historyOn(page: Page, range: string): Promise<{ from: number; to: number; bucket: string }> {
+    const label: Record<string, string> = { '1h': 'Last hour', '24h': '24 hours', '7d': '7 days', '30d': '30 days' }
+    const answered = page.waitForResponse((r) => r.url().includes('/api/series?') && r.url().includes(`range=${range}`))
+    await page.getByRole('button', { name: label[range] as string, exact: true }).click()
+    const body = (await (await answered).json()) as { from: number; to: number; bucket: string }
+    await page.waitForFunction((f) => Array.from(document.querySelectorAll<HTMLElement>('.history .chart')).every((c) => c.dataset.from === String(f) && c.dataset.shownFrom !== undefined), body.from)
+    return body
+  }
+
+  async function charts(page: Page): Promise<{ label: string; from: number; to: number; empty: boolean; note: boolean }[]> {
+    return page.evaluate(() => Array.from(document.querySelectorAll<HTMLElement>('.history .chart')).map((c) => ({
+      label: c.getAttribute('aria-label') ?? '',
+      from: Number(c.dataset.shownFrom), to: Number(c.dataset.shownTo), empty: c.dataset.empty === 'true',
+      note: (c.querySelector<HTMLElement>('.chart-empty')?.offsetParent ?? null) !== null,
+    })))
+  }
+
+  it('2. every chart spans the selected range; a range without data says so', async () => {
+    const page = await browser.newPage()
+    await page.goto(`${t.url}/?site=new-install.test#history`)
+    await page.waitForSelector('.history .uplot')
+    for (const range of ['1h', '24h', '7d', '30d']) {
+      const api = await historyOn(page, range)
+      for (const c of await charts(page)) {
+        assert.equal(c.from, api.from, `${c.label} on ${range} starts where the range starts`)
+        assert.equal(c.to, api.to, `${c.label} on ${range} ends where the range ends`)
+        assert.ok(c.empty && c.note, `${c.label} on ${range} says there is no data`)
+      }
+      assert.match(await page.locator('.history .chart-empty').first().innerText(), /No data in this range/)
+    }
+    // a site with 3 days of history: drawn, no "no data" note, still exactly the range
+    await backfill(t.hub, 'history.test', 3, 30)
+    await page.goto(`${t.url}/?site=history.test#history`)
+    await page.waitForSelector('.history .uplot')
+    for (const range of ['24h', '7d']) {
+      const api = await historyOn(page, range)
+      for (const c of await charts(page)) {
+        assert.deepEqual([c.from, c.to], [api.from, api.to], `${c.label} on ${range}`)
+        assert.ok(!c.empty && !c.note, `${c.label} on ${range} has data`)
+      }
+    }
+    await page.close()
+  })
+
+  it('3. top-list bars are as long as their value, relative to the top one, as /api/top says', async () => {
+    await backfill(t.hub, 'bars.test', 2, 40)
+    const page = await browser.newPage()
+    await page.goto(`${t.url}/?site=bars.test#history`)
+    await page.waitForSelector('.top-list .bar-fill')
+    await page.waitForFunction(() => /by hour/.test(document.querySelector('.history [role=status]')?.textContent ?? ''))
+    const lists = await page.evaluate(() => Array.from(document.querySelectorAll('.top-list')).map((box) => ({
+      title: box.querySelector('h3')?.textContent ?? '',
+      rows: Array.from(box.querySelectorAll('tbody tr')).filter((tr) => tr.querySelector('.bar') !== null).map((tr) => ({
+        value: Number((tr.querySelector('td.n')?.textContent ?? '').replace(/\D/g, '')),
+        fill: tr.querySelector('.bar-fill')?.getBoundingClientRect().width ?? -1,
+        track: tr.querySelector('.bar')?.getBoundingClientRect().width ?? -1,
+      })),
+    })))
+    const pages = await json<{ rows: { value: string; pageviews: number }[] }>(`${t.url}/api/top?site=bars.test&range=24h&dim=page&limit=10`)
+    const shownPages = lists.find((l) => l.title === 'Top pages')
+    assert.deepEqual(shownPages?.rows.map((r) => r.value), pages.rows.map((r) => r.pageviews))
+    let checked = 0
+    for (const l of lists) {
+      const max = Math.max(...l.rows.map((r) => r.value))
+      for (const r of l.rows) {
+        assert.ok(r.track > 50, `${l.title}: bar track ${r.track} px`)
+        assert.ok(Math.abs(r.fill - (r.track * r.value) / max) <= 2.5, `${l.title}: ${r.value} of ${max} drawn ${r.fill.toFixed(1)} of ${r.track.toFixed(1)} px`)
+        checked++
+      }
+      const widths = new Set(l.rows.map((r) => Math.round(r.fill)))
+      const values = new Set(l.rows.map((r) => r.value))
+      if (values.size > 1) assert.ok(widths.size > 1, `${l.title}: different values, different bars`)
+    }
+    assert.ok(checked > 15, `bars checked: ${checked}`)
     await page.close()
   })
 })

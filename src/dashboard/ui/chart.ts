@@ -1,6 +1,8 @@
 /**
  * Time-series charts with uPlot: canvas, fast enough for 100,000 points, ~20 KB gzipped.
  * Colours come from the theme's CSS variables, so a theme switch redraws in the new colours.
+ * The time axis is always the range asked for, never what uPlot would guess from the points (one
+ * lone point made it guess years), and a range with nothing to draw says so over the empty axes.
  */
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
@@ -22,20 +24,34 @@ export class Chart {
   readonly el: HTMLElement
   private plot: uPlot | null = null
   private data: uPlot.AlignedData = [[]]
+  /** The time axis, in seconds (uPlot's unit). */
+  private range: [number, number] = [0, 1]
+  private readonly empty: HTMLElement
   private readonly observer: ResizeObserver
 
   constructor(readonly title: string, private readonly series: SeriesDef[], private readonly height = 220) {
-    this.el = h('figure', { class: 'chart', role: 'img', 'aria-label': title })
+    this.empty = h('p', { class: 'chart-empty', hidden: true }, 'No data in this range')
+    this.el = h('figure', { class: 'chart', role: 'img', 'aria-label': title }, this.empty)
     this.observer = new ResizeObserver(() => this.resize())
     this.observer.observe(this.el)
   }
 
-  /** `data[0]` is time in ms; one array per series after it. */
-  set(data: uPlot.AlignedData): void {
+  /**
+   * `data[0]` is time in ms; one array per series after it. The time axis spans `[from, to)` (ms)
+   * whatever the points; when no series has a value above zero the chart says "No data in this range".
+   */
+  set(data: uPlot.AlignedData, from: number, to: number): void {
     this.data = [Float64Array.from(data[0] as ArrayLike<number>, (t) => t / 1000), ...data.slice(1)] as uPlot.AlignedData
+    this.range = [from / 1000, Math.max(to, from + 1000) / 1000]
+    const none = data.slice(1).every((ys) => !Array.from(ys as ArrayLike<number | null>).some((y) => y !== null && y > 0))
+    this.empty.hidden = !none
+    this.el.dataset.empty = String(none)
+    this.el.dataset.from = String(from)
+    this.el.dataset.to = String(to)
     if (this.plot === null) this.make()
     else this.plot.setData(this.data)
   }
+
 
   /** Rebuilds with the current theme's colours. */
   restyle(): void {
@@ -68,7 +84,18 @@ export class Chart {
       height: this.height,
       axes,
       cursor: { drag: { x: false, y: false } },
-      scales: { y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
+      scales: {
+        x: { time: true, range: () => this.range },
+        y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] },
+      },
+      hooks: {
+        // what the axis really shows, for anyone checking it (the browser tests do)
+        setScale: [(u, key) => {
+          if (key !== 'x' || u.scales.x?.min == null || u.scales.x.max == null) return
+          this.el.dataset.shownFrom = String(Math.round(u.scales.x.min * 1000))
+          this.el.dataset.shownTo = String(Math.round(u.scales.x.max * 1000))
+        }],
+      },
       series: [
         {},
         ...this.series.map((s): uPlot.Series => {

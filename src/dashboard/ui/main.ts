@@ -125,8 +125,10 @@ async function loadSites(): Promise<string[]> {
   return [...names].filter((n) => !apps.has(n) && n !== NO_SITE)
 }
 
-function renderSites(list: string[]): void {
+function renderSites(all: string[]): void {
   const cur = live.state.site
+  // the site on screen stays in the list, data or not
+  const list = cur !== null && cur !== NO_SITE && !all.includes(cur) ? [cur, ...all] : all
   if (list.join('\n') === known.join('\n') && siteSelect.options.length > 0) return
   known = list
   replace(siteSelect, ...(list.length === 0 ? [h('option', { value: NO_SITE }, 'No site yet')] : list.map((s) => h('option', { value: s }, s))))
@@ -149,9 +151,12 @@ async function boot(): Promise<void> {
   } catch (err) {
     console.warn('livestats: could not list sites', err)
   }
-  const wanted = new URL(location.href).searchParams.get('site') ?? (() => { try { return localStorage.getItem('livestats.site') } catch { return null } })()
-  const first = wanted !== null && (list.includes(wanted) || list.length === 0) ? wanted : list[0] ?? NO_SITE
-  if (wanted !== null && !list.includes(wanted)) list = [wanted, ...list]
+  // a site named in the URL is shown even before it has data (it shows how to start sending);
+  // one remembered from last time only while the hub still knows it
+  const asked = new URL(location.href).searchParams.get('site')
+  const kept = (() => { try { return localStorage.getItem('livestats.site') } catch { return null } })()
+  const first = asked !== null ? asked : kept !== null && (list.includes(kept) || list.length === 0) ? kept : list[0] ?? NO_SITE
+  if (first !== NO_SITE && !list.includes(first)) list = [first, ...list]
   renderSites(list)
   live.connect(first)
   siteSelect.value = first

@@ -32,6 +32,16 @@ function isoDate(t: number): string {
   return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`
 }
 
+/**
+ * A bar as long as `share` (0–1) of its cell: the top value's bar fills the cell, the others in
+ * proportion. The width goes through the CSSOM, which the dashboard's CSP allows (a style attribute it would not).
+ */
+function bar(share: number): HTMLElement {
+  const fill = h('span', { class: 'bar-fill' })
+  fill.style.width = `${(Math.max(0, Math.min(1, share)) * 100).toFixed(2)}%`
+  return h('span', { class: 'bar', 'aria-hidden': 'true' }, fill)
+}
+
 export interface HistoryView {
   el: HTMLElement
   show(site: string | null): void
@@ -125,16 +135,17 @@ export function history(): HistoryView {
   function render(d: Loaded): void {
     setText(visitors, int(d.totals.visitors))
     setText(pageviews, int(d.totals.pageviews))
-    traffic.set([d.series.map((p) => p.t), d.series.map((p) => p.visitors), d.series.map((p) => p.pageviews)])
+    // both charts span the range asked for, whatever points came back
+    traffic.set([d.series.map((p) => p.t), d.series.map((p) => p.visitors), d.series.map((p) => p.pageviews)], d.from, d.to)
     // bucket the per-minute samples were averaged into is the API's; draw them as given
-    const ls = d.samples.length > 0 ? d.samples : [{ minute: d.from, totalMean: 0, readingMean: 0, writingMean: 0, idleMean: 0 } as LiveSample]
-    states.set([ls.map((x) => x.minute), ls.map((x) => x.totalMean), ls.map((x) => x.readingMean), ls.map((x) => x.writingMean), ls.map((x) => x.idleMean)])
+    const ls = d.samples
+    states.set([ls.map((x) => x.minute), ls.map((x) => x.totalMean), ls.map((x) => x.readingMean), ls.map((x) => x.writingMean), ls.map((x) => x.idleMean)], d.from, d.to)
     for (const t of topBoxes) {
       const rows = d.tops[t.dim] ?? []
-      const max = rows[0]?.pageviews ?? 1
+      const max = Math.max(1, ...rows.map((r) => r.pageviews))
       if (rows.length === 0) replace(t.body, h('tr', null, h('td', { class: 'muted', colspan: 2 }, 'No data in this range')))
       else replace(t.body, ...rows.map((r) => h('tr', null,
-        h('td', { class: 'path' }, r.value === '' ? '(none)' : r.value, h('meter', { min: 0, max, value: r.pageviews, 'aria-hidden': 'true' })),
+        h('td', { class: 'path' }, r.value === '' ? '(none)' : r.value, bar(r.pageviews / max)),
         h('td', { class: 'n' }, int(r.pageviews)))))
     }
   }
