@@ -4,16 +4,18 @@
  *    the hub, against a bare `ws` server that only parses and counts.
  *  - HTTP: one event per POST against the hub, and a bare node:http server answering 204
  *    (load from `wrk` when installed, else a Node keep-alive client).
- * Usage: node --import tsx bench/ingest.ts [seconds=5] [--rounds=2] [--only=ws|http] [--prof=DIR]
+ * Usage: node --import tsx bench/ingest.ts [seconds=5] [--rounds=2] [--only=ws|http] [--prof=DIR] [--base=DIR]
  *   Best round of each side makes the ratio; server CPU per event (all threads, and the
  *   main thread alone) is printed too: less noisy than rates on a shared machine.
  *   --only runs one transport; --prof writes the hub child's .cpuprofile files into DIR
- *   (summarize with `node bench/lib/profile-top.mjs FILE`).
+ *   (summarize with `node bench/lib/profile-top.mjs FILE`); --base=DIR adds a third side, the hub
+ *   of another checkout (e.g. `git archive main | tar -x -C DIR`, with DIR/node_modules linked),
+ *   in the same rounds: a before/after comparison on the same machine at the same time.
  */
 import { spawnSync } from 'node:child_process'
 import { writeFileSync, mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import http from 'node:http'
 import WebSocket from 'ws'
 import { startServer, type BenchServer } from './lib/spawn'
@@ -23,6 +25,11 @@ const SECONDS = Number(args.find((a) => !a.startsWith('--')) ?? 5)
 const ONLY = args.find((a) => a.startsWith('--only='))?.slice(7) ?? null
 const ROUNDS = Number(args.find((a) => a.startsWith('--rounds='))?.slice(9) ?? 2)
 const PROF = args.find((a) => a.startsWith('--prof='))?.slice(7) ?? null
+const BASE = args.find((a) => a.startsWith('--base='))?.slice(7) ?? null
+const baseServers = BASE === null ? undefined : resolve(BASE, 'bench/lib/servers.ts')
+/** The sides of each round: bare, this hub, and the base checkout's hub when asked for. */
+const HUBS = BASE === null ? (['hub'] as const) : (['hub', 'base'] as const)
+type Side = 'bare' | 'hub' | 'base'
 const hubArgs = PROF === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROF}`]
 const CONNS = 8
 const WINDOW = 8
@@ -120,32 +127,38 @@ async function nodeHttpRun(port: number): Promise<{ rps: number; p99: number }> 
 async function main(): Promise<void> {
   const out: Record<string, unknown> = { date: new Date().toISOString(), seconds: SECONDS }
   // WebSocket, alternating so drift on a shared machine hits both sides
-  const ws = { bare: [] as number[], hub: [] as number[], cpuUs: { bare: [] as number[], hub: [] as number[] }, mainThreadUs: { bare: [] as number[], hub: [] as number[] } }
+  const perSide = (): Record<Side, number[]> => ({ bare: [], hub: [], base: [] })
+  const ws = { rate: perSide(), cpuUs: perSide(), mainThreadUs: perSide() }
   for (let round = 0; round < ROUNDS && ONLY !== 'http'; round++) {
-    for (const kind of ['bare-ws', 'hub'] as const) {
-      const s = await startServer(kind, kind === 'hub' ? hubArgs : [])
+    for (const side of ['bare', ...HUBS] as const) {
+      const s = side === 'bare' ? await startServer('bare-ws') : await startServer('hub', hubArgs, side === 'base' ? baseServers : undefined)
       const { rate, cpuUsPerEvent, mainUsPerEvent } = await wsRun(s)
       await s.stop()
-      const side = kind === 'hub' ? 'hub' : 'bare'
-      ws[side].push(Math.round(rate))
+      ws.rate[side].push(Math.round(rate))
       ws.cpuUs[side].push(+cpuUsPerEvent.toFixed(2))
       ws.mainThreadUs[side].push(+mainUsPerEvent.toFixed(2))
     }
   }
   if (ONLY !== 'http') {
-    const bestBare = Math.max(...ws.bare)
-    const bestHub = Math.max(...ws.hub)
-    out.ws = { bareEventsPerSec: ws.bare, hubEventsPerSec: ws.hub, ratio: +(bestHub / bestBare).toFixed(3), serverCpuUsPerEvent: ws.cpuUs, mainThreadCpuUsPerEvent: ws.mainThreadUs }
+    const bestBare = Math.max(...ws.rate.bare)
+    const o: Record<string, unknown> = {
+      bareEventsPerSec: ws.rate.bare, hubEventsPerSec: ws.rate.hub, ratio: +(Math.max(...ws.rate.hub) / bestBare).toFixed(3),
+    }
+    if (BASE !== null) {
+      o.baseEventsPerSec = ws.rate.base
+      o.baseRatio = +(Math.max(...ws.rate.base) / bestBare).toFixed(3)
+    }
+    out.ws = { ...o, serverCpuUsPerEvent: ws.cpuUs, mainThreadCpuUsPerEvent: ws.mainThreadUs }
     console.log(JSON.stringify({ ws: out.ws }))
   }
   if (ONLY === 'ws') return
 
   const useWrk = haveWrk()
   type HttpResult = { rps: number; p99: number; cpuUsPerReq: number; mainUsPerReq: number }
-  const h: { bare: HttpResult[]; hub: HttpResult[] } = { bare: [], hub: [] }
+  const h: Record<Side, HttpResult[]> = { bare: [], hub: [], base: [] }
   for (let round = 0; round < ROUNDS; round++) {
-    for (const kind of ['bare-http', 'hub'] as const) {
-      const s = await startServer(kind, kind === 'hub' ? hubArgs : [])
+    for (const side of ['bare', ...HUBS] as const) {
+      const s = side === 'bare' ? await startServer('bare-http') : await startServer('hub', hubArgs, side === 'base' ? baseServers : undefined)
       if (useWrk) wrkRun(s.port, 1) // warm-up, as the WebSocket run has
       const cpu0 = s.cpuMs()
       const main0 = s.mainCpuMs()
@@ -154,12 +167,15 @@ async function main(): Promise<void> {
       const cpuUsPerReq = perReq(s.cpuMs() - cpu0)
       const mainUsPerReq = perReq(s.mainCpuMs() - main0)
       await s.stop()
-      h[kind === 'hub' ? 'hub' : 'bare'].push({ rps: Math.round(r.rps), p99: +r.p99.toFixed(1), cpuUsPerReq, mainUsPerReq })
+      h[side].push({ rps: Math.round(r.rps), p99: +r.p99.toFixed(1), cpuUsPerReq, mainUsPerReq })
     }
   }
   const b = Math.max(...h.bare.map((x) => x.rps))
   const hb = Math.max(...h.hub.map((x) => x.rps))
   out.http = { generator: useWrk ? 'wrk -t1 -c64' : 'node keep-alive x64', bare: h.bare, hub: h.hub, ratio: +(hb / b).toFixed(3) }
+  if (BASE !== null) {
+    Object.assign(out.http as object, { base: h.base, baseRatio: +(Math.max(...h.base.map((x) => x.rps)) / b).toFixed(3) })
+  }
   console.log(JSON.stringify({ http: out.http }))
 }
 void main()

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import Database from 'better-sqlite3'
 import { createSqliteStore } from '../src/hub/store/sqlite'
-import { SCHEMA_VERSION } from '../src/hub/store/sqlite-schema'
+import { SCHEMA_VERSION, migrate } from '../src/hub/store/sqlite-schema'
 import { pageview, storeContract, type Backing } from './helpers/store-contract'
 
 /** A real file in a fresh temp directory (WAL and SHM files land beside it). */
@@ -39,6 +39,30 @@ describe('SqliteStore specifics', () => {
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal')
       assert.equal((db.prepare('SELECT count(*) AS n FROM sessions').get() as { n: number }).n, 1)
       db.close()
+    } finally {
+      await s.close()
+      await cleanup()
+    }
+  })
+
+  it('moves a file from schema 3 (ids unique hub-wide) to ids unique per site or app, keeping every row', async () => {
+    const { file, cleanup } = tempFile()
+    const ts = Date.UTC(2025, 0, 15, 10, 0, 0)
+    const old = [pageview({ ts, visitor: 'a' }), pageview({ ts: ts + 1, visitor: 'b' }), pageview({ ts: ts + 2, visitor: 'a' })]
+    const v3 = new Database(file)
+    migrate(v3, 3)
+    const insert = v3.prepare(`INSERT INTO events (id, ts, type, site, visitor, path, bot, ip) VALUES (?, ?, 'pageview', ?, ?, '/', 0, ?)`)
+    for (const e of old) insert.run(e.id, e.ts, e.site, e.visitor, e.ip)
+    v3.close()
+    const s = createSqliteStore(file)
+    try {
+      await s.init()
+      assert.equal(await s.getMeta('schema_version'), String(SCHEMA_VERSION))
+      assert.equal(await s.countEvents(), 3)
+      // the old rows still dedupe their resends, and their ids are free on another site
+      assert.equal((await s.append(old)).duplicates, 3)
+      assert.equal((await s.append(old.map((e) => ({ ...e, site: 'b.example' })))).stored, 3)
+      assert.deepEqual((await s.feed('a.example', 10)).map((f) => f.id), old.map((e) => e.id).reverse())
     } finally {
       await s.close()
       await cleanup()

@@ -14,8 +14,12 @@ export interface BenchServer {
   stop(): Promise<void>
 }
 
-export function startServer(kind: string, extraArgs: string[] = []): Promise<BenchServer> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', ...extraArgs, join(__dirname, 'servers.ts'), kind], {
+/**
+ * @param servers the servers script to run: another checkout's `bench/lib/servers.ts` runs that
+ *   checkout's hub (a before/after comparison in one run). @default this checkout's
+ */
+export function startServer(kind: string, extraArgs: string[] = [], servers = join(__dirname, 'servers.ts')): Promise<BenchServer> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', ...extraArgs, servers, kind], {
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   return new Promise((resolve, reject) => {

@@ -1,6 +1,6 @@
 /** Builds the protocol events of one flush from the in-process aggregates, and resets them. */
 import { DEFAULT_LIMITS } from '../protocol/limits'
-import { eventId } from '../protocol/ids'
+import { trackerEventId } from './ids'
 import type { BytesEvent, DbEvent, JobEvent, ProcessEvent, ProcessSideEvent } from '../protocol/schema'
 import type { JobTable, RunningList } from './jobs'
 import type { ProcessSample } from './process-metrics'
@@ -30,7 +30,7 @@ export interface FlushInput {
 export function buildEvents(f: FlushInput): ProcessSideEvent[] {
   const { s, counters: c, at } = f
   const out: ProcessSideEvent[] = []
-  const head = () => ({ id: eventId(at), app: s.app, instance: s.instance, at })
+  const head = () => ({ id: trackerEventId(at), app: s.app, instance: s.instance, at })
   if (c.sent > 0 || c.received > 0) {
     const e: BytesEvent = { type: 'bytes', ...head(), sent: c.sent, received: c.received }
     out.push(e)

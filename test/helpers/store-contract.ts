@@ -37,6 +37,16 @@ export function pageview(over: Partial<StoredEvent> = {}): StoredEvent {
   }
 }
 
+/** A tracker event of app `api` (an app's name goes in `site`). */
+export function processEvent(over: Partial<StoredEvent> = {}): StoredEvent {
+  return {
+    ...pageview({ type: 'job', site: 'api', instance: 'host:1', name: 'sync', data: '{"count":1}' }),
+    visitor: null, cid: null, host: null, path: null, title: null, browser: null, os: null, device: null, ip: null,
+    country: null, screen: null, language: null,
+    ...over,
+  }
+}
+
 function sample(over: Partial<LiveSample>): LiveSample {
   return {
     site: 'a.example', minute: T0, totalMax: 0, totalMean: 0, readingMax: 0, readingMean: 0,
@@ -87,6 +97,29 @@ export function storeContract(name: string, makeBacking: MakeBacking, opts: { sk
       assert.deepEqual(await s.totals(hourOf(T0)), { pageviews: 4, visitors: 3 })
       const [point] = await s.series({ site, from: T0, to: T0 + MIN }, 'minute')
       assert.deepEqual(point, { t: T0, pageviews: 4, visitors: 3 })
+    }))
+
+    it('dedupes an id within its site or app only: the same id elsewhere is another event', withStore(async (s) => {
+      // an id squatted on another site first: the victim's own event is still stored and counted
+      const squat = pageview({ site: 'b.example', visitor: 'attacker' })
+      assert.deepEqual(await s.append([squat]), { stored: 1, duplicates: 0, fresh: [true] })
+      const real = pageview({ id: squat.id, visitor: 'victim' })
+      assert.deepEqual(await s.append([real]), { stored: 1, duplicates: 0, fresh: [true] })
+      // a tracker app named like the site holds a scope of its own, and so does the site against it
+      const job = processEvent({ id: squat.id, site })
+      assert.deepEqual(await s.append([job]), { stored: 1, duplicates: 0, fresh: [true] })
+      const other = pageview({ site: 'api' })
+      await s.append([processEvent({ id: other.id, site: 'api' })])
+      assert.deepEqual(await s.append([other]), { stored: 1, duplicates: 0, fresh: [true] })
+      // within a scope, a resend is still a duplicate: web, tracker, and both in one batch
+      assert.deepEqual(await s.append([real, job, { ...real }]), { stored: 0, duplicates: 3, fresh: [false, false, false] })
+      const fresh = pageview({ visitor: 'c' })
+      assert.deepEqual(await s.append([fresh, { ...fresh }]), { stored: 1, duplicates: 1, fresh: [true, false] })
+      assert.equal(await s.countEvents(site), 3)
+      assert.equal(await s.countEvents('b.example'), 1)
+      assert.equal(await s.countEvents('api'), 2)
+      assert.deepEqual(await s.totals(hourOf(T0)), { pageviews: 2, visitors: 2 })
+      assert.deepEqual(await s.totals({ site: 'b.example', from: T0, to: T0 + HOUR }), { pageviews: 1, visitors: 1 })
     }))
 
     it('rolls pageviews and exact unique visitors up per minute, hour and day', withStore(async (s) => {

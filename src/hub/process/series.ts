@@ -105,9 +105,11 @@ export class ProcessSeriesStore implements IngestListener {
   accept(item: Accepted): ErrorCode | null {
     const ev = item.event as LivestatsEvent
     if (ev.type !== 'bytes' && ev.type !== 'db' && ev.type !== 'job' && ev.type !== 'process') return null
-    // a resend (tracker reconnect) carries the same id: count it once
-    if (this.seen.has(ev.id) || this.seenOld.has(ev.id)) return null
-    this.seen.add(ev.id)
+    // a resend (tracker reconnect) carries the same id: count it once. Ids are unique per app (as
+    // in the store), so another app's event with the same id is not a resend
+    const seenKey = `${ev.app}\0${ev.id}`
+    if (this.seen.has(seenKey) || this.seenOld.has(seenKey)) return null
+    this.seen.add(seenKey)
     if (this.seen.size >= SEEN_IDS) {
       this.seenOld = this.seen
       this.seen = new Set()

@@ -28,6 +28,12 @@ export function applyPragmas(db: Database.Database, p: SqlitePragmas): void {
   db.pragma(`wal_autocheckpoint = ${Math.max(1, Math.floor(p.walCheckpointPages))}`)
 }
 
+/**
+ * The key's third column: 1 for web events (their `site` is a site), 0 for tracker events (an app
+ * name), so a site and an app of the same name keep apart. Keep in step with WEB_TYPES.
+ */
+const WEB_SCOPE = "type IN ('pageview', 'event', 'leave')"
+
 const MIGRATIONS: readonly string[] = [
   // 1: events, rollups, live samples, sessions.
   `
@@ -99,13 +105,41 @@ const MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX process_minute_t ON process_minute (t);
   `,
+  // 4: an event id is unique within its source's scope, no longer across the whole hub: a web event
+  // within its site, a tracker event within its app (both in `site`), and web and tracker events
+  // apart (the third key column). An id stored on one site or app can no longer make another
+  // source's event a "duplicate". SQLite cannot change a table's key in place, so the table is copied.
+  `
+  CREATE TABLE events_v4 (
+    id TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    site TEXT NOT NULL,
+    visitor TEXT, cid TEXT, host TEXT, path TEXT, title TEXT, referrer TEXT, ref_host TEXT,
+    utm_source TEXT, utm_medium TEXT, utm_campaign TEXT, browser TEXT, os TEXT, device TEXT,
+    bot INTEGER NOT NULL,
+    ip TEXT, country TEXT, screen INTEGER, language TEXT, name TEXT, data TEXT, instance TEXT
+  );
+  INSERT INTO events_v4 (id, ts, type, site, visitor, cid, host, path, title, referrer, ref_host, utm_source,
+    utm_medium, utm_campaign, browser, os, device, bot, ip, country, screen, language, name, data, instance)
+  SELECT id, ts, type, site, visitor, cid, host, path, title, referrer, ref_host, utm_source,
+    utm_medium, utm_campaign, browser, os, device, bot, ip, country, screen, language, name, data, instance
+  FROM events ORDER BY rowid;
+  DROP TABLE events;
+  ALTER TABLE events_v4 RENAME TO events;
+  CREATE INDEX events_site_type_ts ON events (site, type, ts, bot, visitor);
+  CREATE UNIQUE INDEX events_key ON events (site, id, ${WEB_SCOPE});
+  `,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length
 const VERSION_KEY = 'schema_version'
 
-/** Brings the file to SCHEMA_VERSION. A file from a newer Livestats is refused, not downgraded. */
-export function migrate(db: Database.Database): void {
+/**
+ * Brings the file to SCHEMA_VERSION (tests pass an older `target` to build a file as an earlier
+ * Livestats left it). A file from a newer Livestats is refused, not downgraded.
+ */
+export function migrate(db: Database.Database, target: number = SCHEMA_VERSION): void {
   db.exec('CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID')
   const read = db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?')
   const write = db.prepare<[string, string]>(
@@ -118,7 +152,7 @@ export function migrate(db: Database.Database): void {
     if (current > SCHEMA_VERSION) {
       throw new Error(`Database schema ${current} is newer than this Livestats (${SCHEMA_VERSION})`)
     }
-    if (current === SCHEMA_VERSION) return false
+    if (current >= target) return false
     db.exec(MIGRATIONS[current] as string)
     write.run(VERSION_KEY, String(current + 1))
     return true

@@ -9,6 +9,11 @@
 
 /** One row of the event table. Web-only and process-only columns are null on the other kind. */
 export interface StoredEvent {
+  /**
+   * Client-made id. Unique within its scope only: web events within their site, tracker events
+   * within their app, the two kinds apart. An id used on one site or app never makes another's
+   * event a duplicate.
+   */
   id: string
   /** Hub time, ms since epoch (process samples: the client's `at`, clamped). */
   ts: number
@@ -46,7 +51,7 @@ export interface StoredEvent {
 export interface AppendResult {
   /** Events newly written. */
   stored: number
-  /** Events whose id the store already held (resends): not written again. */
+  /** Events whose id the store already held in their scope (resends): not written again. */
   duplicates: number
   /** For each input event, true when it was newly stored (same order as the input). */
   fresh: boolean[]
@@ -154,7 +159,8 @@ export interface Store {
   /** Creates or migrates the schema; idempotent. */
   init(): Promise<void>
   /**
-   * Writes the events in one transaction, skipping ids already stored, and updates the rollups
+   * Writes the events in one transaction, skipping those whose id is already stored in the same
+   * scope (site or app, web or tracker: see `StoredEvent.id`), and updates the rollups
    * for the newly stored ones (bots excluded from pageview and visitor counts). Resolves once committed.
    */
   append(events: readonly StoredEvent[]): Promise<AppendResult>
