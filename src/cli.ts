@@ -16,6 +16,8 @@ Options (each also as an environment variable):
   --retention DAYS    days of raw events to keep, 0 = all      LIVESTATS_RETENTION (default 180)
   --trust-proxy LIST  proxies whose X-Forwarded-For is used    LIVESTATS_TRUST_PROXY (IPs or "loopback")
   --sites LIST        sites allowed to send, comma-separated   LIVESTATS_SITES (default: any)
+  --site-hosts MAP    other hosts a site runs under, not       LIVESTATS_SITE_HOSTS
+                      referrers: site=host,host;site2=host     (e.g. example.com=m.example.com)
   --auth MODE         auto | on | off                          LIVESTATS_AUTH (default auto: on when not loopback)
   --reset-token       make and print a new read token
   -h, --help          this text
@@ -29,7 +31,7 @@ export async function main(argv: string[]): Promise<void> {
       allowPositionals: true,
       options: {
         port: { type: 'string' }, host: { type: 'string' }, db: { type: 'string' }, retention: { type: 'string' },
-        'trust-proxy': { type: 'string' }, sites: { type: 'string' }, auth: { type: 'string' },
+        'trust-proxy': { type: 'string' }, sites: { type: 'string' }, 'site-hosts': { type: 'string' }, auth: { type: 'string' },
         'reset-token': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
     })
@@ -54,6 +56,7 @@ export async function main(argv: string[]): Promise<void> {
   if (v.retention !== undefined) flags.retentionDays = v.retention
   if (v['trust-proxy'] !== undefined) flags.trustProxy = v['trust-proxy']
   if (v.sites !== undefined) flags.sites = v.sites
+  if (v['site-hosts'] !== undefined) flags.siteHosts = v['site-hosts']
   if (v.auth !== undefined) flags.auth = v.auth
 
   let hub: Hub

@@ -30,6 +30,12 @@ export interface HubOptions {
   token: string | null
   /** Sites allowed to send web events; empty allows any. @default [] */
   sites: string[]
+  /**
+   * Other hosts each site runs under (a mobile or staging host): navigation between them is not a
+   * referrer. Keyed by site name. As a string: `site=host,host;site2=host`. @default {}
+   * @example { 'example.test': ['m.example.test', 'staging.example.test'] }
+   */
+  siteHosts: Record<string, readonly string[]>
   /** Show full client IPs in the live feed (memory only; the store always keeps masked IPs). @default false */
   feedFullIp: boolean
   /** Largest number of rows waiting for the writer before new frames are refused. @default 200000 */
@@ -66,6 +72,34 @@ function list(v: unknown): string[] {
   return []
 }
 
+// a host name as a person writes it (any letters for IDNs), with an optional port
+const HOST_NAME = /^(\[[0-9a-f:.]+\]|[^\s/?#@\[\]:=,;]+)(:\d{1,5})?$/i
+
+/** `site=host,host;site2=host` (or the same as an object) → frozen site → hosts. */
+function siteHosts(v: unknown): Record<string, readonly string[]> {
+  const out: Record<string, readonly string[]> = {}
+  if (v == null || v === '') return Object.freeze(out)
+  let entries: [string, unknown][]
+  if (typeof v === 'string') {
+    entries = v.split(/[;\s]+/).filter(Boolean).map((part): [string, unknown] => {
+      const eq = part.indexOf('=')
+      if (eq <= 0) fail(`siteHosts: "${part}" is not site=host,host`)
+      return [part.slice(0, eq), part.slice(eq + 1)]
+    })
+  } else if (typeof v === 'object' && !Array.isArray(v)) {
+    entries = Object.entries(v as Record<string, unknown>)
+  } else {
+    fail('siteHosts must be "site=host,host;site2=host" or an object of site → hosts')
+  }
+  for (const [site, hosts] of entries) {
+    const names = list(hosts)
+    for (const h of [site, ...names]) if (!HOST_NAME.test(h)) fail(`siteHosts: "${h}" is not a host name`)
+    if (names.length === 0) fail(`siteHosts: site "${site}" lists no hosts`)
+    out[site] = Object.freeze([...(out[site] ?? []), ...names])
+  }
+  return Object.freeze(out)
+}
+
 function storeUrl(store: string): string {
   if (store.startsWith('postgres://') || store.startsWith('postgresql://')) return store
   if (store.startsWith('sqlite:')) return store
@@ -85,6 +119,7 @@ export const ENV_KEYS: Record<string, keyof HubOptions> = {
   LIVESTATS_TOKEN: 'token',
   LIVESTATS_SITES: 'sites',
   LIVESTATS_FEED_FULL_IP: 'feedFullIp',
+  LIVESTATS_SITE_HOSTS: 'siteHosts',
 }
 
 /** Options from `LIVESTATS_*` variables (strings; `resolveConfig` validates them). */
@@ -100,7 +135,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): Record<str
 /** Validates and freezes hub options; throws `LS_ERR_CONFIG` with a plain message on the first problem. */
 export function resolveConfig(input: Partial<Record<keyof HubOptions, unknown>> = {}): HubConfig {
   const known = new Set<string>([
-    'port', 'host', 'store', 'db', 'retentionDays', 'trustProxy', 'auth', 'token', 'sites', 'feedFullIp',
+    'port', 'host', 'store', 'db', 'retentionDays', 'trustProxy', 'auth', 'token', 'sites', 'siteHosts', 'feedFullIp',
     'maxQueuedRows', 'limits', 'logger',
   ])
   for (const k of Object.keys(input)) if (!known.has(k)) fail(`unknown option "${k}"`)
@@ -131,7 +166,7 @@ export function resolveConfig(input: Partial<Record<keyof HubOptions, unknown>> 
   const requireToken = auth === 'on' || (auth === 'auto' && !isLoopbackHost(host))
   return Object.freeze({
     port, host, store, retentionDays, trustProxy, auth: auth as HubOptions['auth'], token,
-    sites: list(raw.sites), feedFullIp, maxQueuedRows, limits: Object.freeze(limits), logger,
+    sites: list(raw.sites), siteHosts: siteHosts(raw.siteHosts), feedFullIp, maxQueuedRows, limits: Object.freeze(limits), logger,
     requireToken, storeUrl: storeUrl(store),
   })
 }

@@ -5,8 +5,12 @@
 import type { LivestatsEvent, ProcessSideEvent } from '../../protocol/schema'
 import type { StoredEvent } from '../store/types'
 import type { ClientInfo } from './types'
+import { hostKey, SiteHosts } from './site-hosts'
+import { readableUrl, splitUrl, type UrlParts } from './url'
+import { queryValue } from './keywords'
 
 const DAY = 86_400_000
+const NO_HOSTS = new SiteHosts()
 
 interface PageParts {
   host: string | null
@@ -16,66 +20,33 @@ interface PageParts {
   utmCampaign: string | null
 }
 
-// Most URLs a tracker sends are `https://host/path?query`: lower-case DNS host, no port, no
-// userinfo, nothing WHATWG URL would re-encode or resolve. Those are split by hand; anything else
-// (ports, IPs, IDNs, `..` segments, odd characters) goes through `new URL`, which costs about 1 µs
-// an event. The hand-split result is the same as URL's for every URL the pattern admits.
-const SIMPLE = /^https?:\/\/((?:[a-z0-9-]+\.)*[a-z][a-z0-9-]*)(\/[A-Za-z0-9\-._~!$&'()*+,;=:@/%]*)?(?:\?([^#]*))?(?:#.*)?$/
-// query characters URL keeps as they are (anything else would be percent-encoded by it)
-const PLAIN_QUERY = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*$/
-
-function simple(url: string): RegExpExecArray | null {
-  if (url.length > 2048) return null
-  const m = SIMPLE.exec(url)
-  if (m === null) return null
-  const host = m[1] as string
-  const path = m[2]
-  const query = m[3]
-  if (host.startsWith('xn--') || host.includes('.xn--')) return null
-  // dot segments, plain or percent-encoded, are resolved by URL
-  if (path !== undefined && (path.includes('/.') || (path.includes('%') && /%2e/i.test(path)))) return null
-  if (query !== undefined && !PLAIN_QUERY.test(query)) return null
-  return m
-}
-
-function parts(host: string | null, path: string, q: URLSearchParams | null): PageParts {
-  if (q === null) return { host, path, utmSource: null, utmMedium: null, utmCampaign: null }
-  return { host, path, utmSource: q.get('utm_source') ?? q.get('ref') ?? null, utmMedium: q.get('utm_medium'), utmCampaign: q.get('utm_campaign') }
-}
-
+/** Host, page path (src/protocol/page.ts) and UTM parameters of a page URL. */
 export function pageParts(url: string): PageParts {
-  const m = simple(url)
-  if (m !== null) {
-    const query = m[3]
-    const q = query !== undefined && query !== '' && (query.includes('utm_') || query.includes('ref='))
-      ? new URLSearchParams(query) : null
-    return parts(m[1] as string, m[2] || '/', q)
+  return partsOf(splitUrl(url))
+}
+
+function partsOf(u: UrlParts): PageParts {
+  const q = u.query
+  // most page URLs carry no campaign: no query scan beyond these two searches
+  if (q === '' || (q.indexOf('utm_') === -1 && q.indexOf('ref=') === -1)) {
+    return { host: u.host, path: u.path, utmSource: null, utmMedium: null, utmCampaign: null }
   }
-  try {
-    const u = new URL(url)
-    return parts(u.host || null, u.pathname || '/', u.searchParams)
-  } catch {
-    // a relative or odd URL: keep its path part, drop the query
-    const path = url.split(/[?#]/, 1)[0] || '/'
-    return { host: null, path, utmSource: null, utmMedium: null, utmCampaign: null }
+  return {
+    host: u.host, path: u.path, utmSource: queryValue(q, 'utm_source=') ?? queryValue(q, 'ref='),
+    utmMedium: queryValue(q, 'utm_medium='), utmCampaign: queryValue(q, 'utm_campaign='),
   }
 }
 
-/** Host of an external referrer; null when there is none or it is the page's own host. */
-export function referrerHost(referrer: string | undefined, pageHost: string | null): string | null {
+/**
+ * The host (`hostKey`: no `www.`, no port) of an external referrer; null when there is none or it
+ * is one of the site's own hosts (the page's host, the site name, hosts listed with it).
+ */
+export function referrerHost(referrer: string | undefined, pageHost: string | null, site = '', hosts = NO_HOSTS): string | null {
   if (!referrer) return null
-  let host: string
-  const m = simple(referrer)
-  if (m !== null) host = m[1] as string
-  else {
-    try {
-      host = new URL(referrer).host
-    } catch {
-      return null
-    }
-  }
-  if (!host || host === pageHost) return null
-  return host.startsWith('www.') ? host.slice(4) : host
+  const r = splitUrl(referrer).hostname
+  if (r === null) return null
+  const key = hostKey(r)
+  return key === '' || hosts.internal(key, pageHost === null ? null : hostKey(pageHost), site) ? null : key
 }
 
 function blank(ts: number, type: StoredEvent['type'], id: string, site: string, client: ClientInfo): StoredEvent {
@@ -100,18 +71,22 @@ function processRow(ev: ProcessSideEvent, now: number): StoredEvent {
 }
 
 /** The stored row for an event, or null for presence and leave (they live in memory only). */
-export function toRow(ev: LivestatsEvent, ts: number, visitor: string | null, client: ClientInfo): StoredEvent | null {
+export function toRow(
+  ev: LivestatsEvent, ts: number, visitor: string | null, client: ClientInfo, hosts: SiteHosts = NO_HOSTS,
+): StoredEvent | null {
   switch (ev.type) {
     case 'pageview': {
-      const p = pageParts(ev.url)
+      const u = splitUrl(ev.url)
+      const p = partsOf(u)
       const row = blank(ts, 'pageview', ev.id, ev.site, client)
       row.visitor = visitor
       row.cid = ev.cid ?? null
       row.host = p.host
       row.path = p.path
       row.title = ev.title ?? null
-      row.referrer = ev.referrer || null
-      row.refHost = referrerHost(ev.referrer, p.host)
+      // navigation within the site is no referrer, on any surface (top referrers, the feed)
+      row.refHost = referrerHost(ev.referrer, u.hostname, ev.site, hosts)
+      row.referrer = row.refHost === null ? null : readableUrl(ev.referrer as string)
       row.utmSource = p.utmSource
       row.utmMedium = p.utmMedium
       row.utmCampaign = p.utmCampaign

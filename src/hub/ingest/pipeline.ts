@@ -11,6 +11,7 @@ import type { HubConfig } from '../config'
 import type { HubMetrics } from '../metrics'
 import type { StoredEvent } from '../store/types'
 import { toRow } from './enrich'
+import { SiteHosts } from './site-hosts'
 import type { Accepted, ClientInfo, IngestListener } from './types'
 import { isInvalid, type Validator } from './validate'
 import type { VisitorHasher } from './visitor'
@@ -29,6 +30,7 @@ type Decoded = ReturnType<Validator['decode']>
 
 export class Ingest {
   private readonly allowed: ReadonlySet<string> | null
+  private readonly hosts: SiteHosts
   private visitors = new WeakMap<ClientInfo, Map<string, string>>()
   // ClientInfo is per WebSocket and per keep-alive HTTP socket; a bounded map keyed by what the
   // hash covers saves the HMAC for new HTTP sockets too
@@ -43,6 +45,7 @@ export class Ingest {
     private readonly metrics: HubMetrics,
   ) {
     this.allowed = config.sites.length > 0 ? new Set(config.sites) : null
+    this.hosts = new SiteHosts(config.siteHosts)
   }
 
   private visitorOf(client: ClientInfo, site: string): string {
@@ -143,7 +146,7 @@ export class Ingest {
       }
       const web = WEB_TYPES.has(ev.type)
       const visitor = web ? this.visitorOf(client, (ev as { site: string }).site) : null
-      const accepted: Accepted = { event: ev, ts: now, visitor, row: toRow(ev, now, visitor, client) }
+      const accepted: Accepted = { event: ev, ts: now, visitor, row: toRow(ev, now, visitor, client, this.hosts) }
       let refusedBy: ErrorCode | null = null
       for (const l of this.listeners) {
         refusedBy = l.accept(accepted, client)

@@ -1,12 +1,6 @@
 /**
- * Page path of a URL, as the store keeps it (`enrich.ts`: `new URL(url).pathname`, query and
- * hash dropped), so that live pages and stored pageviews name a page the same way.
+ * Page path of a URL, as the store keeps it: the same `splitUrl` ingest uses (readable path plus
+ * hash route, query and anchors dropped; src/protocol/page.ts), so live pages and stored page views
+ * name a page the same way.
  */
-export function pathOf(url: string): string {
-  try {
-    return new URL(url).pathname || '/'
-  } catch {
-    // a relative or odd URL: keep its path part, as enrich does
-    return url.split(/[?#]/, 1)[0] || '/'
-  }
-}
+export { pageOf as pathOf } from '../ingest/url'

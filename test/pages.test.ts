@@ -1,0 +1,320 @@
+/**
+ * Issue 9 items 1, 3, 4 and 6 on the hub: what a page is (hash routes, anchors), readable paths
+ * (one row encoded or raw, meaningful escapes kept, invalid ones as sent), which hosts are one site
+ * (no self-referrers), and keywords. Units first, then each rule through a real hub: top pages,
+ * live pages, the feed (stored and live), referrers and UTM.
+ */
+import { describe, it, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { CollectClient, id, post, startHub, type TestHub } from './helpers/hub'
+import { dashboard } from './helpers/live'
+import { ESCAPE_RUN, PAGE_KEY, PAGE_PATH, pagePath, readablePath, readableValue, routeOf } from '../src/protocol/page'
+import { pageOf, readableUrl, splitUrl } from '../src/hub/ingest/url'
+import { pageParts, referrerHost } from '../src/hub/ingest/enrich'
+import { hostKey, SiteHosts } from '../src/hub/ingest/site-hosts'
+import { pathOf } from '../src/hub/presence/path'
+import { resolveConfig, optionsFromEnv } from '../src/hub/config'
+import type { FeedPageview } from '../src/hub/bus/messages'
+import type { ServerMessage } from '../src/hub/live/protocol'
+
+const PERSIAN_ENC = '/%D8%B3%D9%84%D8%A7%D9%85-%D8%AF%D9%86%DB%8C%D8%A7'
+const PERSIAN = '/سلام-دنیا'
+
+/** URL → page, every form a browser, a proxy or a hand-written client sends. */
+const PAGES: [string, string][] = [
+  // hash routes are pages; anchors are not
+  ['https://h.test/app/', '/app/'],
+  ['https://h.test/app/#/about', '/app/#/about'],
+  ['https://h.test/app/#!/about', '/app/#!/about'],
+  ['https://h.test/app/#/about?tab=2', '/app/#/about'],
+  ['https://h.test/app/#/about#team', '/app/#/about'],
+  ['https://h.test/app/#/users/42/edit', '/app/#/users/42/edit'],
+  ['https://h.test/app/?x=1#/pricing', '/app/#/pricing'],
+  ['https://h.test/app/#section-2', '/app/'],
+  ['https://h.test/app/#', '/app/'],
+  ['https://h.test/app/#/', '/app/'],
+  ['https://h.test/app/#!/', '/app/'],
+  ['https://h.test/app/#!section', '/app/'],
+  ['https://h.test/docs#/', '/docs'],
+  ['https://h.test#/about', '/#/about'],
+  ['https://h.test/app/#/caf%C3%A9', '/app/#/café'],
+  ['https://h.test/app/#/café', '/app/#/café'],
+  ['https://h.test/app/#/a b', '/app/#/a b'],
+  ['https://h.test/app/#/a%20b', '/app/#/a b'],
+  // the slow path (port, upper case, IDN, IP) gives the same page
+  ['https://H.Test:8443/app/#/about', '/app/#/about'],
+  ['https://bücher.test/app/#/about', '/app/#/about'],
+  ['http://127.0.0.1:3000/app/#anchor', '/app/'],
+  // readable paths: one row encoded or raw
+  [`https://u.test${PERSIAN_ENC}`, PERSIAN],
+  [`https://u.test${PERSIAN_ENC.toLowerCase()}`, PERSIAN],
+  [`https://u.test${PERSIAN}`, PERSIAN],
+  [`https://U.TEST:443${PERSIAN_ENC}`, PERSIAN],
+  ['https://u.test/%E0%A4%A8%E0%A4%AE%E0%A4%B8%E0%A5%8D%E0%A4%A4%E0%A5%87', '/नमस्ते'],
+  ['https://u.test/नमस्ते', '/नमस्ते'],
+  ['https://u.test/%E4%BD%A0%E5%A5%BD?x=1', '/你好'],
+  ['https://u.test/%F0%9F%98%80', '/😀'],
+  ['https://u.test/😀', '/😀'],
+  ['https://u.test/caf%C3%A9', '/café'],
+  ['https://u.test/café', '/café'],
+  ['https://u.test/a%20b', '/a b'],
+  ['https://u.test/a b', '/a b'],
+  ['https://u.test/%7Euser', '/~user'],
+  ['https://u.test/~user', '/~user'],
+  ['https://u.test/%41%42c', '/ABc'],
+  // escapes that change a URL's meaning stay encoded (upper case: one row)
+  ['https://u.test/a%2Fb', '/a%2Fb'],
+  ['https://u.test/a%2fb', '/a%2Fb'],
+  ['https://u.test/a%3Fb', '/a%3Fb'],
+  ['https://u.test/a%23b', '/a%23b'],
+  ['https://u.test/100%25', '/100%25'],
+  ['https://u.test/%25C3%25A9', '/%25C3%25A9'],
+  ['https://u.test/a%5Cb', '/a%5Cb'],
+  ['https://u.test/a%00b%0Ac%7F', '/a%00b%0Ac%7F'],
+  ['https://u.test/caf%C3%A9%2Fth%C3%A9', '/café%2Fthé'],
+  // invalid escapes stay as sent, valid ones around them are decoded
+  ['https://u.test/%E0%A4%A', '/%E0%A4%A'],
+  ['https://u.test/caf%C3%A9/%E0%A4%A', '/café/%E0%A4%A'],
+  ['https://u.test/%C3%A9%FF', '/é%FF'],
+  ['https://u.test/%FF%FE', '/%FF%FE'],
+  ['https://u.test/%C0%AF', '/%C0%AF'],
+  ['https://u.test/%ED%A0%80', '/%ED%A0%80'],
+  ['https://u.test/%C3', '/%C3'],
+  ['https://u.test/%zz%4', '/%zz%4'],
+  ['https://u.test/50%', '/50%'],
+  // relative or odd URLs keep their path part
+  ['/relative?q=1', '/relative'],
+  ['/rel/#/route?x', '/rel/#/route'],
+  ['/rel/%C3%A9#top', '/rel/é'],
+]
+
+describe('page rule and readable paths (src/protocol/page.ts)', () => {
+  for (const [url, page] of PAGES) {
+    it(`${url} → ${page}`, () => {
+      assert.equal(pageOf(url), page)
+      assert.equal(pathOf(url), page, 'live presence names the page like the store')
+      assert.equal(pageParts(url).path, page)
+    })
+  }
+
+  it('routeOf: routes only, without their query or a second fragment', () => {
+    assert.equal(routeOf('#/about'), '#/about')
+    assert.equal(routeOf('#!/about?x=1'), '#!/about')
+    assert.equal(routeOf('#/a#b'), '#/a')
+    for (const anchor of ['', '#', '#/', '#!/', '#!', '#top', '#!top', '#?/x', '# /x']) assert.equal(routeOf(anchor), '', anchor)
+  })
+
+  it('readablePath leaves a path without escapes untouched and keeps what it cannot decode', () => {
+    for (const p of ['/', '/a/b', '/سلام', '/a%2Fb', '/%E0%A4%A', '/100%25']) assert.equal(readablePath(readablePath(p)), readablePath(p))
+    assert.equal(pagePath('', ''), '/')
+  })
+
+  it('query values: + is a space, all valid escapes decode, controls and invalid ones stay', () => {
+    assert.equal(readableValue('spring+sale'), 'spring sale')
+    assert.equal(readableValue('%D8%AE%D8%A8%D8%B1'), 'خبر')
+    assert.equal(readableValue('a%2Fb%26c%3Dd'), 'a/b&c=d')
+    assert.equal(readableValue('50%25'), '50%')
+    assert.equal(readableValue('%E0%A4%A'), '%E0%A4%A')
+    assert.equal(readableValue('x%0ay'), 'x%0Ay')
+  })
+
+  it('a referrer keeps its query and fragment as sent, its path readable', () => {
+    assert.equal(readableUrl('https://r.test/%C3%A9t%C3%A9?q=%C3%A9#x%20'), 'https://r.test/été?q=%C3%A9#x%20')
+    assert.equal(readableUrl('https://r.test/plain?q=1'), 'https://r.test/plain?q=1')
+    assert.equal(readableUrl('https://r.test'), 'https://r.test')
+  })
+
+  it("the snippet's page (data-exclude) is the hub's page for every URL a browser reports", () => {
+    // what snippet.ts does with location: pathname + hash → PAGE_PATH → decode ESCAPE_RUN runs
+    const snippetPage = (href: string): string => {
+      const u = new URL(href)
+      return (u.pathname + u.hash).match(PAGE_PATH)![0].replace(ESCAPE_RUN, (r) => {
+        try { return decodeURIComponent(r) } catch { return r }
+      })
+    }
+    for (const [url, page] of PAGES) {
+      if (!url.startsWith('http') || /%[0-9a-f]?[a-f]/.test(url) || /%E0%A4%A$|%C3%A9%FF/.test(url)) continue
+      assert.equal(snippetPage(url), page, url)
+    }
+    // and the key it compares for a new page view ignores anchors only
+    const key = (href: string): string => href.match(PAGE_KEY)![0]
+    assert.equal(key('https://h.test/app/#section-2'), key('https://h.test/app/'))
+    assert.equal(key('https://h.test/app/#/'), key('https://h.test/app/'))
+    assert.notEqual(key('https://h.test/app/#/about'), key('https://h.test/app/'))
+    assert.notEqual(key('https://h.test/app/#/about'), key('https://h.test/app/#/pricing'))
+    assert.equal(key('https://h.test/app/#/about#team'), key('https://h.test/app/#/about'))
+  })
+
+  it('splitUrl gives the same parts on the fast path and through URL', () => {
+    assert.deepEqual(splitUrl('https://a.test/x%20y?utm_source=s#/r'), { host: 'a.test', hostname: 'a.test', path: '/x y#/r', query: 'utm_source=s' })
+    assert.deepEqual(splitUrl('https://A.test:8080/x%20y?utm_source=s#/r'), { host: 'a.test:8080', hostname: 'a.test', path: '/x y#/r', query: 'utm_source=s' })
+  })
+})
+
+describe('which hosts are one site', () => {
+  it('hostKey ignores case, port, a trailing dot, www. and IDN spelling', () => {
+    for (const h of ['example.test', 'EXAMPLE.test', 'www.example.test', 'WWW.Example.Test', 'example.test:8443', 'www.example.test:80', 'example.test.']) {
+      assert.equal(hostKey(h), 'example.test', h)
+    }
+    assert.equal(hostKey('bücher.test'), 'xn--bcher-kva.test')
+    assert.equal(hostKey('www.BÜCHER.test:443'), 'xn--bcher-kva.test')
+    assert.equal(hostKey('[::1]:3000'), '[::1]')
+    assert.equal(hostKey('wwwx.test'), 'wwwx.test')
+  })
+
+  const internal: [string, string, string][] = [
+    // [site, page, referrer]
+    ['example.test', 'https://example.test/about', 'https://www.example.test/'],
+    ['example.test', 'https://www.example.test/about', 'https://example.test/'],
+    ['example.test', 'https://example.test/about', 'https://EXAMPLE.TEST/x'],
+    ['example.test', 'https://example.test/about', 'https://example.test:8443/'],
+    ['example.test', 'http://example.test:8080/about', 'https://www.example.test/'],
+    ['example.test', 'https://example.test/about', 'https://example.test./'],
+    ['Example.Test', 'https://example.test/about', 'https://www.example.test/'],
+    ['bücher.test', 'https://xn--bcher-kva.test/', 'https://www.bücher.test/'],
+    ['xn--bcher-kva.test', 'https://bücher.test/', 'https://www.xn--bcher-kva.test/a'],
+    // the site name counts as well as the page's host (a page on a preview host)
+    ['example.test', 'https://preview.host.test/about', 'https://www.example.test/'],
+    ['www.example.test', 'https://preview.host.test/about', 'https://example.test/'],
+    ['shop.test', 'https://shop.test/', 'http://shop.test:3000/'],
+  ]
+  for (const [site, page, ref] of internal) {
+    it(`site ${site}, page ${page}, referrer ${ref}: internal`, () => {
+      assert.equal(referrerHost(ref, splitUrl(page).hostname, site), null)
+    })
+  }
+
+  it('external referrers keep their host without www. and port', () => {
+    assert.equal(referrerHost('https://www.other.test:8080/p', 'example.test', 'example.test'), 'other.test')
+    assert.equal(referrerHost('https://sub.example.test/', 'example.test', 'example.test'), 'sub.example.test')
+    assert.equal(referrerHost('https://Other.TEST/', 'example.test', 'example.test'), 'other.test')
+    assert.equal(referrerHost('javascript:alert(1)', 'a.test'), null)
+    assert.equal(referrerHost('', 'a.test'), null)
+  })
+
+  it('hosts the operator lists with a site are the site', () => {
+    const hosts = new SiteHosts({ 'example.test': ['m.example.test', 'Staging.Example.Test:8443'] })
+    const ref = (r: string, page: string, site = 'example.test') => referrerHost(r, splitUrl(page).hostname, site, hosts)
+    assert.equal(ref('https://m.example.test/', 'https://example.test/a'), null)
+    assert.equal(ref('https://example.test/', 'https://m.example.test/a'), null)
+    assert.equal(ref('https://www.staging.example.test/', 'https://m.example.test/a'), null)
+    assert.equal(ref('https://staging.example.test/', 'https://m.example.test/a', 'm.example.test'), null, 'site named by its mobile host')
+    assert.equal(ref('https://other.test/', 'https://m.example.test/a'), 'other.test')
+    assert.equal(ref('https://m.example.test/', 'https://other-site.test/', 'other-site.test'), 'm.example.test', 'not listed for that site')
+  })
+
+  it('--site-hosts, LIVESTATS_SITE_HOSTS and the siteHosts option', () => {
+    const env = optionsFromEnv({ LIVESTATS_SITE_HOSTS: 'example.test=m.example.test,staging.example.test;b.test=www2.b.test' })
+    assert.deepEqual(resolveConfig(env).siteHosts, { 'example.test': ['m.example.test', 'staging.example.test'], 'b.test': ['www2.b.test'] })
+    assert.deepEqual(resolveConfig({ siteHosts: { 'a.test': ['m.a.test'] } }).siteHosts, { 'a.test': ['m.a.test'] })
+    assert.deepEqual(resolveConfig({}).siteHosts, {})
+    for (const bad of ['example.test', 'example.test=', 'a.test=b test', 'a.test=http://b.test/', 42]) {
+      assert.throws(() => resolveConfig({ siteHosts: bad }), (e: { code?: string }) => e.code === 'LS_ERR_CONFIG', String(bad))
+    }
+  })
+})
+
+describe('through a real hub: top pages, live pages, the feed, referrers, UTM', () => {
+  let t: TestHub
+  const now = Date.now()
+  const top = async (site: string, dim: string) => {
+    const r = await fetch(`${t.url}/api/top?site=${encodeURIComponent(site)}&dim=${dim}&from=${now - 3_600_000}&to=${now + 3_600_000}&limit=50`)
+    assert.equal(r.status, 200)
+    return ((await r.json()) as { rows: { value: string; pageviews: number }[] }).rows
+  }
+  const livePages = async (site: string) => {
+    const r = await fetch(`${t.url}/api/live/pages?site=${encodeURIComponent(site)}`)
+    return ((await r.json()) as { pages: { path: string; total: number }[] }).pages
+  }
+  const feed = async (site: string) => {
+    const r = await fetch(`${t.url}/api/feed?site=${encodeURIComponent(site)}&limit=100`)
+    return ((await r.json()) as { rows: { path: string; referrer: string | null }[] }).rows
+  }
+  const send = async (events: Record<string, unknown>[]) => {
+    const r = await post(t.url, { v: 1, events })
+    assert.equal(r.status, 202, JSON.stringify(r.body))
+    assert.deepEqual(r.body.rejected, [])
+  }
+  const pv = (site: string, url: string, extra: Record<string, unknown> = {}) => ({ id: id(), type: 'pageview', site, url, ...extra })
+
+  before(async () => { t = await startHub({ siteHosts: { 'alias.test': ['m.alias.test', 'staging.alias.test'] } }) })
+  after(async () => { await t.stop() })
+
+  it('a hash router: /app/ → #/about → #/pricing → #/about is 4 views on 3 pages, live and stored', async () => {
+    const site = 'h.test'
+    const port = Number(new URL(t.url).port)
+    const dash = await dashboard(port, `?site=${site}`)
+    const ws = new CollectClient(t.url)
+    const cid = id('tab')
+    for (const hash of ['', '#/about', '#/pricing', '#/about']) {
+      const ack = await ws.send(pv(site, `https://h.test/app/${hash}`, { cid }))
+      assert.equal((ack as { stored: number }).stored, 1)
+    }
+    // an in-page anchor sent by an older snippet names the same page
+    await ws.send(pv(site, 'https://h.test/app/#section-2', { cid: id('tab') }))
+    assert.deepEqual(await top(site, 'page'), [
+      { value: '/app/', pageviews: 2 }, { value: '/app/#/about', pageviews: 2 }, { value: '/app/#/pricing', pageviews: 1 },
+    ])
+    const live = await livePages(site)
+    assert.deepEqual(live.map((p) => `${p.path} ${p.total}`).sort(), ['/app/ 1', '/app/#/about 1'])
+    const stored = (await feed(site)).map((r) => r.path)
+    assert.deepEqual(stored, ['/app/', '/app/#/about', '/app/#/pricing', '/app/#/about', '/app/'])
+    // the live feed carries the same paths
+    const fed: string[] = []
+    const deadline = Date.now() + 2000
+    while (fed.length < 5 && Date.now() < deadline) {
+      fed.length = 0
+      for (const m of dash.messages as ServerMessage[]) if (m.type === 'diff' && m.feed) for (const f of m.feed as FeedPageview[]) fed.push(f.path ?? '')
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    assert.deepEqual(fed.sort(), ['/app/', '/app/', '/app/#/about', '/app/#/about', '/app/#/pricing'])
+    ws.close()
+    dash.close()
+  })
+
+  it('a percent-encoded path and the raw path are one readable row, live and stored', async () => {
+    const site = 'u.test'
+    const ws = new CollectClient(t.url)
+    await ws.send(pv(site, `https://u.test${PERSIAN_ENC}`, { cid: id('tab') }))
+    await ws.send(pv(site, `https://u.test${PERSIAN}`, { cid: id('tab') }))
+    await ws.send(pv(site, `https://u.test${PERSIAN_ENC.toLowerCase()}?utm_source=x`, { cid: id('tab') }))
+    await send([pv(site, 'https://u.test/a%2Fb'), pv(site, 'https://u.test/a%2fb'), pv(site, 'https://u.test/%E0%A4%A')])
+    assert.deepEqual(await top(site, 'page'), [
+      { value: PERSIAN, pageviews: 3 }, { value: '/%E0%A4%A', pageviews: 1 }, { value: '/a%2Fb', pageviews: 2 },
+    ].sort((a, b) => b.pageviews - a.pageviews || (a.value < b.value ? -1 : 1)))
+    assert.deepEqual(await livePages(site), [{ path: PERSIAN, total: 1, reading: 1, writing: 0, idle: 0 }])
+    ws.close()
+  })
+
+  it('UTM values are stored readable, one row encoded or raw; invalid escapes as sent', async () => {
+    const site = 'utm.test'
+    await send([
+      pv(site, 'https://utm.test/?utm_source=%D8%AE%D8%A8%D8%B1&utm_medium=e%2Dmail&utm_campaign=spring+sale'),
+      pv(site, 'https://utm.test/?utm_source=خبر&utm_medium=e-mail&utm_campaign=spring%20sale'),
+      pv(site, 'https://utm.test/?utm_source=%E0%A4%A&utm_campaign=50%25'),
+      pv(site, 'https://utm.test/?ref=caf%C3%A9'),
+    ])
+    assert.deepEqual(await top(site, 'utm_source'), [{ value: 'خبر', pageviews: 2 }, { value: '%E0%A4%A', pageviews: 1 }, { value: 'café', pageviews: 1 }])
+    assert.deepEqual(await top(site, 'utm_medium'), [{ value: 'e-mail', pageviews: 2 }])
+    assert.deepEqual(await top(site, 'utm_campaign'), [{ value: 'spring sale', pageviews: 2 }, { value: '50%', pageviews: 1 }])
+  })
+
+  it("a site's own hosts are no referrer (www, case, port, IDN, listed hosts); others are, readable", async () => {
+    await send([
+      pv('example.test', 'https://example.test/about', { referrer: 'https://www.example.test/' }),
+      pv('example.test', 'https://www.example.test/about', { referrer: 'https://example.test/' }),
+      pv('example.test', 'https://Example.Test:8443/about', { referrer: 'https://WWW.EXAMPLE.TEST/x' }),
+      pv('example.test', 'https://example.test/about', { referrer: 'https://www.other.test:8080/%C3%A9t%C3%A9?q=1' }),
+      pv('bücher.test', 'https://xn--bcher-kva.test/', { referrer: 'https://www.bücher.test/' }),
+      pv('alias.test', 'https://m.alias.test/', { referrer: 'https://staging.alias.test/' }),
+      pv('alias.test', 'https://alias.test/', { referrer: 'https://www.m.alias.test/' }),
+      pv('alias.test', 'https://alias.test/', { referrer: 'https://elsewhere.test/' }),
+    ])
+    assert.deepEqual(await top('example.test', 'referrer'), [{ value: 'other.test', pageviews: 1 }])
+    assert.deepEqual(await top('bücher.test', 'referrer'), [])
+    assert.deepEqual(await top('alias.test', 'referrer'), [{ value: 'elsewhere.test', pageviews: 1 }])
+    const refs = (await feed('example.test')).map((r) => r.referrer)
+    assert.deepEqual(refs.filter((r) => r !== null), ['https://www.other.test:8080/été?q=1'])
+    assert.equal(refs.filter((r) => r === null).length, 3, 'internal navigation shows no referrer in the feed')
+  })
+})
