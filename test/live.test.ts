@@ -149,10 +149,10 @@ test('pageviews for the feed and process metrics reach the dashboard', async (t)
   t.after(() => d.close())
   await d.waitFor(isSnap)
   const pv: Accepted = { ...pageview(S, cid(1), 'v1', '/a'), row: { id: 'pv000001', ts: Date.now(), type: 'pageview', site: S, path: '/a', title: 'A' } as StoredEvent }
-  feed.accept(pv, client('c1'))
+  feed.committed?.(pv, client('c1'))
   const f = await d.waitFor((m) => isDiff(m) && m.feed !== undefined)
   assert.ok(isDiff(f) && f.feed?.[0]?.id === 'pv000001' && f.feed[0].title === 'A')
-  feed.accept(pv, client('c1', { bot: true }))
+  feed.committed?.(pv, client('c1', { bot: true }))
   const started = Date.now() - 5000
   r.presence.accept({
     event: {

@@ -5,6 +5,8 @@ export class HubMetrics {
   received = 0
   stored = 0
   duplicates = 0
+  /** Events accepted with over-long fields cut. */
+  cut = 0
   framesWs = 0
   framesHttp = 0
   wsConnections = 0
@@ -45,6 +47,7 @@ export function hubGauges(m: HubMetrics, queued: number): Gauge[] {
     { name: 'livestats_events_received_total', help: 'Events received, valid or not.', type: 'counter', samples: [{ value: m.received }] },
     { name: 'livestats_events_stored_total', help: 'Events newly committed to the store.', type: 'counter', samples: [{ value: m.stored }] },
     { name: 'livestats_events_duplicate_total', help: 'Events resent with an id the store already held.', type: 'counter', samples: [{ value: m.duplicates }] },
+    { name: 'livestats_events_cut_total', help: 'Events accepted with over-long text fields cut to their limits.', type: 'counter', samples: [{ value: m.cut }] },
     {
       name: 'livestats_events_rejected_total', help: 'Events or frames refused, by error code.', type: 'counter',
       samples: [...m.rejected].map(([code, value]) => ({ labels: { code }, value })),

@@ -28,7 +28,10 @@ export const ERRORS = {
   // one event
   LS_ERR_UNKNOWN_TYPE: spec(400, 'Unknown event type'),
   LS_ERR_INVALID_EVENT: spec(400, 'Event does not match the schema of its type'),
-  LS_ERR_FIELD_TOO_LONG: spec(400, 'A string field exceeds its length limit'),
+  // over-long text is cut, not refused (docs/protocol.md): only a name that identifies a site,
+  // app, instance or host is refused for its length
+  LS_ERR_FIELD_TOO_LONG: spec(400, 'A site, app, instance or host name exceeds its length limit'),
+  /** No longer sent: props past the limit are dropped. Kept so the code keeps its meaning. */
   LS_ERR_TOO_MANY_PROPS: spec(400, 'Too many custom properties'),
   LS_ERR_SITE_NOT_ALLOWED: spec(403, 'Site is not in the list of allowed sites'),
   LS_ERR_TRACKER_FORBIDDEN: spec(403, 'Process events need the hub token on this hub'),

@@ -28,6 +28,15 @@ export interface Rejection {
   message: string
 }
 
+/** An accepted event whose over-long text fields the hub cut to their limits (docs/protocol.md). */
+export interface CutReport {
+  /** Index of the event in the batch (0 for a single event). */
+  i: number
+  id: string
+  /** JSON pointers of the fields cut, e.g. `/title`, `/props/plan`, `/running/3/name`. */
+  fields: string[]
+}
+
 export interface Ack {
   type: 'ack'
   seq?: number
@@ -35,6 +44,8 @@ export interface Ack {
   stored: number
   duplicates: number
   rejected: Rejection[]
+  /** Accepted events stored with fields cut; absent when nothing was cut. */
+  cut?: CutReport[]
 }
 
 /** Sent before the hub closes a WebSocket for a frame-level error, and as the body of an HTTP 4xx/5xx. */

@@ -7,6 +7,10 @@ import { Type, type Static, type TSchema } from '@sinclair/typebox'
 import { DEFAULT_LIMITS, STATES, type Limits } from './limits'
 
 const ID_PATTERN = '^[A-Za-z0-9_-]{8,64}$'
+/** Longest custom property key, in UTF-16 code units. */
+export const PROP_KEY_MAX = 64
+/** Longest `language` tag (BCP 47 tags in use are far shorter). */
+export const LANGUAGE_MAX = 35
 
 export function buildSchemas(limits: Limits = DEFAULT_LIMITS) {
   const short = (opts: { minLength?: number } = {}) =>
@@ -45,7 +49,7 @@ export function buildSchemas(limits: Limits = DEFAULT_LIMITS) {
       referrer: Type.Optional(Type.String({ maxLength: limits.maxUrlLength })),
       title: Type.Optional(text()),
       screen: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000 })),
-      language: Type.Optional(Type.String({ maxLength: 35 })),
+      language: Type.Optional(Type.String({ maxLength: LANGUAGE_MAX })),
     },
     { additionalProperties: false },
   )
@@ -68,10 +72,11 @@ export function buildSchemas(limits: Limits = DEFAULT_LIMITS) {
       name: Type.String({ minLength: 1, maxLength: limits.maxShortLength }),
       url: Type.Optional(url()),
       props: Type.Optional(
+        // a key pattern with additionalProperties false: without it the key's length goes unchecked
         Type.Record(
-          Type.String({ maxLength: 64 }),
+          Type.String({ pattern: `^[\\s\\S]{0,${PROP_KEY_MAX}}$` }),
           Type.Union([Type.String({ maxLength: limits.maxTextLength }), Type.Number(), Type.Boolean()]),
-          { maxProperties: limits.maxProps },
+          { maxProperties: limits.maxProps, additionalProperties: false },
         ),
       ),
     },

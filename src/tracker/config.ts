@@ -5,7 +5,7 @@
 import os from 'node:os'
 import { DEFAULT_LIMITS } from '../protocol/limits'
 import { collectUrl } from './hub-client'
-import { truncate } from './jobs'
+import { cutText } from '../protocol/cut'
 import type { TrackerConfig } from './types'
 import type { Warner } from './warn'
 
@@ -51,13 +51,13 @@ export function settings(input: unknown, warn: Warner, env: NodeJS.ProcessEnv = 
   }
 
   let app = 'node'
-  if (typeof c.name === 'string' && c.name !== '') app = truncate(c.name, SHORT)
+  if (typeof c.name === 'string' && c.name !== '') app = cutText(c.name, SHORT)
   else if (c.name !== undefined) bad('name', 'must be a non-empty string')
   else warn.once('config', 'config.name is not set: this process is shown as "node"', 'name')
 
   const host = os.hostname() || 'localhost'
-  let instance = truncate(`${host}:${process.pid}`, SHORT)
-  if (typeof c.instance === 'string' && c.instance !== '') instance = truncate(c.instance, SHORT)
+  let instance = cutText(`${host}:${process.pid}`, SHORT)
+  if (typeof c.instance === 'string' && c.instance !== '') instance = cutText(c.instance, SHORT)
 
   let port: number | null = null
   if (c.port !== undefined) port = int('port', -1, 0, 65535)
@@ -80,7 +80,7 @@ export function settings(input: unknown, warn: Warner, env: NodeJS.ProcessEnv = 
   return {
     app,
     instance,
-    host: truncate(host, SHORT),
+    host: cutText(host, SHORT),
     pid: process.pid,
     port,
     bindHost: typeof c.host === 'string' && c.host !== '' ? c.host : undefined,

@@ -3,6 +3,7 @@
  * `job.start()` returns. Everything here runs on the host's hot path: no allocation besides
  * the handle itself, no hashing besides one Map lookup of the name.
  */
+import { cutText } from '../protocol/cut'
 import { DEFAULT_LIMITS } from '../protocol/limits'
 import { BUCKET_COUNT, bucketOf } from '../protocol/histogram'
 import type { TrackerJob } from './types'
@@ -51,14 +52,7 @@ function errorText(error: unknown): string {
   } catch {
     s = 'failed'
   }
-  return truncate(s, MAX_ERROR)
-}
-
-/** Cuts a string to `max` UTF-16 units without splitting a surrogate pair. */
-export function truncate(s: string, max: number): string {
-  if (s.length <= max) return s
-  const code = s.charCodeAt(max - 1)
-  return s.slice(0, code >= 0xd800 && code <= 0xdbff ? max - 1 : max)
+  return cutText(s, MAX_ERROR)
 }
 
 /** Distinct job names, capped: past `cap` names, jobs are counted under `(other)`. */
@@ -78,7 +72,7 @@ export class JobTable {
     }
     if (s.length > MAX_NAME) {
       this.warn.once('job-name-too-long', `a job name of ${s.length} characters was cut to ${MAX_NAME}`)
-      s = truncate(s, MAX_NAME)
+      s = cutText(s, MAX_NAME)
     }
     const known = this.byName.get(s)
     if (known !== undefined) return known

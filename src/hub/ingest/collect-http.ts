@@ -2,7 +2,8 @@
  * `POST /api/collect`: one event or a batch, as JSON or as `text/plain` (what `sendBeacon` and a
  * keepalive `fetch` send without a CORS preflight). Answers 202 `{ stored, duplicates, rejected }`
  * once committed; 400 when every event was refused; a frame-level fault answers its own status.
- * A rejection names its code in `X-Livestats-Rejected`, so a site owner can debug the snippet.
+ * A rejection names its code in `X-Livestats-Rejected`, and a cut field its JSON pointer in
+ * `X-Livestats-Cut`, so a site owner can debug the snippet from the browser's network tab.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
@@ -99,8 +100,13 @@ export function collectHttp(
 function reply(res: ServerResponse, ack: Ack, items: number): void {
   const status = ack.rejected.length === items ? 400 : 202
   const first = ack.rejected[0]
-  if (first !== undefined) {
-    json(res, status, ack, { ...CORS, 'x-livestats-rejected': first.code })
+  if (first !== undefined || ack.cut !== undefined) {
+    const headers: Record<string, string> = { ...CORS }
+    if (first !== undefined) headers['x-livestats-rejected'] = first.code
+    const cut = ack.cut?.[0]
+    // a pointer holds what the sender wrote in a prop key: keep the header to header-safe text
+    if (cut !== undefined) headers['x-livestats-cut'] = cut.fields.join(', ').replace(/[^\x20-\x7e]/g, '?').slice(0, 200)
+    json(res, status, ack, headers)
     return
   }
   const text = ackText(ack)
@@ -119,7 +125,7 @@ function reply(res: ServerResponse, ack: Ack, items: number): void {
 
 /** `JSON.stringify(ack)` for an ack with nothing rejected: the same bytes (keys in the pipeline's order). */
 export function ackText(ack: Ack): string {
-  if (ack.rejected.length > 0) return JSON.stringify(ack)
+  if (ack.rejected.length > 0 || ack.cut !== undefined) return JSON.stringify(ack)
   const tail = ack.seq !== undefined ? `,"seq":${ack.seq}` : ack.id !== undefined ? `,"id":${JSON.stringify(ack.id)}` : ''
   return `{"type":"ack","stored":${ack.stored},"duplicates":${ack.duplicates},"rejected":[]${tail}}`
 }

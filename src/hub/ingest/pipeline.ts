@@ -1,12 +1,17 @@
 /**
- * One frame in, one ack out: decode, validate each event, derive the visitor, let the live parts
- * see it, queue the rows, and answer once they are committed. Frame-level faults throw a
- * LivestatsError (the transport turns it into a 4xx or a close code); event-level faults become
- * rejections in the ack while the rest of the frame is accepted.
+ * One frame in, one ack out: decode, validate each event (cutting over-long text), derive the
+ * visitor, let the live parts see it, queue the rows, and answer once they are committed.
+ * Frame-level faults throw a LivestatsError (the transport turns it into a 4xx or a close code);
+ * event-level faults become rejections in the ack while the rest of the frame is accepted.
+ *
+ * The live view and the store agree on which page views happened: a refused event never reaches
+ * the listeners; a tab whose page view was refused (or whose commit failed) is dropped from presence
+ * and its heartbeats are refused until a later page view of it is accepted; and the live feed
+ * hears of a row only once it is committed, and only if it was new.
  */
 import { LivestatsError, type ErrorCode } from '../../protocol/errors'
 import { WEB_TYPES, type LivestatsEvent } from '../../protocol/schema'
-import type { Ack, Rejection } from '../../protocol/messages'
+import type { Ack, CutReport, Rejection } from '../../protocol/messages'
 import type { HubConfig } from '../config'
 import type { HubMetrics } from '../metrics'
 import type { StoredEvent } from '../store/types'
@@ -28,6 +33,13 @@ export type HandleDone = (err: unknown, result: Handled | null) => void
 
 type Decoded = ReturnType<Validator['decode']>
 
+/** Tabs remembered as refused at most; past it the memory starts over (a refused tab may then show again). */
+const MAX_REFUSED_TABS = 10_000
+
+function tabKey(site: string, cid: string): string {
+  return `${site}\0${cid}`
+}
+
 export class Ingest {
   private readonly allowed: ReadonlySet<string> | null
   private readonly hosts: SiteHosts
@@ -36,6 +48,10 @@ export class Ingest {
   // hash covers saves the HMAC for new HTTP sockets too
   private httpVisitors = new Map<string, string>()
   readonly listeners: IngestListener[] = []
+  /** `site \0 cid` of tabs whose latest page view was refused or not stored: not live until the next one is. */
+  private readonly refusedTabs = new Set<string>()
+  /** Reused by every check: JSON pointers of the fields cut in the event being checked. */
+  private readonly cutScratch: string[] = []
 
   constructor(
     private readonly config: HubConfig,
@@ -69,9 +85,18 @@ export class Ingest {
   }
 
   private refuse(out: Rejection[], i: number, item: unknown, code: ErrorCode, message: string): void {
-    const id = (item as { id?: unknown } | null)?.id
+    const ev = item as { id?: unknown; type?: unknown; site?: unknown; cid?: unknown } | null
+    const id = ev?.id
     out.push(typeof id === 'string' && id.length <= 64 ? { i, id, code, message } : { i, code, message })
     this.metrics.reject(code)
+    if (ev?.type === 'pageview' && typeof ev.site === 'string' && typeof ev.cid === 'string') this.dropTab(ev.site, ev.cid)
+  }
+
+  /** The tab's page view was refused or lost: presence drops it and its heartbeats are refused. */
+  private dropTab(site: string, cid: string): void {
+    if (this.refusedTabs.size >= MAX_REFUSED_TABS) this.refusedTabs.clear()
+    this.refusedTabs.add(tabKey(site, cid))
+    for (const l of this.listeners) l.dropTab?.(site, cid)
   }
 
   /** Handles one frame's text. Resolves with the ack once the accepted rows are committed. */
@@ -106,64 +131,104 @@ export class Ingest {
   private admitFrame({ seq, items }: Decoded, now: number, client: ClientInfo, done: HandleDone): void {
     const rejected: Rejection[] = []
     const rows: StoredEvent[] = []
+    const accepted: Accepted[] = []
+    let cut: CutReport[] | null
     try {
-      this.sort(items, now, client, rejected, rows)
+      cut = this.sort(items, now, client, rejected, rows, accepted)
     } catch (err) {
       done(err, null)
       return
     }
     if (rows.length === 0) {
-      done(null, this.ack(seq, items, rejected, 0, 0))
+      done(null, this.ack(seq, items, rejected, cut, 0, 0))
       return
     }
     this.writer.enqueue(rows, (err, fresh) => {
       if (fresh === null) {
         this.config.logger.error('livestats: store failed to commit a batch', err)
+        // presence already saw these page views: the live view must not show what was not stored
+        for (const r of rows) if (r.type === 'pageview' && r.cid !== null) this.dropTab(r.site, r.cid)
         done(new LivestatsError('LS_ERR_STORE_UNAVAILABLE'), null)
         return
       }
       let stored = 0
-      for (const f of fresh) if (f) stored++
-      done(null, this.ack(seq, items, rejected, stored, rows.length - stored))
+      for (let k = 0; k < fresh.length; k++) {
+        if (!fresh[k]) continue
+        stored++
+        const a = accepted[k] as Accepted
+        for (const l of this.listeners) l.committed?.(a, client)
+      }
+      done(null, this.ack(seq, items, rejected, cut, stored, rows.length - stored))
     })
   }
 
-  /** Validates and admits each event: rows to write go to `rows`, refusals to `rejected`. */
-  private sort(items: unknown[], now: number, client: ClientInfo, rejected: Rejection[], rows: StoredEvent[]): void {
+  /**
+   * Validates and admits each event: rows to write go to `rows` (their events to `accepted`, in
+   * step), refusals to `rejected`. Returns the events whose fields were cut, or null.
+   */
+  private sort(
+    items: unknown[], now: number, client: ClientInfo, rejected: Rejection[], rows: StoredEvent[], accepted: Accepted[],
+  ): CutReport[] | null {
     if (this.writer.pending > this.config.maxQueuedRows) throw new LivestatsError('LS_ERR_OVERLOADED')
     this.metrics.received += items.length
+    const scratch = this.cutScratch
+    let cut: CutReport[] | null = null
     for (let i = 0; i < items.length; i++) {
       const item = items[i]
-      const ev = this.validator.check(item)
+      const ev = this.validator.check(item, scratch)
       if (isInvalid(ev)) {
         this.refuse(rejected, i, item, ev.code, ev.message)
         continue
       }
       const code = this.admit(ev, client)
       if (code !== null) {
+        scratch.length = 0
         this.refuse(rejected, i, item, code, new LivestatsError(code).message)
         continue
       }
       const web = WEB_TYPES.has(ev.type)
       const visitor = web ? this.visitorOf(client, (ev as { site: string }).site) : null
-      const accepted: Accepted = { event: ev, ts: now, visitor, row: toRow(ev, now, visitor, client, this.hosts) }
+      const a: Accepted = { event: ev, ts: now, visitor, row: toRow(ev, now, visitor, client, this.hosts) }
       let refusedBy: ErrorCode | null = null
       for (const l of this.listeners) {
-        refusedBy = l.accept(accepted, client)
+        refusedBy = l.accept(a, client)
         if (refusedBy !== null) break
       }
       if (refusedBy !== null) {
+        scratch.length = 0
         this.refuse(rejected, i, item, refusedBy, new LivestatsError(refusedBy).message)
         continue
       }
-      if (accepted.row !== null) rows.push(accepted.row)
+      if (scratch.length > 0) {
+        const r: CutReport = { i, id: ev.id, fields: scratch.slice() }
+        scratch.length = 0
+        this.metrics.cut++
+        ;(cut ??= []).push(r)
+      }
+      if (a.row !== null) {
+        rows.push(a.row)
+        accepted.push(a)
+      }
     }
+    return cut
   }
 
-  private ack(seq: number | undefined, items: unknown[], rejected: Rejection[], stored: number, duplicates: number): Handled {
+  /** A heartbeat of a tab whose page view was refused: the tab is not live, so neither is this. */
+  private refusedTab(ev: LivestatsEvent): boolean {
+    if (ev.type === 'pageview') {
+      if (ev.cid !== undefined) this.refusedTabs.delete(tabKey(ev.site, ev.cid))
+      return false
+    }
+    return ev.type === 'presence' && ev.cid !== undefined && this.refusedTabs.has(tabKey(ev.site, ev.cid))
+  }
+
+  private ack(
+    seq: number | undefined, items: unknown[], rejected: Rejection[], cut: CutReport[] | null, stored: number, duplicates: number,
+  ): Handled {
     this.metrics.stored += stored
     this.metrics.duplicates += duplicates
     const ack: Ack = { type: 'ack', stored, duplicates, rejected }
+    if (cut !== null) ack.cut = cut
     if (seq !== undefined) ack.seq = seq
     else if (items.length === 1) {
       const id = (items[0] as { id?: unknown } | null)?.id
@@ -176,6 +241,7 @@ export class Ingest {
   private admit(ev: LivestatsEvent, client: ClientInfo): ErrorCode | null {
     if (WEB_TYPES.has(ev.type)) {
       if (this.allowed !== null && !this.allowed.has((ev as { site: string }).site)) return 'LS_ERR_SITE_NOT_ALLOWED'
+      if (this.refusedTabs.size > 0 && this.refusedTab(ev)) return 'LS_ERR_UNKNOWN_CONNECTION'
       return null
     }
     if (this.config.requireToken && !client.authenticated) return 'LS_ERR_TRACKER_FORBIDDEN'

@@ -48,4 +48,14 @@ export interface IngestListener {
   accept(item: Accepted, client: ClientInfo): ErrorCode | null
   /** The WebSocket `connection` closed (tab closed, network gone, hub shutting down). */
   connectionClosed(connection: string, client: ClientInfo): void
+  /**
+   * The store committed `item`'s row and it was new (not a resent duplicate): for parts that show
+   * what happened (the live feed), so they never show an event the store does not hold, nor twice.
+   */
+  committed?(item: Accepted, client: ClientInfo): void
+  /**
+   * The tab's latest page view was refused or could not be stored: it must not be shown live until
+   * a later page view of it is accepted (ingest refuses its heartbeats until then).
+   */
+  dropTab?(site: string, cid: string): void
 }

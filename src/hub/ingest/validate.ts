@@ -1,7 +1,8 @@
 /**
  * Frame decoding and event validation. Validators are compiled once per hub from the protocol
- * schemas (TypeBox → JIT-compiled checks), so the per-event cost is a handful of comparisons;
- * the slower error walk only runs for an event that fails.
+ * schemas (TypeBox → JIT-compiled checks), so the per-event cost is a handful of comparisons.
+ * Only an event that fails pays for more: its over-long descriptive fields are cut (`cut.ts`) and
+ * it is checked again, and if it still fails, the error walk says why.
  */
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
 import { ValueErrorType } from '@sinclair/typebox/errors'
@@ -9,6 +10,7 @@ import type { TSchema } from '@sinclair/typebox'
 import { LivestatsError, type ErrorCode } from '../../protocol/errors'
 import { PROTOCOL_VERSION, type Limits } from '../../protocol/limits'
 import { buildSchemas, type LivestatsEvent } from '../../protocol/schema'
+import { cutEvent } from './cut'
 
 export interface Invalid {
   code: ErrorCode
@@ -18,8 +20,12 @@ export interface Invalid {
 export interface Validator {
   /** Parses one frame into its events and optional `seq`; throws LivestatsError for frame-level faults. */
   decode(text: string): { seq: number | undefined; items: unknown[] }
-  /** Checks one event; returns it typed, or why not. */
-  check(value: unknown): LivestatsEvent | Invalid
+  /**
+   * Checks one event; returns it typed, or why not. Over-long descriptive fields are cut in place
+   * (the value must be the caller's own, e.g. fresh from `JSON.parse`) and their JSON pointers
+   * pushed to `cut`; `cut` is left as it was when nothing was cut or the event is refused.
+   */
+  check(value: unknown, cut?: string[]): LivestatsEvent | Invalid
 }
 
 export function createValidator(limits: Limits): Validator {
@@ -54,7 +60,7 @@ export function createValidator(limits: Limits): Validator {
     return { seq: seq as number | undefined, items: events }
   }
 
-  function check(value: unknown): LivestatsEvent | Invalid {
+  function check(value: unknown, cut: string[] = []): LivestatsEvent | Invalid {
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       return { code: 'LS_ERR_INVALID_EVENT', message: 'Event must be an object' }
     }
@@ -62,6 +68,12 @@ export function createValidator(limits: Limits): Validator {
     const c = typeof type === 'string' ? checks.get(type) : undefined
     if (c === undefined) return { code: 'LS_ERR_UNKNOWN_TYPE', message: `Unknown event type ${JSON.stringify(type)}` }
     if (c.Check(value)) return value as LivestatsEvent
+    const before = cut.length
+    cutEvent(value as Record<string, unknown>, type as string, limits, cut)
+    if (cut.length > before) {
+      if (c.Check(value)) return value as LivestatsEvent
+      cut.length = before // refused all the same: nothing to report as cut
+    }
     const first = c.Errors(value).First()
     if (first === undefined) return { code: 'LS_ERR_INVALID_EVENT', message: 'Event does not match its schema' }
     const where = first.path || '/'

@@ -139,6 +139,12 @@ export class MemoryPresence implements Presence {
     }
   }
 
+  /** Ingest refused the tab's page view, or could not store it: the tab is not live (ended as closed). */
+  dropTab(site: string, cid: string): void {
+    const tab = this.sitesByName.get(site)?.tabs.get(cid)
+    if (tab !== undefined) this.end(tab, 'close', this.now())
+  }
+
   connectionClosed(connection: string): void {
     const tabs = this.byConnection.get(connection)
     if (tabs !== undefined) {
