@@ -12,6 +12,7 @@ import { ESCAPE_RUN, PAGE_KEY, PAGE_PATH, pagePath, readablePath, readableValue,
 import { pageOf, readableUrl, splitUrl } from '../src/hub/ingest/url'
 import { pageParts, referrerHost } from '../src/hub/ingest/enrich'
 import { hostKey, SiteHosts } from '../src/hub/ingest/site-hosts'
+import { KEYWORD_MAX, normaliseKeyword, queryParam, searchKeyword } from '../src/hub/ingest/keywords'
 import { pathOf } from '../src/hub/presence/path'
 import { resolveConfig, optionsFromEnv } from '../src/hub/config'
 import type { FeedPageview } from '../src/hub/bus/messages'
@@ -214,6 +215,59 @@ describe('which hosts are one site', () => {
   })
 })
 
+/** [referrer, keyword] for engines that still send their query words. */
+const SEARCHES: [string, string | null][] = [
+  ['https://www.google.com/search?q=live+analytics&oq=live', 'live analytics'],
+  ['https://www.google.co.uk/search?client=firefox&q=Live%20Analytics', 'live analytics'],
+  ['https://google.de/url?sa=t&q=echtzeit+statistik', 'echtzeit statistik'],
+  ['https://www.bing.com/search?q=%D8%B3%D9%84%D8%A7%D9%85&form=QBLH', 'سلام'],
+  ['https://duckduckgo.com/?q=self-hosted+analytics&t=h_', 'self-hosted analytics'],
+  ['https://search.yahoo.com/search?p=realtime+stats&fr=yfp', 'realtime stats'],
+  ['https://search.yahoo.co.jp/search?p=%E3%82%A2%E3%82%AF%E3%82%BB%E3%82%B9', 'アクセス'],
+  ['https://yandex.ru/search/?text=%D1%81%D1%82%D0%B0%D1%82%D0%B8%D1%81%D1%82%D0%B8%D0%BA%D0%B0&lr=213', 'статистика'],
+  ['https://ya.ru/search/?text=livestats', 'livestats'],
+  ['https://www.baidu.com/s?ie=utf-8&wd=%E7%BB%9F%E8%AE%A1', '统计'],
+  ['https://www.baidu.com/s?word=tongji', 'tongji'],
+  ['https://www.ecosia.org/search?method=index&q=green+stats', 'green stats'],
+  ['https://www.startpage.com/do/search?query=private+stats', 'private stats'],
+  ['https://www.qwant.com/?q=stats&t=web', 'stats'],
+  ['https://search.brave.com/search?q=brave+stats', 'brave stats'],
+  ['https://search.naver.com/search.naver?where=nexearch&query=%ED%86%B5%EA%B3%84', '통계'],
+  ['https://www.sogou.com/web?query=sogou', 'sogou'],
+  ['https://search.seznam.cz/?q=statistika', 'statistika'],
+  ['https://www.so.com/s?q=360', '360'],
+  ['https://search.example.org/results?keyword=site+search', 'site search'],
+  ['https://www.amazon.com/s?k=usb+cable', 'usb cable'],
+  // no query words, or not a search engine
+  ['https://www.google.com/', null],
+  ['https://www.google.com/search?q=', null],
+  ['https://www.google.com/search?q=+++', null],
+  ['https://blog.example/?p=42', null],
+  ['https://news.example/item?q=not-an-engine', null],
+  ['https://www.bing.com/search?form=QBLH', null],
+]
+
+describe('keywords: utm_term, or the query words of a search engine referrer', () => {
+  for (const [ref, kw] of SEARCHES) {
+    it(`${ref} → ${kw}`, () => {
+      const u = splitUrl(ref)
+      assert.equal(searchKeyword(hostKey(u.hostname ?? ''), u.query), kw)
+    })
+  }
+
+  it('a keyword is read as a person reads it: decoded, spaces collapsed, lower case, cut at a character', () => {
+    assert.equal(normaliseKeyword('  Live   Analytics\t'), 'live analytics')
+    assert.equal(normaliseKeyword(''), null)
+    assert.equal(normaliseKeyword(null), null)
+    const long = normaliseKeyword('😀'.repeat(KEYWORD_MAX + 5)) as string
+    assert.equal(Array.from(long).length, KEYWORD_MAX)
+    assert.ok(!/[\uD800-\uDBFF]$/.test(long), 'never ends inside a surrogate pair')
+    assert.equal(queryParam('xq=1&q=2', 'q='), '2')
+    assert.equal(queryParam('q=1&q=2', 'q='), '1')
+    assert.equal(queryParam('a=1', 'q='), null)
+  })
+})
+
 describe('through a real hub: top pages, live pages, the feed, referrers, UTM', () => {
   let t: TestHub
   const now = Date.now()
@@ -297,6 +351,30 @@ describe('through a real hub: top pages, live pages, the feed, referrers, UTM', 
     assert.deepEqual(await top(site, 'utm_source'), [{ value: 'خبر', pageviews: 2 }, { value: '%E0%A4%A', pageviews: 1 }, { value: 'café', pageviews: 1 }])
     assert.deepEqual(await top(site, 'utm_medium'), [{ value: 'e-mail', pageviews: 2 }])
     assert.deepEqual(await top(site, 'utm_campaign'), [{ value: 'spring sale', pageviews: 2 }, { value: '50%', pageviews: 1 }])
+  })
+
+  it('keywords: /api/top?dim=keyword from utm_term (encoded or raw) and search referrers', async () => {
+    const site = 'kw.test'
+    await send([
+      pv(site, 'https://kw.test/?utm_source=ads&utm_term=Running+Shoes'),
+      pv(site, 'https://kw.test/?utm_term=running%20shoes'),
+      pv(site, 'https://kw.test/?utm_term=%D9%83%D9%81%D8%B4', { referrer: 'https://www.google.com/search?q=ignored' }),
+      pv(site, 'https://kw.test/?utm_term=كفش'),
+      pv(site, 'https://kw.test/a', { referrer: 'https://www.bing.com/search?q=Running+Shoes' }),
+      pv(site, 'https://kw.test/b', { referrer: 'https://yandex.ru/search/?text=%D0%B1%D0%B5%D0%B3' }),
+      pv(site, 'https://kw.test/c', { referrer: 'https://www.baidu.com/s?wd=%E8%B7%91%E9%9E%8B' }),
+      pv(site, 'https://kw.test/d', { referrer: 'https://search.yahoo.com/search?p=trail' }),
+      pv(site, 'https://kw.test/e', { referrer: 'https://duckduckgo.com/?q=trail' }),
+      pv(site, 'https://kw.test/f', { referrer: 'https://blog.example/?p=7' }),
+      pv(site, 'https://kw.test/g', { referrer: 'https://kw.test/search?q=internal' }),
+      pv(site, 'https://kw.test/h?utm_term=%E0%A4%A'),
+    ])
+    assert.deepEqual(await top(site, 'keyword'), [
+      { value: 'running shoes', pageviews: 3 }, { value: 'trail', pageviews: 2 }, { value: 'كفش', pageviews: 2 },
+      { value: '%E0%A4%a', pageviews: 1 }, { value: 'бег', pageviews: 1 }, { value: '跑鞋', pageviews: 1 },
+    ])
+    const bad = await fetch(`${t.url}/api/top?site=${site}&dim=keywords`)
+    assert.equal(bad.status, 400)
   })
 
   it("a site's own hosts are no referrer (www, case, port, IDN, listed hosts); others are, readable", async () => {

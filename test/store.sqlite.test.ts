@@ -69,6 +69,26 @@ describe('SqliteStore specifics', () => {
     }
   })
 
+  it('adds the keyword column to a file from schema 4, keeping its rows', async () => {
+    const { file, cleanup } = tempFile()
+    const ts = Date.UTC(2025, 0, 15, 10, 0, 0)
+    const v4 = new Database(file)
+    migrate(v4, 4)
+    v4.prepare(`INSERT INTO events (id, ts, type, site, visitor, path, bot, ip) VALUES ('old00001', ?, 'pageview', 'a.example', 'v', '/', 0, '0.0.0.0')`).run(ts)
+    v4.close()
+    const s = createSqliteStore(file)
+    try {
+      await s.init()
+      assert.equal(await s.getMeta('schema_version'), String(SCHEMA_VERSION))
+      assert.equal(await s.countEvents(), 1)
+      assert.equal((await s.append([pageview({ ts, keyword: 'livestats' })])).stored, 1)
+      assert.deepEqual(await s.top({ site: 'a.example', from: ts - 3_600_000, to: ts + 3_600_000 }, 'keyword', 5), [{ value: 'livestats', pageviews: 1 }])
+    } finally {
+      await s.close()
+      await cleanup()
+    }
+  })
+
   it('loses no committed batch when the process is SIGKILLed, and counts on after it', async () => {
     const { file, cleanup } = tempFile()
     const ts = Date.UTC(2025, 0, 15, 10, 0, 0)

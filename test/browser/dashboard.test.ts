@@ -268,7 +268,7 @@ describe('dashboard in Chromium against a real hub', { skip: chromiumMissing() }
   it('renders every tracked value as text: no dialog, no markup, the payload shown literally', async () => {
     const xsite = 'xss.test'
     await collect(t.url, [
-      { type: 'pageview', site: xsite, url: `https://${xsite}/a?utm_source=${encodeURIComponent(XSS)}`, title: XSS, referrer: JS_URL },
+      { type: 'pageview', site: xsite, url: `https://${xsite}/a?utm_source=${encodeURIComponent(XSS)}&utm_term=${encodeURIComponent(XSS)}`, title: XSS, referrer: JS_URL },
       { type: 'pageview', site: xsite, url: `https://${xsite}/${encodeURIComponent(XSS)}`, title: JS_URL, referrer: `https://evil.example/${XSS}` },
       { type: 'event', site: xsite, name: XSS, url: `https://${xsite}/a` },
     ], 400)
@@ -289,6 +289,7 @@ describe('dashboard in Chromium against a real hub', { skip: chromiumMissing() }
       await page.goto(`${t.url}/?site=${xsite}#history`)
       await page.locator('.top-list', { hasText: 'Custom events' }).getByText(XSS, { exact: true }).waitFor()
       await page.locator('.top-list', { hasText: 'UTM sources' }).getByText(XSS, { exact: true }).waitFor()
+      await page.locator('.top-list', { hasText: 'Keywords' }).getByText(XSS, { exact: true }).waitFor()
       await page.goto(`${t.url}/?site=${xsite}#services`)
       await page.locator('.jobs-running').getByText(XSS, { exact: true }).waitFor({ timeout: 5000 })
       await page.locator('.proc .app').getByText(XSS, { exact: true }).waitFor()

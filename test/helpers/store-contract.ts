@@ -30,7 +30,7 @@ export function pageview(over: Partial<StoredEvent> = {}): StoredEvent {
   return {
     id: `ev${String(seq).padStart(10, '0')}${Math.random().toString(36).slice(2, 8)}`,
     ts: T0, type: 'pageview', site: 'a.example', visitor: 'v1', cid: 'c1', host: 'a.example', path: '/',
-    title: 'Home', referrer: null, refHost: null, utmSource: null, utmMedium: null, utmCampaign: null,
+    title: 'Home', referrer: null, refHost: null, utmSource: null, utmMedium: null, utmCampaign: null, keyword: null,
     browser: 'Firefox', os: 'Linux', device: 'desktop', bot: false, ip: '203.0.113.0', country: 'NL',
     screen: 1920, language: 'en', name: null, data: null, instance: null,
     ...over,
@@ -202,11 +202,11 @@ export function storeContract(name: string, makeBacking: MakeBacking, opts: { sk
     })
 
     it('ranks the top values of every dimension', withStore(async (s) => {
-      const utm = { utmSource: 'news', utmMedium: 'email', utmCampaign: 'spring' }
+      const utm = { utmSource: 'news', utmMedium: 'email', utmCampaign: 'spring', keyword: 'spring boots' }
       await s.append([
         pageview({ path: '/a', refHost: 'search.example', referrer: 'https://search.example/?q=1', ...utm }),
         pageview({ path: '/a', refHost: 'search.example', browser: 'Chrome', os: 'macOS', device: 'mobile' }),
-        pageview({ path: '/b', refHost: 'social.example', ts: T0 + HOUR - 1 }),
+        pageview({ path: '/b', refHost: 'social.example', ts: T0 + HOUR - 1, keyword: 'spring boots' }),
         pageview({ path: '/c', ts: T0 + HOUR }),
         pageview({ type: 'event', name: 'signup', path: '/a' }),
         pageview({ type: 'event', name: 'signup' }),
@@ -221,6 +221,7 @@ export function storeContract(name: string, makeBacking: MakeBacking, opts: { sk
       assert.deepEqual(await s.top(r, 'utm_source', 10), [{ value: 'news', pageviews: 1 }])
       assert.deepEqual(await s.top(r, 'utm_medium', 10), [{ value: 'email', pageviews: 1 }])
       assert.deepEqual(await s.top(r, 'utm_campaign', 10), [{ value: 'spring', pageviews: 1 }])
+      assert.deepEqual(await s.top(r, 'keyword', 10), [{ value: 'spring boots', pageviews: 2 }])
       assert.deepEqual(await s.top(r, 'browser', 10), [{ value: 'Firefox', pageviews: 2 }, { value: 'Chrome', pageviews: 1 }])
       assert.deepEqual(await s.top(r, 'os', 10), [{ value: 'Linux', pageviews: 2 }, { value: 'macOS', pageviews: 1 }])
       assert.deepEqual(await s.top(r, 'device', 10), [{ value: 'desktop', pageviews: 2 }, { value: 'mobile', pageviews: 1 }])

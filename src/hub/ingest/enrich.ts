@@ -7,7 +7,7 @@ import type { StoredEvent } from '../store/types'
 import type { ClientInfo } from './types'
 import { hostKey, SiteHosts } from './site-hosts'
 import { readableUrl, splitUrl, type UrlParts } from './url'
-import { queryValue } from './keywords'
+import { normaliseKeyword, queryValue, searchKeyword } from './keywords'
 
 const DAY = 86_400_000
 const NO_HOSTS = new SiteHosts()
@@ -18,6 +18,8 @@ interface PageParts {
   utmSource: string | null
   utmMedium: string | null
   utmCampaign: string | null
+  /** `utm_term`, as a keyword (normaliseKeyword). */
+  keyword: string | null
 }
 
 /** Host, page path (src/protocol/page.ts) and UTM parameters of a page URL. */
@@ -29,11 +31,12 @@ function partsOf(u: UrlParts): PageParts {
   const q = u.query
   // most page URLs carry no campaign: no query scan beyond these two searches
   if (q === '' || (q.indexOf('utm_') === -1 && q.indexOf('ref=') === -1)) {
-    return { host: u.host, path: u.path, utmSource: null, utmMedium: null, utmCampaign: null }
+    return { host: u.host, path: u.path, utmSource: null, utmMedium: null, utmCampaign: null, keyword: null }
   }
   return {
     host: u.host, path: u.path, utmSource: queryValue(q, 'utm_source=') ?? queryValue(q, 'ref='),
     utmMedium: queryValue(q, 'utm_medium='), utmCampaign: queryValue(q, 'utm_campaign='),
+    keyword: normaliseKeyword(queryValue(q, 'utm_term=')),
   }
 }
 
@@ -43,16 +46,19 @@ function partsOf(u: UrlParts): PageParts {
  */
 export function referrerHost(referrer: string | undefined, pageHost: string | null, site = '', hosts = NO_HOSTS): string | null {
   if (!referrer) return null
-  const r = splitUrl(referrer).hostname
-  if (r === null) return null
-  const key = hostKey(r)
+  return externalKey(splitUrl(referrer).hostname, pageHost, site, hosts)
+}
+
+function externalKey(refHost: string | null, pageHost: string | null, site: string, hosts: SiteHosts): string | null {
+  if (refHost === null) return null
+  const key = hostKey(refHost)
   return key === '' || hosts.internal(key, pageHost === null ? null : hostKey(pageHost), site) ? null : key
 }
 
 function blank(ts: number, type: StoredEvent['type'], id: string, site: string, client: ClientInfo): StoredEvent {
   return {
     id, ts, type, site, visitor: null, cid: null, host: null, path: null, title: null, referrer: null, refHost: null,
-    utmSource: null, utmMedium: null, utmCampaign: null, browser: client.browser, os: client.os, device: client.device,
+    utmSource: null, utmMedium: null, utmCampaign: null, keyword: null, browser: client.browser, os: client.os, device: client.device,
     bot: client.bot, ip: client.ipMasked, country: client.country, screen: null, language: null, name: null, data: null,
     instance: null,
   }
@@ -64,7 +70,7 @@ function processRow(ev: ProcessSideEvent, now: number): StoredEvent {
   const { id, type, app, instance, at: _at, ...payload } = ev
   return {
     id, ts: at, type, site: app, visitor: null, cid: null, host: null, path: null, title: null, referrer: null,
-    refHost: null, utmSource: null, utmMedium: null, utmCampaign: null, browser: null, os: null, device: null, bot: false,
+    refHost: null, utmSource: null, utmMedium: null, utmCampaign: null, keyword: null, browser: null, os: null, device: null, bot: false,
     ip: null, country: null, screen: null, language: null, name: type === 'job' ? ev.name : null,
     data: JSON.stringify(payload), instance,
   }
@@ -85,8 +91,11 @@ export function toRow(
       row.path = p.path
       row.title = ev.title ?? null
       // navigation within the site is no referrer, on any surface (top referrers, the feed)
-      row.refHost = referrerHost(ev.referrer, u.hostname, ev.site, hosts)
-      row.referrer = row.refHost === null ? null : readableUrl(ev.referrer as string)
+      const r = ev.referrer ? splitUrl(ev.referrer) : null
+      const refKey = r === null ? null : externalKey(r.hostname, u.hostname, ev.site, hosts)
+      row.refHost = refKey
+      row.referrer = refKey === null ? null : readableUrl(ev.referrer as string)
+      row.keyword = p.keyword ?? (refKey === null ? null : searchKeyword(refKey, (r as UrlParts).query))
       row.utmSource = p.utmSource
       row.utmMedium = p.utmMedium
       row.utmCampaign = p.utmCampaign

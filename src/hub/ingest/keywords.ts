@@ -56,8 +56,10 @@ function paramsFor(refKey: string): readonly string[] | null {
 /** A keyword as stored: spaces collapsed, lower case, cut at a character boundary; null when empty. */
 export function normaliseKeyword(value: string | null): string | null {
   if (value === null) return null
-  let k = value.replace(/\s+/g, ' ').trim().toLowerCase()
+  let k = value.replace(/\s+/g, ' ').trim()
   if (k === '') return null
+  // an escape left undecoded (invalid UTF-8) stays as sent, only the text is lower-cased
+  k = k.indexOf('%') === -1 ? k.toLowerCase() : k.replace(/%[\da-fA-F]{2}|[^%]+|%/g, (m) => (m.length === 3 && m[0] === '%' ? m : m.toLowerCase()))
   if (k.length > KEYWORD_MAX) k = Array.from(k).slice(0, KEYWORD_MAX).join('')
   return k
 }

@@ -130,6 +130,8 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX events_site_type_ts ON events (site, type, ts, bot, visitor);
   CREATE UNIQUE INDEX events_key ON events (site, id, ${WEB_SCOPE});
   `,
+  // 5: the keyword dimension (utm_term or a search engine's query words); older rows have none.
+  `ALTER TABLE events ADD COLUMN keyword TEXT;`,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

@@ -31,6 +31,8 @@ export interface StoredEvent {
   utmSource: string | null
   utmMedium: string | null
   utmCampaign: string | null
+  /** Search keyword: `utm_term`, or the words in a search engine's referrer (lower case). */
+  keyword: string | null
   browser: string | null
   os: string | null
   device: string | null
@@ -60,6 +62,7 @@ export interface AppendResult {
 export type Bucket = 'minute' | 'hour' | 'day'
 export type Dimension =
   | 'page' | 'referrer' | 'utm_source' | 'utm_medium' | 'utm_campaign' | 'browser' | 'os' | 'device' | 'event'
+  | 'keyword'
 
 export interface Range {
   site: string

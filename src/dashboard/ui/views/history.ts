@@ -1,6 +1,6 @@
 /**
  * History: visitors and page views over a range, the live-state history (Total / Reading / Writing /
- * Idle means per bucket), top pages, referrers, UTM sources, browsers, OSes, devices and custom
+ * Idle means per bucket), top pages, referrers, UTM sources, keywords, browsers, OSes, devices and custom
  * events; a range picker; CSV export of exactly what is shown.
  */
 import { get } from '../api'
@@ -12,7 +12,7 @@ import type { LiveSample, SeriesPoint, TopRow } from '../types'
 
 const RANGES = [['1h', 'Last hour'], ['24h', '24 hours'], ['7d', '7 days'], ['30d', '30 days']] as const
 const DIMS = [
-  ['page', 'Top pages'], ['referrer', 'Referrers'], ['utm_source', 'UTM sources'],
+  ['page', 'Top pages'], ['referrer', 'Referrers'], ['utm_source', 'UTM sources'], ['keyword', 'Keywords'],
   ['browser', 'Browsers'], ['os', 'Operating systems'], ['device', 'Devices'], ['event', 'Custom events'],
 ] as const
 
