@@ -19,6 +19,14 @@ Options (each also as an environment variable):
   --site-hosts MAP    other hosts a site runs under, not       LIVESTATS_SITE_HOSTS
                       referrers: site=host,host;site2=host     (e.g. example.com=m.example.com)
   --auth MODE         auto | on | off                          LIVESTATS_AUTH (default auto: on when not loopback)
+  --public-url URL    where people reach the hub; its name may LIVESTATS_PUBLIC_URL
+                      read a hub without a token, its origin may open /live
+  --allowed-hosts LIST  more host names a hub without a token  LIVESTATS_ALLOWED_HOSTS
+                      answers reads for (default: loopback names only)
+  --allowed-origins LIST  page origins, besides the hub's own, LIVESTATS_ALLOWED_ORIGINS
+                      that may open /live
+  --headers-timeout MS  time to send request headers           LIVESTATS_HEADERS_TIMEOUT (default 10000)
+  --request-timeout MS  time to send a whole request           LIVESTATS_REQUEST_TIMEOUT (default 30000)
   --reset-token       make and print a new read token
   -h, --help          this text
 `
@@ -32,6 +40,8 @@ export async function main(argv: string[]): Promise<void> {
       options: {
         port: { type: 'string' }, host: { type: 'string' }, db: { type: 'string' }, retention: { type: 'string' },
         'trust-proxy': { type: 'string' }, sites: { type: 'string' }, 'site-hosts': { type: 'string' }, auth: { type: 'string' },
+        'public-url': { type: 'string' }, 'allowed-hosts': { type: 'string' }, 'allowed-origins': { type: 'string' },
+        'headers-timeout': { type: 'string' }, 'request-timeout': { type: 'string' },
         'reset-token': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
     })
@@ -58,6 +68,11 @@ export async function main(argv: string[]): Promise<void> {
   if (v.sites !== undefined) flags.sites = v.sites
   if (v['site-hosts'] !== undefined) flags.siteHosts = v['site-hosts']
   if (v.auth !== undefined) flags.auth = v.auth
+  if (v['public-url'] !== undefined) flags.publicUrl = v['public-url']
+  if (v['allowed-hosts'] !== undefined) flags.allowedHosts = v['allowed-hosts']
+  if (v['allowed-origins'] !== undefined) flags.allowedOrigins = v['allowed-origins']
+  if (v['headers-timeout'] !== undefined) flags.headersTimeoutMs = v['headers-timeout']
+  if (v['request-timeout'] !== undefined) flags.requestTimeoutMs = v['request-timeout']
 
   let hub: Hub
   try {

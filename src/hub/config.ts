@@ -40,6 +40,20 @@ export interface HubOptions {
   feedFullIp: boolean
   /** Largest number of rows waiting for the writer before new frames are refused. @default 200000 */
   maxQueuedRows: number
+  /**
+   * Where people reach the hub, e.g. `https://stats.example.com`. Its host name may read a hub that
+   * has no token (against DNS rebinding, other names may not), and its origin may open `/live`.
+   * @default null
+   */
+  publicUrl: string | null
+  /** More host names or IPs a hub without a token answers reads for, beyond loopback names and `publicUrl`. @default [] */
+  allowedHosts: string[]
+  /** Page origins besides the hub's own whose scripts may open `/live`, e.g. `https://intranet.example`. @default [] */
+  allowedOrigins: string[]
+  /** Milliseconds a client has to send a request's headers; past it the hub answers 408 and closes. @default 10000 */
+  headersTimeoutMs: number
+  /** Milliseconds a client has to send a whole request, headers and body; past it: 408. @default 30000 */
+  requestTimeoutMs: number
   limits: Limits
   logger: Logger
 }
@@ -100,6 +114,29 @@ function siteHosts(v: unknown): Record<string, readonly string[]> {
   return Object.freeze(out)
 }
 
+function webUrl(name: string, v: unknown): URL {
+  let u: URL
+  try {
+    u = new URL(String(v))
+  } catch {
+    fail(`${name}: ${JSON.stringify(v)} is not a URL`)
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') fail(`${name}: ${JSON.stringify(v)} must start with http:// or https://`)
+  return u
+}
+
+/** `stats.example.com`, `stats.example.com:8080`, `192.168.1.5` or `[fd00::1]` → the host name alone, lower case. */
+function hostName(name: string, v: string): string {
+  let u: URL
+  try {
+    u = new URL(`http://${v}`)
+  } catch {
+    fail(`${name} entry "${v}" is not a host name`)
+  }
+  if (u.pathname !== '/' || u.username !== '' || u.search !== '') fail(`${name} entry "${v}" must be a host name, without scheme or path`)
+  return u.hostname
+}
+
 function storeUrl(store: string): string {
   if (store.startsWith('postgres://') || store.startsWith('postgresql://')) return store
   if (store.startsWith('sqlite:')) return store
@@ -120,6 +157,11 @@ export const ENV_KEYS: Record<string, keyof HubOptions> = {
   LIVESTATS_SITES: 'sites',
   LIVESTATS_FEED_FULL_IP: 'feedFullIp',
   LIVESTATS_SITE_HOSTS: 'siteHosts',
+  LIVESTATS_PUBLIC_URL: 'publicUrl',
+  LIVESTATS_ALLOWED_HOSTS: 'allowedHosts',
+  LIVESTATS_ALLOWED_ORIGINS: 'allowedOrigins',
+  LIVESTATS_HEADERS_TIMEOUT: 'headersTimeoutMs',
+  LIVESTATS_REQUEST_TIMEOUT: 'requestTimeoutMs',
 }
 
 /** Options from `LIVESTATS_*` variables (strings; `resolveConfig` validates them). */
@@ -136,7 +178,8 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): Record<str
 export function resolveConfig(input: Partial<Record<keyof HubOptions, unknown>> = {}): HubConfig {
   const known = new Set<string>([
     'port', 'host', 'store', 'db', 'retentionDays', 'trustProxy', 'auth', 'token', 'sites', 'siteHosts', 'feedFullIp',
-    'maxQueuedRows', 'limits', 'logger',
+    'maxQueuedRows', 'publicUrl', 'allowedHosts', 'allowedOrigins', 'headersTimeoutMs', 'requestTimeoutMs',
+    'limits', 'logger',
   ])
   for (const k of Object.keys(input)) if (!known.has(k)) fail(`unknown option "${k}"`)
   const raw = input as Record<string, unknown>
@@ -156,6 +199,16 @@ export function resolveConfig(input: Partial<Record<keyof HubOptions, unknown>> 
   const feed = raw.feedFullIp
   const feedFullIp = feed === true || feed === 'true' || feed === '1'
   const maxQueuedRows = int('maxQueuedRows', raw.maxQueuedRows ?? 200_000, 1000, 10_000_000)
+  const publicUrl = raw.publicUrl == null || raw.publicUrl === '' ? null : webUrl('publicUrl', raw.publicUrl).href.replace(/\/$/, '')
+  const allowedHosts = list(raw.allowedHosts).map((h) => hostName('allowedHosts', h))
+  const allowedOrigins = list(raw.allowedOrigins).map((o) => {
+    const u = webUrl('allowedOrigins', o)
+    if (u.pathname !== '/' || u.search !== '' || u.hash !== '') fail(`allowedOrigins entry "${o}" must be an origin (scheme://host[:port]), without a path`)
+    return u.origin
+  })
+  const headersTimeoutMs = int('headersTimeoutMs', raw.headersTimeoutMs ?? 10_000, 100, 600_000)
+  const requestTimeoutMs = int('requestTimeoutMs', raw.requestTimeoutMs ?? Math.max(30_000, headersTimeoutMs), 100, 3_600_000)
+  if (requestTimeoutMs < headersTimeoutMs) fail(`requestTimeoutMs (${requestTimeoutMs}) must not be shorter than headersTimeoutMs (${headersTimeoutMs})`)
   const limitsIn = (raw.limits ?? {}) as Partial<Limits>
   const limits: Limits = { ...DEFAULT_LIMITS }
   for (const [k, v] of Object.entries(limitsIn)) {
@@ -166,7 +219,8 @@ export function resolveConfig(input: Partial<Record<keyof HubOptions, unknown>> 
   const requireToken = auth === 'on' || (auth === 'auto' && !isLoopbackHost(host))
   return Object.freeze({
     port, host, store, retentionDays, trustProxy, auth: auth as HubOptions['auth'], token,
-    sites: list(raw.sites), siteHosts: siteHosts(raw.siteHosts), feedFullIp, maxQueuedRows, limits: Object.freeze(limits), logger,
+    sites: list(raw.sites), siteHosts: siteHosts(raw.siteHosts), feedFullIp, maxQueuedRows, publicUrl, allowedHosts,
+    allowedOrigins, headersTimeoutMs, requestTimeoutMs, limits: Object.freeze(limits), logger,
     requireToken, storeUrl: storeUrl(store),
   })
 }

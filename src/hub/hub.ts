@@ -9,7 +9,8 @@ import { join } from 'node:path'
 import { resolveConfig, type HubConfig, type HubInput } from './config'
 import { TokenAuth } from './api/auth'
 import { queryRoutes } from './api/query'
-import { json, fail } from './http/reply'
+import { readGuard, type ReadGuard } from './http/guard'
+import { answerClientError, json, fail, rawError } from './http/reply'
 import { Router } from './http/router'
 import { loadAsset, loadDir, packageRoot, sendAsset, type Asset } from './http/static'
 import { makeTrust } from './ingest/client-ip'
@@ -62,6 +63,8 @@ export class Hub {
   readonly starters: (() => Promise<void> | void)[] = []
   /** Live presence, bus and the dashboard channel (issue 3). */
   readonly live: LiveParts
+  /** Checks `Host` (DNS rebinding) and `Origin` (cross-site WebSockets) of reads. */
+  readonly guard: ReadGuard
   /** The token this start generated, to print once; null when none was made. */
   newToken: string | null = null
   private readonly server: Server
@@ -73,7 +76,11 @@ export class Hub {
   private closing: Promise<void> | null = null
   private resetToken = false
   private readonly routeUrls = new Map<string, URL>()
-  private readonly allows = (req: IncomingMessage, url: URL): boolean => this.auth.allows(req, url)
+  /** Why a read is refused, or null: with a token the token decides, without one the `Host` must name this hub. */
+  private readonly readRefusal = (req: IncomingMessage, url: URL): LivestatsError | null => {
+    if (!this.auth.enforced) return this.hostRefusal(req)
+    return this.auth.allows(req, url) ? null : new LivestatsError('LS_ERR_UNAUTHORIZED')
+  }
 
   constructor(options: HubInput | HubConfig = {}) {
     this.config = 'requireToken' in options ? options : resolveConfig(options)
@@ -83,6 +90,7 @@ export class Hub {
     this.writer = new BatchWriter(this.store)
     this.hasher = new VisitorHasher(this.store)
     const trusted = makeTrust(c.trustProxy)
+    this.guard = readGuard(c, trusted)
     this.ingest = new Ingest(c, createValidator(c.limits), this.hasher, this.writer, this.metrics)
     this.collect = collectWs(c, this.ingest, this.metrics, this.auth, trusted, this.ingest.listeners)
     this.upgrades.set('/collect', (req, socket, head, url) => this.collect.handleUpgrade(req, socket, head, url))
@@ -98,16 +106,22 @@ export class Hub {
       json(res, 200, { status: this.closing ? 'closing' : 'ok', store: this.store.kind, uptime: (Date.now() - this.metrics.started) / 1000 }))
     r.on('GET', '/metrics', (_req, res) => {
       const text = renderPrometheus([...hubGauges(this.metrics, this.writer.pending), ...this.gauges.flatMap((g) => g())])
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' })
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' })
       res.end(text)
     }, { auth: true })
     queryRoutes(r, this.store)
     this.live = wireLive(this) // issue 3: after ingest and router exist
     wireProcessSeries(this) // issue 5.4 / 6: per-process series at /api/processes
 
-    this.server = createServer((req, res) => this.onRequest(req, res))
+    this.server = createServer({
+      // set on purpose, not Node's 60 s / 300 s: a slow-headers client is answered 408 and let go
+      headersTimeout: c.headersTimeoutMs,
+      requestTimeout: c.requestTimeoutMs,
+      // how often those are checked (Node's default 30 s would add up to 30 s to each)
+      connectionsCheckingInterval: Math.min(1000, Math.max(50, Math.floor(c.headersTimeoutMs / 4))),
+    }, (req, res) => this.onRequest(req, res))
     this.server.on('upgrade', (req, socket, head) => this.onUpgrade(req, socket, head))
-    this.server.on('clientError', (_err, socket) => socket.destroy())
+    this.server.on('clientError', answerClientError)
     this.server.keepAliveTimeout = 65_000
   }
 
@@ -115,6 +129,15 @@ export class Hub {
   resetTokenOnStart(): this {
     this.resetToken = true
     return this
+  }
+
+  /**
+   * Refuses a read whose `Host` is not this hub's on a hub without a token (DNS rebinding: a page on
+   * a name that now resolves to 127.0.0.1 still sends its own name); null when it may read.
+   * With a token, the token decides and this is not asked.
+   */
+  hostRefusal(req: IncomingMessage): LivestatsError | null {
+    return this.auth.enforced || this.guard.hostAllowed(req) ? null : new LivestatsError('LS_ERR_HOST_FORBIDDEN')
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -131,7 +154,7 @@ export class Hub {
       // keep that URL; handlers only read it
       if (raw === url.pathname && this.routeUrls.size < 64 && this.router.has(raw)) this.routeUrls.set(raw, url)
     }
-    if (this.router.dispatch(req, res, url, this.allows)) return
+    if (this.router.dispatch(req, res, url, this.readRefusal)) return
     if (req.method === 'GET' || req.method === 'HEAD') {
       if (url.pathname === '/livestats.js' && this.snippet !== null) {
         sendAsset(req, res, this.snippet, { 'access-control-allow-origin': '*' })
@@ -139,6 +162,9 @@ export class Hub {
       }
       const a = this.assets.get(url.pathname === '/' ? '/index.html' : url.pathname)
       if (a !== undefined) {
+        // the dashboard holds no data, but a rebinding page should not get it either: it says why at once
+        const no = this.hostRefusal(req)
+        if (no !== null) return fail(res, no)
         sendAsset(req, res, a, a.type.startsWith('text/html')
           ? { 'content-security-policy': DASHBOARD_CSP, 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' }
           : { 'x-content-type-options': 'nosniff' })
@@ -154,15 +180,10 @@ export class Hub {
     try {
       url = new URL(req.url ?? '/', 'http://hub')
     } catch {
-      socket.destroy()
-      return
+      return rawError(socket, new LivestatsError('LS_ERR_BAD_REQUEST', 'Malformed request URL'))
     }
     const h = this.upgrades.get(url.pathname)
-    if (h === undefined || this.closing) {
-      const status = this.closing ? '503 Service Unavailable' : '404 Not Found'
-      socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
-      return
-    }
+    if (h === undefined || this.closing) return rawError(socket, new LivestatsError(this.closing ? 'LS_ERR_SHUTTING_DOWN' : 'LS_ERR_NOT_FOUND'))
     h(req, socket, head, url)
   }
 

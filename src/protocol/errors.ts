@@ -25,6 +25,10 @@ export const ERRORS = {
   LS_ERR_BATCH_EMPTY: spec(400, 'Batch holds no events'),
   LS_ERR_BATCH_TOO_LARGE: spec(413, 'Batch holds more events than the limit'),
   LS_ERR_NOT_AN_OBJECT: spec(400, 'Payload must be an event object or a batch object'),
+  LS_ERR_INVALID_UTF8: spec(400, 'Text frame is not valid UTF-8', 1007),
+  LS_ERR_BAD_REQUEST: spec(400, 'Malformed HTTP request'),
+  LS_ERR_REQUEST_TIMEOUT: spec(408, 'Request headers or body did not arrive in time'),
+  LS_ERR_HEADERS_TOO_LARGE: spec(431, 'Request headers exceed the size limit'),
   // one event
   LS_ERR_UNKNOWN_TYPE: spec(400, 'Unknown event type'),
   LS_ERR_INVALID_EVENT: spec(400, 'Event does not match the schema of its type'),
@@ -40,6 +44,8 @@ export const ERRORS = {
   LS_ERR_RATE_LIMITED: spec(429, 'Too many messages from this connection'),
   // query API and auth
   LS_ERR_UNAUTHORIZED: spec(401, 'A valid token is required'),
+  LS_ERR_ORIGIN_FORBIDDEN: spec(403, 'Pages from this Origin may not read the hub (see --allowed-origins)'),
+  LS_ERR_HOST_FORBIDDEN: spec(403, 'A hub without a token answers reads only for loopback names and --public-url / --allowed-hosts'),
   LS_ERR_NOT_FOUND: spec(404, 'No such route'),
   LS_ERR_METHOD_NOT_ALLOWED: spec(405, 'Method not allowed on this route'),
   LS_ERR_BAD_QUERY: spec(400, 'Invalid query parameter'),

@@ -8,6 +8,7 @@ import type { IncomingMessage } from 'node:http'
 import type { Store } from '../store/types'
 
 const META_KEY = 'token_sha256'
+const BEARER = /^bearer[ \t]/i
 
 function sha256(s: string): Buffer {
   return createHash('sha256').update(s).digest()
@@ -39,10 +40,13 @@ export class TokenAuth {
     return token
   }
 
-  /** The token a request carries: `Authorization: Bearer …`, or `?token=` (WebSockets cannot set headers). */
+  /**
+   * The token a request carries: `Authorization: Bearer …` (the scheme in any case, RFC 9110 §11.1),
+   * or `?token=` (WebSockets cannot set headers).
+   */
   static fromRequest(req: IncomingMessage, url: URL): string | null {
     const h = req.headers.authorization
-    if (h !== undefined && h.startsWith('Bearer ')) return h.slice(7).trim()
+    if (h !== undefined && h.length > 7 && BEARER.test(h)) return h.slice(7).trim()
     return url.searchParams.get('token')
   }
 

@@ -6,7 +6,7 @@ import { fail } from './reply'
 export type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => void | Promise<void>
 
 export interface RouteOptions {
-  /** Reads need the token when the hub enforces auth. @default false */
+  /** A read: the hub's read check (token, or Host on a hub without one) runs first. @default false */
   auth?: boolean
 }
 
@@ -31,23 +31,30 @@ export class Router {
     return this.routes.has(path)
   }
 
+  /** Paths registered as reads (`auth: true`): what a check covering every read must try. */
+  readPaths(): string[] {
+    return [...this.routes].filter(([, r]) => r.auth).map(([p]) => p)
+  }
+
   /**
    * Runs the route for `url.pathname`; false when there is none. Synchronous: a handler's promise
    * is not awaited here (one promise layer less per request), only its rejection is answered.
+   * `refusal` says why a read (a route with `auth`) may not run, or null when it may.
    */
   dispatch(
     req: IncomingMessage,
     res: ServerResponse,
     url: URL,
-    allowed: (req: IncomingMessage, url: URL) => boolean,
+    refusal: (req: IncomingMessage, url: URL) => LivestatsError | null,
   ): boolean {
     const r = this.routes.get(url.pathname)
     if (r === undefined) return false
     const h = r.methods.get(req.method ?? 'GET') ?? r.methods.get('*')
     try {
       if (h === undefined) throw new LivestatsError('LS_ERR_METHOD_NOT_ALLOWED')
-      if (r.auth && !allowed(req, url)) {
-        fail(res, new LivestatsError('LS_ERR_UNAUTHORIZED'), { 'www-authenticate': 'Bearer' })
+      const no = r.auth ? refusal(req, url) : null
+      if (no !== null) {
+        fail(res, no, no.code === 'LS_ERR_UNAUTHORIZED' ? { 'www-authenticate': 'Bearer' } : {})
         return true
       }
       const p = h(req, res, url)

@@ -30,7 +30,10 @@ export function collectWs(
   trusted: (ip: string) => boolean,
   listeners: readonly IngestListener[],
 ): CollectWs {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: config.limits.maxPayloadBytes, perMessageDeflate: false })
+  // UTF-8 is checked per frame in answerFrame, so a bad frame is closed with a reason
+  const wss = new WebSocketServer({
+    noServer: true, maxPayload: config.limits.maxPayloadBytes, perMessageDeflate: false, skipUTF8Validation: true,
+  })
   let next = 0
 
   function onConnection(ws: WebSocket, req: IncomingMessage, url: URL): void {
@@ -38,7 +41,7 @@ export function collectWs(
     const connection = `c${(++next).toString(36)}`
     const client = describeClient(req, trusted, token !== null && auth.check(token), connection)
     metrics.wsConnections++
-    ws.on('message', (data) => answerFrame(ws, String(data), client, ingest, metrics, config.logger, true))
+    ws.on('message', (data) => answerFrame(ws, data, client, ingest, metrics, config.logger, true))
     ws.on('error', () => ws.terminate())
     ws.on('close', (code) => {
       metrics.wsConnections--

@@ -45,7 +45,9 @@ export class TrackerDialer {
   start(): void {
     if (this.stopped) return
     this.status.attempts++
-    const ws = new WebSocket(this.url, { perMessageDeflate: false, maxPayload: this.config.limits.maxPayloadBytes, handshakeTimeout: 5000 })
+    const ws = new WebSocket(this.url, {
+      perMessageDeflate: false, maxPayload: this.config.limits.maxPayloadBytes, handshakeTimeout: 5000, skipUTF8Validation: true,
+    })
     this.ws = ws
     const client: ClientInfo = {
       connection: this.key, transport: 'ws', ipMasked: '0.0.0.0', ipRaw: '0.0.0.0', userAgent: 'livestats-dialer',
@@ -59,7 +61,7 @@ export class TrackerDialer {
       this.config.logger.info(`livestats: connected to tracker ${this.url}`)
     })
     // the hub dialled this tracker: a bad frame is answered, and redialling would not help, so stay open
-    ws.on('message', (data) => answerFrame(ws, String(data), client, this.ingest, this.metrics, this.config.logger, false))
+    ws.on('message', (data) => answerFrame(ws, data, client, this.ingest, this.metrics, this.config.logger, false))
     ws.on('error', (err) => {
       if (!this.warned) {
         this.warned = true

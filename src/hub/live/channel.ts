@@ -8,6 +8,8 @@ import type { IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { LivestatsError, type ErrorCode } from '../../protocol/errors'
+import { rawError } from '../http/reply'
+import { messageText } from '../http/ws-text'
 import type { FeedPageview } from '../bus/messages'
 import { channels, type Bus } from '../bus/types'
 import type { Presence } from '../presence/types'
@@ -25,6 +27,13 @@ export interface LiveChannelOptions {
    * @default every request may watch every site
    */
   authorize?: (req: IncomingMessage, site: string | null) => boolean | Promise<boolean>
+  /**
+   * Checked first, on the upgrade request (the hub checks `Origin` and `Host` here). A refusal is
+   * not an HTTP status, which a page cannot read from a failed WebSocket: the handshake completes,
+   * the error is sent as `{ type: 'error', code }`, and the socket closes with the code's close code
+   * and the code as reason. Nothing else is sent. @default every request is admitted
+   */
+  admit?: (req: IncomingMessage) => LivestatsError | null
   /** Latest pageviews for a snapshot, newest first (the hub reads them from the store). @default none */
   recent?: (site: string) => Promise<FeedPageview[]>
   /** @default console.error */
@@ -50,7 +59,8 @@ export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
   const { presence, bus } = opts
   const authorize = opts.authorize ?? ((): boolean => true)
   const onError = opts.onError ?? ((err: unknown) => console.error('livestats: live channel', err))
-  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes, perMessageDeflate: false })
+  // UTF-8 is checked in onConnection, so a bad frame is closed with a reason
+  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes, perMessageDeflate: false, skipUTF8Validation: true })
   const streams = new Map<string, { stream: SiteStream; unsubscribe: () => void }>()
   const all = new Set<LiveClient>()
   let closed = false
@@ -143,9 +153,8 @@ export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
     all.add(c)
     ws.on('pong', () => { c.alive = true })
     ws.on('message', (data) => {
-      const text = Array.isArray(data)
-        ? Buffer.concat(data).toString('utf8')
-        : Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.from(new Uint8Array(data)).toString('utf8')
+      const text = messageText(data)
+      if (text === null) return closeWith(ws, new LivestatsError('LS_ERR_INVALID_UTF8'))
       onMessage(c, text).catch(onError)
     })
     ws.on('error', () => ws.terminate())
@@ -158,17 +167,31 @@ export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
     else presence.sites().then((sites) => send(ws, { type: 'hello', v: 1, sites }), onError)
   }
 
-  function refuse(socket: Duplex, status: string): void {
-    socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
+  function closeWith(ws: WebSocket, e: LivestatsError): void {
+    send(ws, { type: 'error', code: e.code, message: e.message })
+    if (ws.readyState === ws.OPEN) ws.close(e.close, e.code)
+  }
+
+  function refuse(socket: Duplex, code: ErrorCode, message?: string): void {
+    const e = new LivestatsError(code, message)
+    rawError(socket, e, code === 'LS_ERR_UNAUTHORIZED' ? { 'www-authenticate': 'Bearer' } : {})
   }
 
   async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): Promise<void> {
     const raw = url.searchParams.get('site')
     const site = raw === null || raw === '' ? null : raw
-    if (site !== null && site.length > limits.maxSiteLength) return refuse(socket, '400 Bad Request')
-    if (closed) return refuse(socket, '503 Service Unavailable')
-    if (all.size >= limits.maxClients) return refuse(socket, '503 Service Unavailable')
-    if (!(await authorize(req, site))) return refuse(socket, '401 Unauthorized')
+    if (site !== null && site.length > limits.maxSiteLength) return refuse(socket, 'LS_ERR_BAD_QUERY', 'site is too long')
+    if (closed) return refuse(socket, 'LS_ERR_SHUTTING_DOWN')
+    const refusal = opts.admit?.(req) ?? null
+    if (refusal !== null) {
+      wss.handleUpgrade(req, socket, head, (ws) => {
+        ws.on('error', () => ws.terminate())
+        closeWith(ws, refusal)
+      })
+      return
+    }
+    if (all.size >= limits.maxClients) return refuse(socket, 'LS_ERR_OVERLOADED', 'Too many dashboards connected')
+    if (!(await authorize(req, site))) return refuse(socket, 'LS_ERR_UNAUTHORIZED')
     if (socket.destroyed) return
     wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req, site))
   }
@@ -180,7 +203,7 @@ export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
         try {
           u = new URL(req.url ?? '/', 'http://hub')
         } catch {
-          return refuse(socket, '400 Bad Request')
+          return refuse(socket, 'LS_ERR_BAD_QUERY', 'Malformed request URL')
         }
       }
       upgrade(req, socket, head, u).catch((err: unknown) => {

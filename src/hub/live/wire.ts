@@ -3,6 +3,7 @@
  * Single node: memory presence and memory bus (Redis ones will be chosen here from the config).
  */
 import type { Hub } from '../hub'
+import { LivestatsError } from '../../protocol/errors'
 import { liveRoutes } from '../api/live'
 import { MemoryBus } from '../bus/memory'
 import { MemoryPresence } from '../presence/memory'
@@ -17,7 +18,7 @@ export interface LiveParts {
   channel: LiveChannel
 }
 
-type Seams = Pick<Hub, 'config' | 'store' | 'auth' | 'router' | 'ingest' | 'upgrades' | 'gauges' | 'closers'>
+type Seams = Pick<Hub, 'config' | 'store' | 'auth' | 'guard' | 'hostRefusal' | 'router' | 'ingest' | 'upgrades' | 'gauges' | 'closers'>
 
 export function wireLive(hub: Seams): LiveParts {
   const { store, config } = hub
@@ -42,6 +43,9 @@ export function wireLive(hub: Seams): LiveParts {
         return false
       }
     },
+    // browsers let any page open a WebSocket anywhere: only the hub's own pages (and configured
+    // origins) may read it; on a hub without a token, only under its own names (DNS rebinding)
+    admit: (req) => hub.guard.originAllowed(req) ? hub.hostRefusal(req) : new LivestatsError('LS_ERR_ORIGIN_FORBIDDEN'),
     recent: async (site) => (await store.feed(site, 20)).map(feedFromRow),
     onError: (err) => config.logger.error('livestats: live channel', err),
   })
