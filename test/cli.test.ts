@@ -4,6 +4,8 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { request } from 'node:http'
+import net from 'node:net'
 import { startChildHub } from './helpers/child-hub'
 import { CHROME_UA } from './helpers/hub'
 
@@ -20,6 +22,10 @@ describe('livestats serve', () => {
     [[], { LIVESTATS_AUTH: 'maybe' }, 'auth must be auto, on or off'],
     [['--db', 'mongodb://x'], {}, 'MongoDB is not a Livestats store'],
     [['--nope'], {}, "Unknown option '--nope'"],
+    [['--public-url', 'stats.example.com'], {}, 'publicUrl'],
+    [[], { LIVESTATS_ALLOWED_ORIGINS: 'https://a.example/path' }, 'allowedOrigins entry'],
+    [['--headers-timeout', '5'], {}, 'headersTimeoutMs must be an integer'],
+    [['--headers-timeout', '20000', '--request-timeout', '10000'], {}, 'must not be shorter than headersTimeoutMs'],
   ] as [string[], Record<string, string>, string][]) {
     it(`refuses ${args.join(' ') || JSON.stringify(env)} with a clear message and exit code 2`, () => {
       const r = spawnSync(process.execPath, [bin, 'serve', ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 10_000 })
@@ -71,6 +77,37 @@ describe('livestats serve', () => {
   it('reads LIVESTATS_* variables, and flags win over them', async () => {
     const hub = await startChildHub(['--port', '0'], { LIVESTATS_PORT: '1', LIVESTATS_DB: join(dir, 'env.db') })
     assert.ok(hub.output().includes(join(dir, 'env.db')))
+    hub.proc.kill('SIGTERM')
+    assert.equal((await hub.exited).code, 0)
+  })
+
+  it('--public-url, LIVESTATS_ALLOWED_HOSTS and --headers-timeout take effect', async () => {
+    const hub = await startChildHub(
+      ['--port', '0', '--db', join(dir, 'names.db'), '--public-url', 'https://stats.example.com', '--headers-timeout', '500'],
+      { LIVESTATS_ALLOWED_HOSTS: 'dash.lan' },
+    )
+    const u = new URL(hub.url)
+    const status = (host: string): Promise<number> => new Promise((resolve, reject) => {
+      const req = request({ host: u.hostname, port: u.port, path: '/api/sites', headers: { host } }, (res) => {
+        res.resume()
+        resolve(res.statusCode ?? 0)
+      })
+      req.on('error', reject)
+      req.end()
+    })
+    assert.equal(await status('stats.example.com'), 200)
+    assert.equal(await status('dash.lan:3000'), 200)
+    assert.equal(await status('attacker.example'), 403)
+    const t0 = Date.now()
+    const reply = await new Promise<string>((resolve) => {
+      const s = net.connect(Number(u.port), u.hostname, () => s.write('GET /api/sites HTTP/1.1\r\nHost: localhost\r\n'))
+      let d = ''
+      s.on('data', (c) => { d += String(c) })
+      s.on('close', () => resolve(d))
+    })
+    assert.match(reply, /^HTTP\/1\.1 408 /)
+    assert.match(reply, /LS_ERR_REQUEST_TIMEOUT/)
+    assert.ok(Date.now() - t0 < 1500, `408 after ${Date.now() - t0} ms`)
     hub.proc.kill('SIGTERM')
     assert.equal((await hub.exited).code, 0)
   })
