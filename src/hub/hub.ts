@@ -104,6 +104,11 @@ export class Hub {
     r.on('*', '/api/collect', collectHttp(c, this.ingest, this.metrics, this.auth, trusted))
     r.on('GET', '/healthz', (_req, res) =>
       json(res, 200, { status: this.closing ? 'closing' : 'ok', store: this.store.kind, uptime: (Date.now() - this.metrics.started) / 1000 }))
+    // seed 000's dashboard answered this; monitors and the original demo's users still ask it
+    r.on('GET', '/ping', (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': 4, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' })
+      res.end('pong')
+    })
     r.on('GET', '/metrics', (_req, res) => {
       const text = renderPrometheus([...hubGauges(this.metrics, this.writer.pending), ...this.gauges.flatMap((g) => g())])
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' })

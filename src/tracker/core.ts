@@ -74,6 +74,11 @@ export class TrackerCore implements ExitHooks {
     return this.server?.ready ?? Promise.resolve({ port: null })
   }
 
+  /** A hub link is open, or a dashboard is connected to the `port` server. */
+  isConnected(): boolean {
+    return this.hub?.state === 'open' || (this.server?.peerCount ?? 0) > 0
+  }
+
   stats(): TrackerStats {
     return {
       buffered: (this.hub?.outbox.size ?? 0) + (this.server?.pending ?? 0),

@@ -91,6 +91,14 @@ export function tracker(config?: TrackerConfig, logger: TrackerLogger = console)
     ready() {
       return core.ready()
     },
+    isConnected() {
+      try {
+        return core.isConnected()
+      } catch (e) {
+        internal('isConnected', e)
+        return false
+      }
+    },
     stats() {
       return core.stats()
     },
@@ -116,6 +124,7 @@ function inert(): Tracker {
     flush: noop,
     close: () => Promise.resolve({ delivered: true, pending: 0 }),
     ready: () => Promise.resolve({ port: null }),
+    isConnected: () => false,
     stats: () => ({ buffered: 0, dropped: 0, hub: 'off', peers: 0, running: 0 }),
   }
 }

@@ -5,7 +5,7 @@
 import { describe } from './jobs'
 import type { Warner } from './warn'
 
-/** Bytes in `data`: UTF-8 length of a string, byte length of binary data, a number as is. */
+/** Bytes in `data`: UTF-8 length of a string, byte length of binary data, a number as is, an object's JSON. */
 export function byteCount(data: unknown, warn: Warner): number {
   if (typeof data === 'string') return Buffer.byteLength(data)
   if (typeof data === 'number') {
@@ -19,8 +19,30 @@ export function byteCount(data: unknown, warn: Warner): number {
     warn.once('bytes-input', `bytes.sent/received got ${String(data)}; counted as 0 (pass a string, a Buffer or a byte count)`)
     return 0
   }
-  // the seed's rule for anything else: convert to a string, count its UTF-8 bytes
+  // the seed's rule, String(), makes every object "[object Object]" (15 bytes): an object or an
+  // array is counted as the JSON it would be sent as
+  if (Array.isArray(data) || (isPlain(data) && !Object.prototype.hasOwnProperty.call(data, 'toString'))) {
+    return jsonBytes(data, warn)
+  }
+  // anything else (a Date, a URL, something with its own toString): its string's UTF-8 bytes
   return Buffer.byteLength(String(data))
+}
+
+function isPlain(data: unknown): data is object {
+  if (typeof data !== 'object' || data === null) return false
+  const proto: unknown = Object.getPrototypeOf(data)
+  return proto === Object.prototype || proto === null
+}
+
+function jsonBytes(data: object, warn: Warner): number {
+  try {
+    const json = JSON.stringify(data)
+    return json === undefined ? 0 : Buffer.byteLength(json)
+  } catch (e) {
+    // a cycle or a BigInt: there is no JSON to weigh
+    warn.once('bytes-input', `bytes.sent/received got an object that is not JSON (${String(e)}); counted as 0`)
+    return 0
+  }
 }
 
 /** Rows in `data`: the length of an array or of a JSON array string, or a number of rows. */

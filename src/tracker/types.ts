@@ -85,7 +85,9 @@ export interface Tracker {
   bytes: {
     /**
      * Counts bytes sent. A string is counted in UTF-8 bytes; a Buffer, typed array or ArrayBuffer
-     * by its byte length; a number as a byte count; anything else is converted with `String()`
+     * by its byte length; a number as a byte count; a plain object or an array by the UTF-8 bytes of
+     * its JSON (what it would weigh on the wire: `{ p: 'p' }` is 9 bytes, where the seed's `String()`
+     * counted `[object Object]`, 15, whatever the object); anything else is converted with `String()`
      * (the seed's rule).
      * @example t.bytes.sent(body)
      */
@@ -121,6 +123,19 @@ export interface Tracker {
   close(options?: { timeout?: number }): Promise<CloseResult>
   /** Resolves once the `port` server listens (`port: null` without a server or when it failed). */
   ready(): Promise<{ port: number | null }>
+  /**
+   * True while something holds this tracker's link: its connection to the `hub` is open, or a
+   * dashboard that dialled it (`dashboard({ urls })`) is connected to its `port` server.
+   * Seed 000's demo polls it before it starts sending. Events are buffered either way, so calls made
+   * while it is false are not lost (up to `buffer` events).
+   * @example
+   * const timer = setInterval(() => {
+   *   if (!t.isConnected()) return
+   *   clearInterval(timer)
+   *   t.bytes.sent(payload)
+   * }, 3000)
+   */
+  isConnected(): boolean
   /** Delivery state. */
   stats(): TrackerStats
 }
