@@ -19,6 +19,7 @@ import { eventId } from '../src/protocol/ids'
 import { STATES, type PresenceState } from '../src/protocol/limits'
 import { LiveView } from '../src/hub/live/view'
 import type { ServerMessage } from '../src/hub/live/protocol'
+import { channels } from '../src/hub/bus/types'
 import type { LiveCounts } from '../src/hub/presence/types'
 
 const N = Number(process.argv[2] ?? 1000)
@@ -129,6 +130,10 @@ async function main(): Promise<void> {
   const { url } = await hub.listen()
   const base = url.replace(/^http/, 'ws')
 
+  // Dashboards see an opaque key per tab, never its cid; this bench runs in the hub's process, so it
+  // learns which key is which tab from the hub's internal bus (published before the diff goes out).
+  const cidOf = new Map<string, string>()
+  hub.live.bus.subscribe(channels.site(SITE), (m) => { if (m.type === 'presence' && m.op === 'join') cidOf.set(m.key, m.cid) })
   const view = new LiveView()
   const dash = new WebSocket(`${base}/live?site=${SITE}`)
   let diffs = 0
@@ -139,12 +144,14 @@ async function main(): Promise<void> {
     if (m.type !== 'diff') return
     diffs++
     for (const e of m.events ?? []) {
+      const cid = cidOf.get(e.key) ?? ''
       if (e.op === 'leave') {
-        const t0 = closeSent.get(e.cid)
-        if (t0 !== undefined) { closeLatency.push(now - t0); closeSent.delete(e.cid) }
+        cidOf.delete(e.key)
+        const t0 = closeSent.get(cid)
+        if (t0 !== undefined) { closeLatency.push(now - t0); closeSent.delete(cid) }
       } else if (e.op === 'update') {
-        const c = changeSent.get(e.cid)
-        if (c !== undefined && c.state === e.state) { changeLatency.push(now - c.t); changeSent.delete(e.cid) }
+        const c = changeSent.get(cid)
+        if (c !== undefined && c.state === e.state) { changeLatency.push(now - c.t); changeSent.delete(cid) }
       }
     }
   })

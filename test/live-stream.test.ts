@@ -21,7 +21,7 @@ function fakeClient(): { client: LiveClient; sent: { at: number; msg: DiffMessag
 
 function change(seq: number, total: number): PresenceChange {
   return {
-    type: 'presence', site: 's', seq, at: Date.now(), op: 'join', cid: `c${seq}`, visitor: `v${seq}`, path: '/', state: 'reading',
+    type: 'presence', site: 's', seq, at: Date.now(), op: 'join', cid: `c${seq}`, key: `k${seq}`, visitor: `v${seq}`, path: '/', state: 'reading',
     counts: { total, reading: total, writing: 0, idle: 0, hidden: 0 }, pages: [{ path: '/', total, reading: total, writing: 0, idle: 0, hidden: 0 }], connections: total,
   }
 }

@@ -26,6 +26,7 @@ import type { Store } from './store/types'
 import { LivestatsError } from '../protocol/errors'
 // live presence (issue 3): presence, bus, /live, /api/live, live gauges
 import { wireLive, type LiveParts } from './live/wire'
+import { feedIds } from './live/feed'
 import { wireProcessSeries } from './api/process'
 import type { LiveCounts } from './presence/types'
 
@@ -65,6 +66,8 @@ export class Hub {
   readonly live: LiveParts
   /** Checks `Host` (DNS rebinding) and `Origin` (cross-site WebSockets) of reads. */
   readonly guard: ReadGuard
+  /** Event id → the id readers see in feeds (`/live`, `/api/feed`): one secret per hub process. */
+  readonly feedId = feedIds()
   /** The token this start generated, to print once; null when none was made. */
   newToken: string | null = null
   private readonly server: Server
@@ -114,7 +117,7 @@ export class Hub {
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' })
       res.end(text)
     }, { auth: true })
-    queryRoutes(r, this.store)
+    queryRoutes(r, this.store, this.feedId)
     this.live = wireLive(this) // issue 3: after ingest and router exist
     wireProcessSeries(this) // issue 5.4 / 6: per-process series at /api/processes
 

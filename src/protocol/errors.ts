@@ -42,6 +42,7 @@ export const ERRORS = {
   // live presence
   LS_ERR_UNKNOWN_CONNECTION: spec(409, 'Presence for a connection the hub does not know'),
   LS_ERR_RATE_LIMITED: spec(429, 'Too many messages from this connection'),
+  LS_ERR_NOT_OWNER: spec(403, 'This tab belongs to another connection or visitor'),
   // query API and auth
   LS_ERR_UNAUTHORIZED: spec(401, 'A valid token is required'),
   LS_ERR_ORIGIN_FORBIDDEN: spec(403, 'Pages from this Origin may not read the hub (see --allowed-origins)'),

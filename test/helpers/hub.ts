@@ -63,14 +63,16 @@ export class CollectClient {
   private waiters: ((m: Ack | ErrorReply) => void)[] = []
   closed: Promise<{ code: number; reason: string }>
 
-  constructor(base: string, headers: Record<string, string> = { 'user-agent': CHROME_UA }) {
-    this.ws = new WebSocket(`${base.replace(/^http/, 'ws')}/collect`, { headers })
+  /** `opts` reach `ws` as they are: e.g. `localAddress: '127.0.0.2'` for another client IP. */
+  constructor(base: string, headers: Record<string, string> = { 'user-agent': CHROME_UA }, opts: WebSocket.ClientOptions = {}) {
+    this.ws = new WebSocket(`${base.replace(/^http/, 'ws')}/collect`, { headers, ...opts })
     this.ws.on('message', (d) => {
       const m = JSON.parse(String(d)) as Ack | ErrorReply
       this.replies.push(m)
       this.waiters.shift()?.(m)
     })
     this.closed = new Promise((resolve) => this.ws.on('close', (code, reason) => resolve({ code, reason: String(reason) })))
+    this.ws.on('error', () => {}) // a refused upgrade shows in `closed` (1006); tests read that
   }
 
   open(): Promise<void> {

@@ -2,9 +2,11 @@
 import type { Router } from '../http/router'
 import { json } from '../http/reply'
 import type { Store } from '../store/types'
+import { opaqueFeed } from '../live/feed'
 import * as p from './params'
 
-export function queryRoutes(router: Router, store: Store): void {
+/** `feedId` makes `/api/feed` ids opaque, as on the live channel (see `feedIds` in live/feed.ts). */
+export function queryRoutes(router: Router, store: Store, feedId: (id: string) => string): void {
   const read = { auth: true }
   router.on('GET', '/api/sites', async (_req, res) => json(res, 200, { sites: await store.sites() }), read)
 
@@ -40,7 +42,7 @@ export function queryRoutes(router: Router, store: Store): void {
   router.on('GET', '/api/feed', async (_req, res, url) => {
     const q = url.searchParams
     const rows = await store.feed(q.get('site'), p.limit(q, 50, 500), p.optionalTime(q, 'before'))
-    json(res, 200, { rows })
+    json(res, 200, { rows: rows.map((r) => opaqueFeed(r, feedId)) })
   }, read)
 
   router.on('GET', '/api/live-history', async (_req, res, url) => {

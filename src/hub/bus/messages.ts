@@ -20,7 +20,10 @@ export interface PresenceChange {
   seq: number
   at: number
   op: ChangeOp
+  /** The tab's `cid`: hub-internal (the bus stays inside the hub or its cluster); never sent to a dashboard. */
   cid: string
+  /** Opaque per-tab id (a counter) that the live channel sends instead of `cid`, which grants nothing. */
+  key: string
   visitor: string
   path: string
   state: PresenceState

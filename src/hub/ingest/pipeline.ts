@@ -48,8 +48,12 @@ export class Ingest {
   // hash covers saves the HMAC for new HTTP sockets too
   private httpVisitors = new Map<string, string>()
   readonly listeners: IngestListener[] = []
-  /** `site \0 cid` of tabs whose latest page view was refused or not stored: not live until the next one is. */
-  private readonly refusedTabs = new Set<string>()
+  /**
+   * `site \0 cid` of tabs whose latest page view was refused or not stored: not live until the next
+   * one is. Each names who sent that page view (IP, user agent): only their own heartbeats are held
+   * back, so a stranger's refused page view with someone else's `cid` blocks no one but the stranger.
+   */
+  private readonly refusedTabs = new Map<string, { ip: string; agent: string }>()
   /** Reused by every check: JSON pointers of the fields cut in the event being checked. */
   private readonly cutScratch: string[] = []
 
@@ -84,19 +88,22 @@ export class Ingest {
     return v
   }
 
-  private refuse(out: Rejection[], i: number, item: unknown, code: ErrorCode, message: string): void {
+  private refuse(out: Rejection[], i: number, item: unknown, code: ErrorCode, message: string, client: ClientInfo): void {
     const ev = item as { id?: unknown; type?: unknown; site?: unknown; cid?: unknown } | null
     const id = ev?.id
     out.push(typeof id === 'string' && id.length <= 64 ? { i, id, code, message } : { i, code, message })
     this.metrics.reject(code)
-    if (ev?.type === 'pageview' && typeof ev.site === 'string' && typeof ev.cid === 'string') this.dropTab(ev.site, ev.cid)
+    if (ev?.type === 'pageview' && typeof ev.site === 'string' && typeof ev.cid === 'string') this.dropTab(ev.site, ev.cid, client)
   }
 
-  /** The tab's page view was refused or lost: presence drops it and its heartbeats are refused. */
-  private dropTab(site: string, cid: string): void {
+  /**
+   * The tab's page view was refused or lost: presence drops it and its heartbeats are refused, when
+   * `client` owns the tab (presence checks; issue 10.3): anyone else's page view ends nothing.
+   */
+  private dropTab(site: string, cid: string, client: ClientInfo): void {
     if (this.refusedTabs.size >= MAX_REFUSED_TABS) this.refusedTabs.clear()
-    this.refusedTabs.add(tabKey(site, cid))
-    for (const l of this.listeners) l.dropTab?.(site, cid)
+    this.refusedTabs.set(tabKey(site, cid), { ip: client.ipRaw, agent: client.userAgent })
+    for (const l of this.listeners) l.dropTab?.(site, cid, client)
   }
 
   /** Handles one frame's text. Resolves with the ack once the accepted rows are committed. */
@@ -147,7 +154,7 @@ export class Ingest {
       if (fresh === null) {
         this.config.logger.error('livestats: store failed to commit a batch', err)
         // presence already saw these page views: the live view must not show what was not stored
-        for (const r of rows) if (r.type === 'pageview' && r.cid !== null) this.dropTab(r.site, r.cid)
+        for (const r of rows) if (r.type === 'pageview' && r.cid !== null) this.dropTab(r.site, r.cid, client)
         done(new LivestatsError('LS_ERR_STORE_UNAVAILABLE'), null)
         return
       }
@@ -177,13 +184,13 @@ export class Ingest {
       const item = items[i]
       const ev = this.validator.check(item, scratch)
       if (isInvalid(ev)) {
-        this.refuse(rejected, i, item, ev.code, ev.message)
+        this.refuse(rejected, i, item, ev.code, ev.message, client)
         continue
       }
       const code = this.admit(ev, client)
       if (code !== null) {
         scratch.length = 0
-        this.refuse(rejected, i, item, code, new LivestatsError(code).message)
+        this.refuse(rejected, i, item, code, new LivestatsError(code).message, client)
         continue
       }
       const web = WEB_TYPES.has(ev.type)
@@ -196,7 +203,7 @@ export class Ingest {
       }
       if (refusedBy !== null) {
         scratch.length = 0
-        this.refuse(rejected, i, item, refusedBy, new LivestatsError(refusedBy).message)
+        this.refuse(rejected, i, item, refusedBy, new LivestatsError(refusedBy).message, client)
         continue
       }
       if (scratch.length > 0) {
@@ -213,13 +220,18 @@ export class Ingest {
     return cut
   }
 
-  /** A heartbeat of a tab whose page view was refused: the tab is not live, so neither is this. */
-  private refusedTab(ev: LivestatsEvent): boolean {
+  /** A heartbeat of a tab whose page view its sender saw refused: the tab is not live, so neither is this. */
+  private refusedTab(ev: LivestatsEvent, client: ClientInfo): boolean {
+    if (ev.type !== 'pageview' && ev.type !== 'presence') return false
+    if (ev.cid === undefined) return false
+    const key = tabKey(ev.site, ev.cid)
+    const by = this.refusedTabs.get(key)
+    if (by === undefined || by.ip !== client.ipRaw || by.agent !== client.userAgent) return false
     if (ev.type === 'pageview') {
-      if (ev.cid !== undefined) this.refusedTabs.delete(tabKey(ev.site, ev.cid))
+      this.refusedTabs.delete(key)
       return false
     }
-    return ev.type === 'presence' && ev.cid !== undefined && this.refusedTabs.has(tabKey(ev.site, ev.cid))
+    return true
   }
 
   private ack(
@@ -241,7 +253,7 @@ export class Ingest {
   private admit(ev: LivestatsEvent, client: ClientInfo): ErrorCode | null {
     if (WEB_TYPES.has(ev.type)) {
       if (this.allowed !== null && !this.allowed.has((ev as { site: string }).site)) return 'LS_ERR_SITE_NOT_ALLOWED'
-      if (this.refusedTabs.size > 0 && this.refusedTab(ev)) return 'LS_ERR_UNKNOWN_CONNECTION'
+      if (this.refusedTabs.size > 0 && this.refusedTab(ev, client)) return 'LS_ERR_UNKNOWN_CONNECTION'
       return null
     }
     if (this.config.requireToken && !client.authenticated) return 'LS_ERR_TRACKER_FORBIDDEN'

@@ -54,8 +54,9 @@ export interface IngestListener {
    */
   committed?(item: Accepted, client: ClientInfo): void
   /**
-   * The tab's latest page view was refused or could not be stored: it must not be shown live until
-   * a later page view of it is accepted (ingest refuses its heartbeats until then).
+   * The tab's latest page view, sent by `client`, was refused or could not be stored: it must not be
+   * shown live until a later page view of it is accepted (ingest refuses its heartbeats until then).
+   * Only the tab's owner can drop it: a page view from anyone else ends nothing.
    */
-  dropTab?(site: string, cid: string): void
+  dropTab?(site: string, cid: string, client: ClientInfo): void
 }

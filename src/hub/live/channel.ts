@@ -14,6 +14,7 @@ import type { FeedPageview } from '../bus/messages'
 import { channels, type Bus } from '../bus/types'
 import type { Presence } from '../presence/types'
 import { LiveClient } from './client'
+import { feedIds, opaqueFeed } from './feed'
 import { DEFAULT_LIVE_LIMITS, type LiveLimits } from './limits'
 import { parseClientMessage, type ErrorMessage, type HelloMessage, type SnapshotMessage } from './protocol'
 import { SiteStream } from './stream'
@@ -36,6 +37,11 @@ export interface LiveChannelOptions {
   admit?: (req: IncomingMessage) => LivestatsError | null
   /** Latest pageviews for a snapshot, newest first (the hub reads them from the store). @default none */
   recent?: (site: string) => Promise<FeedPageview[]>
+  /**
+   * Turns a pageview's event id into the id dashboards see (snapshots and diffs alike).
+   * @default feedIds(): a keyed hash under a secret made when the channel is created
+   */
+  feedId?: (id: string) => string
   /** @default console.error */
   onError?: (err: unknown) => void
 }
@@ -59,6 +65,7 @@ export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
   const { presence, bus } = opts
   const authorize = opts.authorize ?? ((): boolean => true)
   const onError = opts.onError ?? ((err: unknown) => console.error('livestats: live channel', err))
+  const feedId = opts.feedId ?? feedIds()
   // UTF-8 is checked in onConnection, so a bad frame is closed with a reason
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayloadBytes, perMessageDeflate: false, skipUTF8Validation: true })
   const streams = new Map<string, { stream: SiteStream; unsubscribe: () => void }>()
@@ -114,7 +121,7 @@ export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
     leaveStream(c)
     let s = streams.get(site)
     if (s === undefined) {
-      const stream = new SiteStream(site, limits)
+      const stream = new SiteStream(site, limits, feedId)
       s = { stream, unsubscribe: bus.subscribe(channels.site(site), (m) => stream.add(m)) }
       streams.set(site, s)
     }
@@ -129,7 +136,7 @@ export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
     if (site === null) return
     const generation = c.beginSync()
     try {
-      const recent = opts.recent ? await opts.recent(site) : []
+      const recent = opts.recent ? (await opts.recent(site)).map((m) => opaqueFeed(m, feedId)) : []
       const processes = await presence.processes()
       const snap = await presence.snapshot(site)
       if (c.generation !== generation || c.ws.readyState !== c.ws.OPEN) return

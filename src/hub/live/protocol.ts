@@ -23,7 +23,7 @@ export interface SnapshotMessage extends PresenceSnapshot {
 }
 
 /** One join, leave or change, for the feed and for animations; counts are in the diff itself. */
-export type ChangeView = Pick<PresenceChange, 'op' | 'at' | 'cid' | 'visitor' | 'path' | 'state' | 'from' | 'reason'>
+export type ChangeView = Pick<PresenceChange, 'op' | 'at' | 'key' | 'visitor' | 'path' | 'state' | 'from' | 'reason'>
 
 /** Everything that changed since the previous message, at most one per 25 ms. Absent fields did not change. */
 export interface DiffMessage {
@@ -80,7 +80,7 @@ export function parseClientMessage(text: string, maxSiteLength: number): Subscri
 }
 
 export function changeView(m: PresenceChange): ChangeView {
-  const v: ChangeView = { op: m.op, at: m.at, cid: m.cid, visitor: m.visitor, path: m.path, state: m.state }
+  const v: ChangeView = { op: m.op, at: m.at, key: m.key, visitor: m.visitor, path: m.path, state: m.state }
   if (m.from !== undefined) v.from = m.from
   if (m.reason !== undefined) v.reason = m.reason
   return v

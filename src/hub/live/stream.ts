@@ -10,6 +10,7 @@ import type { BusMessage, FeedPageview } from '../bus/messages'
 import type { LiveCounts, PageCounts, ProcessView } from '../presence/types'
 import type { LiveClient } from './client'
 import type { LiveLimits } from './limits'
+import { feedIds, opaqueFeed } from './feed'
 import { changeView, type ChangeView, type DiffMessage } from './protocol'
 
 interface Pending {
@@ -33,7 +34,12 @@ export class SiteStream {
   private timer: NodeJS.Timeout | null = null
   private readonly flushBound = (): void => this.flush()
 
-  constructor(readonly site: string, private readonly limits: LiveLimits) {}
+  constructor(
+    readonly site: string,
+    private readonly limits: LiveLimits,
+    /** Maps an event id to the id dashboards see; the channel passes its own so snapshots agree. */
+    private readonly feedId: (id: string) => string = feedIds(),
+  ) {}
 
   add(m: BusMessage): void {
     let p = this.pending
@@ -95,7 +101,7 @@ export class SiteStream {
     if (p.pages.size > 0) d.pages = [...p.pages.values()]
     if (p.events.length > 0) d.events = p.events
     if (p.dropped > 0) d.dropped = p.dropped
-    if (p.feed.length > 0) d.feed = p.feed
+    if (p.feed.length > 0) d.feed = p.feed.map((m) => opaqueFeed(m, this.feedId))
     if (p.processes.size > 0) d.processes = [...p.processes.values()]
     if (p.gone.size > 0) d.processesGone = [...p.gone]
     const frame = Buffer.from(JSON.stringify(d))

@@ -18,7 +18,7 @@ export interface LiveParts {
   channel: LiveChannel
 }
 
-type Seams = Pick<Hub, 'config' | 'store' | 'auth' | 'guard' | 'hostRefusal' | 'router' | 'ingest' | 'upgrades' | 'gauges' | 'closers'>
+type Seams = Pick<Hub, 'config' | 'store' | 'auth' | 'guard' | 'hostRefusal' | 'router' | 'ingest' | 'upgrades' | 'gauges' | 'closers' | 'feedId'>
 
 export function wireLive(hub: Seams): LiveParts {
   const { store, config } = hub
@@ -47,6 +47,7 @@ export function wireLive(hub: Seams): LiveParts {
     // origins) may read it; on a hub without a token, only under its own names (DNS rebinding)
     admit: (req) => hub.guard.originAllowed(req) ? hub.hostRefusal(req) : new LivestatsError('LS_ERR_ORIGIN_FORBIDDEN'),
     recent: async (site) => (await store.feed(site, 20)).map(feedFromRow),
+    feedId: hub.feedId,
     onError: (err) => config.logger.error('livestats: live channel', err),
   })
   // presence first: a pageview it refuses (rate limited) never reaches the feed

@@ -11,6 +11,14 @@
  *   racing the page's own `leave`), is refused with LS_ERR_UNKNOWN_CONNECTION: the snippet answers
  *   by sending `url` with its next heartbeat. A bfcache restore sends a `pageview`, which reopens.
  *
+ * A tab belongs to whoever opened it (issue 10.3): the WebSocket that carries it, and the visitor
+ * (client IP and user agent, the inputs of the visitor hash, within the site) that opened it. A
+ * message for an open tab from anyone else (another socket, another address) is refused with
+ * LS_ERR_NOT_OWNER and changes nothing, not even the tab's rate budget. The same visitor may move
+ * the tab to another transport: the snippet falls back to HTTP when its socket drops and comes back
+ * on a new socket. Knowing a `cid` is therefore not enough to speak for a tab, and dashboards never
+ * see one: changes carry an opaque `key` instead.
+ *
  * Bots (`client.bot`) are ignored, never refused: their pageviews are still stored, flagged.
  */
 import { STATES, DEFAULT_HEARTBEAT_SECONDS, type PresenceState } from '../../protocol/limits'
@@ -46,14 +54,21 @@ export interface MemoryPresenceOptions {
   graceMs?: number
   /** An HTTP-only process with no sample for this long is gone, ms. @default 60000 */
   processTimeoutMs?: number
-  /** How long a tab that sent `leave` cannot be reopened by a heartbeat, ms. @default 60000 */
+  /** How long a tab that sent `leave` cannot be reopened by a heartbeat from the same visitor, ms. @default 60000 */
   leaveTombstoneMs?: number
+  /** Most `leave` tombstones held; past it the oldest go. @default 10000 */
+  maxTombstones?: number
 }
 
 interface Tab {
   readonly cid: string
+  /** What dashboards see instead of `cid`: a counter, which grants nothing. */
+  readonly key: string
   readonly site: SiteState
   readonly visitor: string
+  /** Who opened the tab (client IP, user agent): only they may move it to another transport. */
+  readonly ip: string
+  readonly agent: string
   path: string
   /** Last URL seen, so an unchanged URL is not parsed again on every heartbeat. */
   url: string
@@ -87,15 +102,29 @@ class SiteState {
   }
 }
 
+/** A `leave` seen for a tab: a heartbeat from the same visitor racing it must not reopen the tab. */
+interface Tombstone {
+  until: number
+  ip: string
+  agent: string
+}
+
 const ZERO: Readonly<LiveCounts> = Object.freeze({ total: 0, reading: 0, writing: 0, idle: 0, hidden: 0 })
+
+/** The client that opened `tab`, or the same visitor on another transport. */
+function owns(tab: Tab, client: ClientInfo): boolean {
+  return (client.connection !== null && client.connection === tab.connection) ||
+    (client.ipRaw === tab.ip && client.userAgent === tab.agent)
+}
 
 export class MemoryPresence implements Presence {
   private readonly sitesByName = new Map<string, SiteState>()
   private readonly byConnection = new Map<string, Set<Tab>>()
   /** Tabs with no WebSocket: the only ones that can expire. */
   private readonly httpTabs = new Set<Tab>()
-  /** `site \0 cid` → until when a heartbeat may not reopen it (insertion order = expiry order). */
-  private readonly tombstones = new Map<string, number>()
+  /** `site \0 cid` → until when its visitor's heartbeat may not reopen it (insertion order = expiry order). */
+  private readonly tombstones = new Map<string, Tombstone>()
+  private keys = 0
   private readonly procs = new ProcessTable()
   private procSeq = 0
   private seq = 0
@@ -110,6 +139,7 @@ export class MemoryPresence implements Presence {
   private readonly graceMs: number
   private readonly processTimeoutMs: number
   private readonly tombstoneMs: number
+  private readonly maxTombstones: number
 
   constructor(opts: MemoryPresenceOptions = {}) {
     this.now = opts.now ?? Date.now
@@ -120,6 +150,7 @@ export class MemoryPresence implements Presence {
     this.graceMs = opts.graceMs ?? 1000
     this.processTimeoutMs = opts.processTimeoutMs ?? 60_000
     this.tombstoneMs = opts.leaveTombstoneMs ?? 60_000
+    this.maxTombstones = opts.maxTombstones ?? 10_000
     const sweepMs = opts.sweepMs ?? 1000
     // unref'd: a sweep timer alone must not keep a process (a test, a CLI) alive
     this.timer = sweepMs > 0 ? setInterval(() => this.tick(), sweepMs).unref() : null
@@ -133,16 +164,19 @@ export class MemoryPresence implements Presence {
     switch (ev.type) {
       case 'pageview': return this.onPageview(ev, item, client)
       case 'presence': return this.onPresence(ev, item, client)
-      case 'leave': return this.onLeave(ev)
+      case 'leave': return this.onLeave(ev, client)
       case 'process': return this.onProcess(ev, client)
       default: return null
     }
   }
 
-  /** Ingest refused the tab's page view, or could not store it: the tab is not live (ended as closed). */
-  dropTab(site: string, cid: string): void {
+  /**
+   * Ingest refused the tab's page view, or could not store it: the tab is not live (ended as closed).
+   * Only when its owner sent that page view: a stranger's refused page view must end nothing.
+   */
+  dropTab(site: string, cid: string, client: ClientInfo): void {
     const tab = this.sitesByName.get(site)?.tabs.get(cid)
-    if (tab !== undefined) this.end(tab, 'close', this.now())
+    if (tab !== undefined && owns(tab, client)) this.end(tab, 'close', this.now())
   }
 
   connectionClosed(connection: string): void {
@@ -166,6 +200,7 @@ export class MemoryPresence implements Presence {
       this.open(ev.site, ev.cid, item.visitor ?? ev.cid, ev.url, path, STATE_INDEX.reading, null, client, now)
       return null
     }
+    if (!owns(tab, client)) return 'LS_ERR_NOT_OWNER'
     if (!tab.bucket.take(now)) return 'LS_ERR_RATE_LIMITED'
     this.touch(tab, client, now)
     tab.pageviews++
@@ -181,10 +216,12 @@ export class MemoryPresence implements Presence {
     const intervalMs = ev.interval === undefined ? null : ev.interval * 1000
     const tab = this.sitesByName.get(ev.site)?.tabs.get(ev.cid)
     if (tab === undefined) {
-      if (ev.url === undefined || this.tombstoned(`${ev.site}\0${ev.cid}`, now)) return 'LS_ERR_UNKNOWN_CONNECTION'
+      if (ev.url === undefined || this.tombstoned(`${ev.site}\0${ev.cid}`, client, now)) return 'LS_ERR_UNKNOWN_CONNECTION'
       this.open(ev.site, ev.cid, item.visitor ?? ev.cid, ev.url, pathOf(ev.url), state, intervalMs, client, now)
       return null
     }
+    // ownership first: a stranger's message must not even spend the tab's rate budget
+    if (!owns(tab, client)) return 'LS_ERR_NOT_OWNER'
     if (!tab.bucket.take(now)) return 'LS_ERR_RATE_LIMITED'
     this.touch(tab, client, now)
     if (intervalMs !== null) tab.intervalMs = intervalMs
@@ -197,12 +234,22 @@ export class MemoryPresence implements Presence {
     return null
   }
 
-  private onLeave(ev: LeaveEvent): ErrorCode | null {
+  private onLeave(ev: LeaveEvent, client: ClientInfo): ErrorCode | null {
     // a leave for a tab already gone (its socket closed first) is normal: accept it quietly
     if (ev.cid === undefined) return null
     const tab = this.sitesByName.get(ev.site)?.tabs.get(ev.cid)
+    if (tab !== undefined && !owns(tab, client)) return 'LS_ERR_NOT_OWNER'
     const now = this.now()
-    this.tombstones.set(`${ev.site}\0${ev.cid}`, now + this.tombstoneMs)
+    // the tombstone names the sender, so only the sender's own heartbeats are held back by it
+    const key = `${ev.site}\0${ev.cid}`
+    this.tombstones.delete(key)
+    this.tombstones.set(key, { until: now + this.tombstoneMs, ip: client.ipRaw, agent: client.userAgent })
+    if (this.tombstones.size > this.maxTombstones) {
+      for (const old of this.tombstones.keys()) {
+        this.tombstones.delete(old)
+        break
+      }
+    }
     if (tab !== undefined) this.end(tab, 'leave', now)
     return null
   }
@@ -214,10 +261,10 @@ export class MemoryPresence implements Presence {
     return null
   }
 
-  private tombstoned(key: string, now: number): boolean {
+  private tombstoned(key: string, client: ClientInfo, now: number): boolean {
     if (this.tombstones.size === 0) return false
-    const until = this.tombstones.get(key)
-    return until !== undefined && until > now
+    const t = this.tombstones.get(key)
+    return t !== undefined && t.until > now && t.ip === client.ipRaw && t.agent === client.userAgent
   }
 
   // ---- tab lifecycle: every path into the counters goes through open, change and end ----
@@ -232,7 +279,8 @@ export class MemoryPresence implements Presence {
       this.bus?.publish(channels.sites, { type: 'site-seen', at: now, site: siteName })
     }
     const tab: Tab = {
-      cid, site, visitor, path, url, state, stateSince: now, started: now, lastSeen: now,
+      cid, key: (++this.keys).toString(36), site, visitor, ip: client.ipRaw, agent: client.userAgent,
+      path, url, state, stateSince: now, started: now, lastSeen: now,
       intervalMs: intervalMs ?? DEFAULT_HEARTBEAT_SECONDS * 1000, connection: null,
       bucket: new TokenBucket(this.rate, now), pageviews: 0, entry: path, spent: [0, 0, 0, 0],
     }
@@ -296,7 +344,7 @@ export class MemoryPresence implements Presence {
     if (otherPath !== null) pages.push(this.pageCounts(site, otherPath))
     if (this.bus === null || counts === null) return
     const msg: PresenceChange = {
-      type: 'presence', site: site.name, seq: site.seq, at: now, op, cid: tab.cid, visitor: tab.visitor,
+      type: 'presence', site: site.name, seq: site.seq, at: now, op, cid: tab.cid, key: tab.key, visitor: tab.visitor,
       path: tab.path, state: STATES[tab.state] as PresenceState, counts, pages, connections: site.tabs.size,
     }
     if (from !== undefined) msg.from = from
@@ -357,8 +405,8 @@ export class MemoryPresence implements Presence {
     for (const tab of this.httpTabs) {
       if (now > tab.lastSeen + this.missed * tab.intervalMs + this.graceMs) this.end(tab, 'expired', now)
     }
-    for (const [key, until] of this.tombstones) {
-      if (until > now) break
+    for (const [key, t] of this.tombstones) {
+      if (t.until > now) break
       this.tombstones.delete(key)
     }
     for (const key of this.procs.expire(now - this.processTimeoutMs)) this.processGone(key, 'expired')
@@ -416,7 +464,7 @@ export class MemoryPresence implements Presence {
     const s = this.sitesByName.get(site)
     if (s === undefined) return []
     return [...s.tabs.values()].map((t) => ({
-      cid: t.cid, visitor: t.visitor, path: t.path, state: STATES[t.state] as PresenceState, since: t.stateSince,
+      key: t.key, visitor: t.visitor, path: t.path, state: STATES[t.state] as PresenceState, since: t.stateSince,
       started: t.started, lastSeen: t.lastSeen, transport: t.connection === null ? 'http' : 'ws',
     }))
   }

@@ -40,9 +40,10 @@ export interface PageCounts extends LiveCounts {
   path: string
 }
 
-/** One live connection: a tab (the snippet's `cid`). */
+/** One live connection: a tab (the snippet's `cid`, never shown: it would let a reader speak for the tab). */
 export interface ConnectionView {
-  cid: string
+  /** Opaque per-tab id, as in live diffs. */
+  key: string
   visitor: string
   path: string
   state: PresenceState
