@@ -5,12 +5,16 @@
  *  - HTTP: one event per POST against the hub, and a bare node:http server answering 204
  *    (load from `wrk` when installed, else a Node keep-alive client).
  * Usage: node --import tsx bench/ingest.ts [seconds=5] [--rounds=2] [--only=ws|http] [--prof=DIR] [--base=DIR]
+ *          [--xff=N] [--geoip=off|FILE]
  *   Best round of each side makes the ratio; server CPU per event (all threads, and the
  *   main thread alone) is printed too: less noisy than rates on a shared machine.
  *   --only runs one transport; --prof writes the hub child's .cpuprofile files into DIR
  *   (summarize with `node bench/lib/profile-top.mjs FILE`); --base=DIR adds a third side, the hub
  *   of another checkout (e.g. `git archive main | tar -x -C DIR`, with DIR/node_modules linked),
  *   in the same rounds: a before/after comparison on the same machine at the same time.
+ *   --xff=N: the hub trusts loopback as a proxy and every HTTP request carries the next of N
+ *   distinct public addresses in X-Forwarded-For (a proxy in front of many visitors: each request
+ *   is a new client to describe and look up). --geoip is the hub's option (default: bundled DB).
  */
 import { spawnSync } from 'node:child_process'
 import { writeFileSync, mkdtempSync } from 'node:fs'
@@ -31,6 +35,17 @@ const baseServers = BASE === null ? undefined : resolve(BASE, 'bench/lib/servers
 const HUBS = BASE === null ? (['hub'] as const) : (['hub', 'base'] as const)
 type Side = 'bare' | 'hub' | 'base'
 const hubArgs = PROF === null ? [] : ['--cpu-prof', `--cpu-prof-dir=${PROF}`]
+const XFF = Number(args.find((a) => a.startsWith('--xff='))?.slice(6) ?? 0)
+const GEOIP = args.find((a) => a.startsWith('--geoip='))?.slice(8) ?? null
+// the hub child reads these as `livestats serve` would (bench/lib/servers.ts)
+if (XFF > 0) process.env.LIVESTATS_TRUST_PROXY = 'loopback'
+if (GEOIP !== null) process.env.LIVESTATS_GEOIP = GEOIP
+
+/** The i-th of XFF spread-out IPv4 addresses (first octet 1-223: unicast). */
+function xffAddress(i: number): string {
+  const h = Math.imul((i % XFF) + 1, 2654435761) >>> 0
+  return `${1 + ((h >>> 24) % 223)}.${(h >>> 16) & 255}.${(h >>> 8) & 255}.${h & 255}`
+}
 const CONNS = 8
 const WINDOW = 8
 const BATCH = 50
@@ -90,7 +105,12 @@ request = function()
   counter = counter + 1
   local id = string.format("w%d%010d", math.random(1, 1000000000), counter)
   local body = '{"id":"' .. id .. '","type":"pageview","site":"bench.test","url":"https://bench.test/p/' .. (counter % 300) .. '"}'
-  return wrk.format("POST", "/api/collect", {["Content-Type"]="text/plain", ["User-Agent"]="${UA}"}, body)
+  local headers = {["Content-Type"]="text/plain", ["User-Agent"]="${UA}"}
+  if ${XFF} > 0 then
+    local h = ((counter % ${XFF}) + 1) * 2654435761 % 4294967296
+    headers["X-Forwarded-For"] = string.format("%d.%d.%d.%d", 1 + math.floor(h / 16777216) % 223, math.floor(h / 65536) % 256, math.floor(h / 256) % 256, h % 256)
+  end
+  return wrk.format("POST", "/api/collect", headers, body)
 end
 done = function(summary, latency, requests)
   io.write(string.format("RESULT %f %f\\n", summary.requests / (summary.duration / 1e6), latency:percentile(99) / 1000))
@@ -109,7 +129,9 @@ async function nodeHttpRun(port: number): Promise<{ rps: number; p99: number }> 
   const one = (): Promise<void> => new Promise((resolve) => {
     const t = performance.now()
     const body = `{"id":"n${process.pid}x${(++n).toString(36).padStart(10, '0')}","type":"pageview","site":"bench.test","url":"https://bench.test/p/${n % 300}"}`
-    const req = http.request({ port, host: '127.0.0.1', path: '/api/collect', method: 'POST', agent, headers: { 'content-type': 'text/plain', 'user-agent': UA } }, (res) => {
+    const headers: Record<string, string> = { 'content-type': 'text/plain', 'user-agent': UA }
+    if (XFF > 0) headers['x-forwarded-for'] = xffAddress(n)
+    const req = http.request({ port, host: '127.0.0.1', path: '/api/collect', method: 'POST', agent, headers }, (res) => {
       res.resume()
       res.on('end', () => { lat.push(performance.now() - t); resolve() })
     })
@@ -125,7 +147,8 @@ async function nodeHttpRun(port: number): Promise<{ rps: number; p99: number }> 
 }
 
 async function main(): Promise<void> {
-  const out: Record<string, unknown> = { date: new Date().toISOString(), seconds: SECONDS }
+  const out: Record<string, unknown> = { date: new Date().toISOString(), seconds: SECONDS, xff: XFF, geoip: GEOIP ?? 'default' }
+  console.log(JSON.stringify(out))
   // WebSocket, alternating so drift on a shared machine hits both sides
   const perSide = (): Record<Side, number[]> => ({ bare: [], hub: [], base: [] })
   const ws = { rate: perSide(), cpuUs: perSide(), mainThreadUs: perSide() }

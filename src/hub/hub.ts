@@ -16,6 +16,7 @@ import { loadAsset, loadDir, packageRoot, sendAsset, type Asset } from './http/s
 import { makeTrust } from './ingest/client-ip'
 import { collectHttp } from './ingest/collect-http'
 import { collectWs, type CollectWs } from './ingest/collect-ws'
+import { openGeo, type Geo } from './ingest/geo'
 import { Ingest } from './ingest/pipeline'
 import { createValidator } from './ingest/validate'
 import { VisitorHasher } from './ingest/visitor'
@@ -54,6 +55,8 @@ export class Hub {
   readonly auth: TokenAuth
   readonly ingest: Ingest
   readonly writer: BatchWriter
+  /** Country lookups (issue 12.5): the database the hub reads, or none when `geoip` is off. */
+  readonly geo: Geo
   /** WebSocket endpoints by path; `/collect` is built in, `/live` is added by the live channel. */
   readonly upgrades = new Map<string, UpgradeHandler>()
   /** Extra `/metrics` sections (live gauges). */
@@ -88,6 +91,8 @@ export class Hub {
   constructor(options: HubInput | HubConfig = {}) {
     this.config = 'requireToken' in options ? options : resolveConfig(options)
     const c = this.config
+    // before the store: a bad geoip file fails the constructor with nothing opened yet
+    this.geo = openGeo(c.geoip)
     this.store = openStore(c.storeUrl)
     this.auth = new TokenAuth(c.requireToken)
     this.writer = new BatchWriter(this.store)
@@ -95,7 +100,7 @@ export class Hub {
     const trusted = makeTrust(c.trustProxy)
     this.guard = readGuard(c, trusted)
     this.ingest = new Ingest(c, createValidator(c.limits), this.hasher, this.writer, this.metrics)
-    this.collect = collectWs(c, this.ingest, this.metrics, this.auth, trusted, this.ingest.listeners)
+    this.collect = collectWs(c, this.ingest, this.metrics, this.auth, trusted, this.ingest.listeners, this.geo.locate)
     this.upgrades.set('/collect', (req, socket, head, url) => this.collect.handleUpgrade(req, socket, head, url))
 
     const root = packageRoot()
@@ -104,7 +109,7 @@ export class Hub {
       p.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache')
 
     const r = this.router
-    r.on('*', '/api/collect', collectHttp(c, this.ingest, this.metrics, this.auth, trusted))
+    r.on('*', '/api/collect', collectHttp(c, this.ingest, this.metrics, this.auth, trusted, this.geo.locate))
     r.on('GET', '/healthz', (_req, res) =>
       json(res, 200, { status: this.closing ? 'closing' : 'ok', store: this.store.kind, uptime: (Date.now() - this.metrics.started) / 1000 }))
     // seed 000's dashboard answered this; monitors and the original demo's users still ask it
@@ -117,7 +122,7 @@ export class Hub {
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' })
       res.end(text)
     }, { auth: true })
-    queryRoutes(r, this.store, this.feedId)
+    queryRoutes(r, this.store, this.feedId, this.geo.source)
     this.live = wireLive(this) // issue 3: after ingest and router exist
     wireProcessSeries(this) // issue 5.4 / 6: per-process series at /api/processes
 

@@ -7,6 +7,7 @@ import './style.css'
 import { get, onUnauthorized } from './api'
 import { h, replace, setText } from './dom'
 import { LiveClient } from './live'
+import { attributionLink } from './country'
 import { applyTheme, savedTheme, type Theme } from './theme'
 import { promptToken } from './token'
 import { board } from './views/board'
@@ -14,6 +15,7 @@ import { liveFeed } from './views/feed'
 import { history } from './views/history'
 import { livePages } from './views/pages'
 import { services } from './views/services'
+import type { Attribution } from './types'
 
 /** Subscribed while no web site has reported, so process updates still arrive. */
 const NO_SITE = '-'
@@ -73,10 +75,13 @@ const main = h('main', { id: 'main' }, ...VIEWS.map(([v]) => {
   p.tabIndex = -1
   return p
 }))
+// every view may show countries (the feed, History): the IP database's notice goes on every page
+const footer = h('footer', { class: 'foot muted' })
 document.body.append(
   h('a', { class: 'skip', href: '#main' }, 'Skip to content'),
   h('header', { class: 'top' }, h('h1', null, 'Livestats'), tablist, h('div', { class: 'top-right' }, siteLabel, themeBtn)),
-  main)
+  main,
+  footer)
 
 function currentView(): View {
   const v = location.hash.slice(1)
@@ -162,6 +167,7 @@ async function boot(): Promise<void> {
   siteSelect.value = first
   if (first !== NO_SITE) document.title = `${first} · Livestats`
   showView()
+  get<{ attribution: Attribution | null }>('/api/geo').then((g) => replace(footer, attributionLink(g.attribution)), () => { /* no notice to show */ })
   // the hub pushes each site that gets its first live visitor; the list is never polled
   live.onSite = () => void refreshSites()
 }

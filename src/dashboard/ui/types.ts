@@ -39,6 +39,8 @@ export type ServerMessage =
 
 export interface SeriesPoint { t: number; pageviews: number; visitors: number }
 export interface TopRow { value: string; pageviews: number }
+/** The notice an IP database's licence asks for (`/api/top?dim=country`, `/api/geo`). */
+export interface Attribution { text: string; url: string }
 export interface LiveSample {
   site: string; minute: number; totalMax: number; totalMean: number; readingMax: number; readingMean: number
   writingMax: number; writingMean: number; idleMax: number; idleMean: number

@@ -1,12 +1,19 @@
 /** The read API: time series, top lists, totals, the overview and the page-view feed. JSON only. */
 import type { Router } from '../http/router'
 import { json } from '../http/reply'
-import type { Store } from '../store/types'
+import type { GeoSource } from '../ingest/geo'
+import type { Dimension, Store } from '../store/types'
 import { opaqueFeed } from '../live/feed'
 import * as p from './params'
 
-/** `feedId` makes `/api/feed` ids opaque, as on the live channel (see `feedIds` in live/feed.ts). */
-export function queryRoutes(router: Router, store: Store, feedId: (id: string) => string): void {
+/** Dimensions whose values come from the IP database: their answers carry its licence notice. */
+const GEO_DIMS: ReadonlySet<Dimension> = new Set(['country'])
+
+/**
+ * `feedId` makes `/api/feed` ids opaque, as on the live channel (see `feedIds` in live/feed.ts);
+ * `geo` is the IP database countries come from (null when lookups are off).
+ */
+export function queryRoutes(router: Router, store: Store, feedId: (id: string) => string, geo: GeoSource | null): void {
   const read = { auth: true }
   router.on('GET', '/api/sites', async (_req, res) => json(res, 200, { sites: await store.sites() }), read)
 
@@ -20,7 +27,8 @@ export function queryRoutes(router: Router, store: Store, feedId: (id: string) =
     const r = p.range(url.searchParams)
     const dim = p.dimension(url.searchParams)
     const rows = await store.top(r, dim, p.limit(url.searchParams, 10, 1000))
-    json(res, 200, { site: r.site, from: r.from, to: r.to, dim, rows })
+    if (GEO_DIMS.has(dim)) json(res, 200, { site: r.site, from: r.from, to: r.to, dim, rows, attribution: geo?.attribution ?? null })
+    else json(res, 200, { site: r.site, from: r.from, to: r.to, dim, rows })
   }, read)
 
   router.on('GET', '/api/totals', async (_req, res, url) => {
@@ -38,6 +46,11 @@ export function queryRoutes(router: Router, store: Store, feedId: (id: string) =
     ])
     json(res, 200, { site: r.site, from: r.from, to: r.to, bucket: b, series, pages, referrers })
   }, read)
+
+  // the IP database countries come from: the dashboard shows its licence notice
+  router.on('GET', '/api/geo', (_req, res) => json(res, 200, geo === null
+    ? { enabled: false, type: null, built: null, cities: false, attribution: null }
+    : { enabled: true, type: geo.type, built: geo.built, cities: geo.cities, attribution: geo.attribution }), read)
 
   router.on('GET', '/api/feed', async (_req, res, url) => {
     const q = url.searchParams

@@ -1,6 +1,7 @@
 /** Builds `ClientInfo` for a request or WebSocket upgrade, once per request or connection. */
 import type { IncomingMessage } from 'node:http'
 import { clientIp, maskIp } from './client-ip'
+import type { Locate } from './geo'
 import type { ClientInfo } from './types'
 import { parseAgent } from './user-agent'
 
@@ -9,6 +10,7 @@ export function describeClient(
   trusted: (ip: string) => boolean,
   authenticated: boolean,
   connection: string | null,
+  locate: Locate,
 ): ClientInfo {
   const ip = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], trusted)
   const ua = req.headers['user-agent'] ?? ''
@@ -23,8 +25,7 @@ export function describeClient(
     os: agent.os,
     device: agent.device,
     bot: agent.bot,
-    // no GeoIP database ships with Livestats; a country is only known when one is configured
-    country: null,
+    country: locate(ip).country,
     authenticated,
   }
 }

@@ -15,6 +15,7 @@ import { fail, json } from '../http/reply'
 import type { HubMetrics } from '../metrics'
 import { TokenAuth } from '../api/auth'
 import { describeClient } from './client'
+import type { Locate } from './geo'
 import type { Ingest } from './pipeline'
 import type { ClientInfo } from './types'
 
@@ -44,6 +45,7 @@ export function collectHttp(
   metrics: HubMetrics,
   auth: TokenAuth,
   trusted: (ip: string) => boolean,
+  locate: Locate,
 ): (req: IncomingMessage, res: ServerResponse, url: URL) => void {
   // a keep-alive connection sends request after request with the same agent: describe it once
   const bySocket = new WeakMap<Socket, SocketClient>()
@@ -53,7 +55,7 @@ export function collectHttp(
     const forwarded = req.headers['x-forwarded-for']
     const known = bySocket.get(req.socket)
     if (known !== undefined && known.ua === ua && known.token === token && known.forwarded === forwarded) return known.client
-    const client = describeClient(req, trusted, token !== null && auth.check(token), null)
+    const client = describeClient(req, trusted, token !== null && auth.check(token), null, locate)
     bySocket.set(req.socket, { ua, forwarded, token, client })
     return client
   }

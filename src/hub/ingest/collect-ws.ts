@@ -12,6 +12,7 @@ import type { HubConfig } from '../config'
 import type { HubMetrics } from '../metrics'
 import { TokenAuth } from '../api/auth'
 import { describeClient } from './client'
+import type { Locate } from './geo'
 import { answerFrame } from './ws-frame'
 import type { Ingest } from './pipeline'
 import type { IngestListener } from './types'
@@ -29,6 +30,7 @@ export function collectWs(
   auth: TokenAuth,
   trusted: (ip: string) => boolean,
   listeners: readonly IngestListener[],
+  locate: Locate,
 ): CollectWs {
   // UTF-8 is checked per frame in answerFrame, so a bad frame is closed with a reason
   const wss = new WebSocketServer({
@@ -39,7 +41,7 @@ export function collectWs(
   function onConnection(ws: WebSocket, req: IncomingMessage, url: URL): void {
     const token = TokenAuth.fromRequest(req, url)
     const connection = `c${(++next).toString(36)}`
-    const client = describeClient(req, trusted, token !== null && auth.check(token), connection)
+    const client = describeClient(req, trusted, token !== null && auth.check(token), connection, locate)
     metrics.wsConnections++
     ws.on('message', (data) => answerFrame(ws, data, client, ingest, metrics, config.logger, true))
     ws.on('error', () => ws.terminate())

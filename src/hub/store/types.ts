@@ -39,6 +39,7 @@ export interface StoredEvent {
   bot: boolean
   /** Masked IP (last octet / last 80 bits zeroed); never the raw IP. */
   ip: string | null
+  /** ISO 3166-1 alpha-2 code, looked up from the raw IP at ingest; null when unknown or lookups are off. */
   country: string | null
   screen: number | null
   language: string | null
@@ -63,6 +64,7 @@ export type Bucket = 'minute' | 'hour' | 'day'
 export type Dimension =
   | 'page' | 'referrer' | 'utm_source' | 'utm_medium' | 'utm_campaign' | 'browser' | 'os' | 'device' | 'event'
   | 'keyword'
+  | 'country'
 
 export interface Range {
   site: string

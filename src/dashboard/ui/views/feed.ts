@@ -2,6 +2,7 @@
  * Seed 001's list of hits, done properly: a table of page views as they arrive, newest first,
  * pausable, and capped so a busy site never grows the page's memory.
  */
+import { flag } from '../country'
 import { h, setText } from '../dom'
 import { clock, int } from '../format'
 import type { LiveClient } from '../live'
@@ -17,7 +18,7 @@ function row(p: FeedPageview): HTMLTableRowElement {
     h('td', { class: 'time' }, h('time', { datetime: new Date(p.at).toISOString() }, clock(p.at))),
     page,
     h('td', { class: 'ref' }, p.referrer ?? ''),
-    h('td', null, p.country ? `${p.country} · ${agent}` : agent),
+    h('td', null, p.country ? `${flag(p.country)} ${p.country} · ${agent}`.trimStart() : agent),
     h('td', { class: 'ip' }, p.ip ?? ''))
 }
 

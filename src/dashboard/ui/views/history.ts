@@ -1,19 +1,21 @@
 /**
  * History: visitors and page views over a range, the live-state history (Total / Reading / Writing /
- * Idle means per bucket), top pages, referrers, UTM sources, keywords, browsers, OSes, devices and custom
- * events; a range picker; CSV export of exactly what is shown.
+ * Idle means per bucket), top pages, referrers, UTM sources, keywords, browsers, OSes, devices, custom
+ * events and countries; a range picker; CSV export of exactly what is shown.
  */
 import { get } from '../api'
 import { Chart } from '../chart'
+import { attributionLink, countryLabel } from '../country'
 import { download, toCsv, type Cell } from '../csv'
 import { h, replace, setText } from '../dom'
 import { dateTime, int } from '../format'
-import type { LiveSample, SeriesPoint, TopRow } from '../types'
+import type { Attribution, LiveSample, SeriesPoint, TopRow } from '../types'
 
 const RANGES = [['1h', 'Last hour'], ['24h', '24 hours'], ['7d', '7 days'], ['30d', '30 days']] as const
 const DIMS = [
   ['page', 'Top pages'], ['referrer', 'Referrers'], ['utm_source', 'UTM sources'], ['keyword', 'Keywords'],
   ['browser', 'Browsers'], ['os', 'Operating systems'], ['device', 'Devices'], ['event', 'Custom events'],
+  ['country', 'Countries'],
 ] as const
 
 interface Loaded {
@@ -25,6 +27,8 @@ interface Loaded {
   samples: LiveSample[]
   totals: { pageviews: number; visitors: number }
   tops: Record<string, TopRow[]>
+  /** The IP database's licence notice, shown under the countries. */
+  attribution: Attribution | null
 }
 
 function isoDate(t: number): string {
@@ -90,10 +94,12 @@ export function history(): HistoryView {
   ])
   const topBoxes = DIMS.map(([dim, title]) => {
     const body = h('tbody')
+    const note = h('p', { class: 'muted note' })
     const box = h('section', { class: 'panel top-list', 'aria-label': title },
       h('h3', null, title),
-      h('table', null, h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Value'), h('th', { scope: 'col', class: 'n' }, 'Views'))), body))
-    return { dim, title, body, box }
+      h('table', null, h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Value'), h('th', { scope: 'col', class: 'n' }, 'Views'))), body),
+      dim === 'country' && note)
+    return { dim, title, body, box, note }
   })
 
   const el = h('section', { class: 'history', 'aria-label': 'History' },
@@ -117,12 +123,13 @@ export function history(): HistoryView {
         get<{ from: number; to: number; bucket: string; points: SeriesPoint[] }>('/api/series', q),
         get<{ samples: LiveSample[] }>('/api/live-history', q),
         get<{ pageviews: number; visitors: number }>('/api/totals', q),
-        ...DIMS.map(([dim]) => get<{ rows: TopRow[] }>('/api/top', { ...q, dim, limit: 10 })),
+        ...DIMS.map(([dim]) => get<{ rows: TopRow[]; attribution?: Attribution | null }>('/api/top', { ...q, dim, limit: 10 })),
       ])
       if (my !== seq) return
       data = {
         site, from: s.from, to: s.to, bucket: s.bucket, series: s.points, samples: live.samples, totals,
         tops: Object.fromEntries(DIMS.map(([dim], i) => [dim, tops[i]?.rows ?? []])),
+        attribution: tops[DIMS.findIndex(([dim]) => dim === 'country')]?.attribution ?? null,
       }
       if (custom === null) { fromIn.value = isoDate(s.from); toIn.value = isoDate(s.to) }
       render(data)
@@ -145,8 +152,9 @@ export function history(): HistoryView {
       const max = Math.max(1, ...rows.map((r) => r.pageviews))
       if (rows.length === 0) replace(t.body, h('tr', null, h('td', { class: 'muted', colspan: 2 }, 'No data in this range')))
       else replace(t.body, ...rows.map((r) => h('tr', null,
-        h('td', { class: 'path' }, r.value === '' ? '(none)' : r.value, bar(r.pageviews / max)),
+        h('td', { class: 'path' }, ...(t.dim === 'country' ? countryLabel(r.value) : [r.value === '' ? '(none)' : r.value]), bar(r.pageviews / max)),
         h('td', { class: 'n' }, int(r.pageviews)))))
+      if (t.dim === 'country') replace(t.note, attributionLink(d.attribution))
     }
   }
 
