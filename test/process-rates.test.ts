@@ -82,6 +82,8 @@ describe('process rates pushed on the live channel', () => {
     assert.equal(j?.count, 3)
     assert.equal(j?.failed, 1)
     assert.equal(j?.lastError, 'Error: boom')
+    // per name over the same 60 s as the totals: the panel's rows add up to its "last 60 s" figures
+    assert.deepEqual(j?.recent, { finished: 3, failed: 1 })
 
     // a dashboard that connects now gets the rates in its snapshot, not after a wait
     const d2 = await dashboard(portOf(t.url), '?site=any.test')

@@ -6,21 +6,13 @@
  */
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
-import { spawnSync } from 'node:child_process'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { startHub, type TestHub } from '../helpers/hub'
 import { CHROMIUM_PATH, chromiumMissing } from '../helpers/services'
 import { backfill, Tab, type State } from '../fixtures/dashboard/traffic'
 import { until } from '../helpers/wait'
+import { ARGS, buildIfMissing } from '../helpers/browser'
 
-export const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
-
-export function buildIfMissing(): void {
-  if (existsSync('dist/dashboard/index.html')) return
-  const r = spawnSync(process.execPath, ['scripts/build-dashboard.mjs'], { stdio: 'inherit' })
-  assert.equal(r.status, 0, 'scripts/build-dashboard.mjs failed')
-}
 
 const digits = (s: string | null | undefined): number => Number((s ?? '').replace(/\D/g, ''))
 
@@ -188,5 +180,79 @@ describe('issue 11: the dashboard adds up', { skip: chromiumMissing() }, () => {
     }
     assert.ok(checked > 15, `bars checked: ${checked}`)
     await page.close()
+  })
+
+  it('5. board sparklines are readable: 40 px or more, zero to the peak, the peak and the latest value written, as /api/live-history and /api/live say', async () => {
+    const site = 'spark.test'
+    await backfill(t.hub, site, 1, 40)
+    for (let i = 0; i < 3; i++) {
+      const tab = new Tab(t.url, site, 300 + i)
+      tabs.push(tab)
+      await tab.view('/')
+    }
+    await until('3 visitors', async () => (await t.hub.countStates(site)).total === 3)
+    const page = await browser.newPage()
+    await page.goto(`${t.url}/?site=${site}`)
+    // the stored hour arrived: the total sparkline has more than the live point
+    await page.waitForFunction(() => (document.querySelector('.tile-total polyline')?.getAttribute('points')?.trim().split(' ').length ?? 0) > 10)
+    await page.waitForFunction(() => Number(document.querySelector('.tile-total .spark-box')?.getAttribute('data-now')) === 3)
+    const read = Date.now()
+    const { samples } = await json<{ samples: Record<string, number>[] }>(`${t.url}/api/live-history?site=${site}&range=1h&bucket=minute`)
+    const live = await json<Record<string, number>>(`${t.url}/api/live?site=${site}`)
+    const sparks = await page.evaluate(() => Array.from(document.querySelectorAll<HTMLElement>('.tile')).map((tile) => {
+      const box = tile.querySelector<HTMLElement>('.spark-box')
+      const ys = (tile.querySelector('polyline')?.getAttribute('points') ?? '').trim().split(' ').map((p) => Number(p.split(',')[1]))
+      return {
+        state: tile.querySelector<HTMLElement>('.tile-value')?.dataset.state ?? '',
+        peak: Number(box?.dataset.peak), now: Number(box?.dataset.now),
+        peakText: tile.querySelector('.spark-peak')?.textContent ?? '', nowText: tile.querySelector('.spark-now')?.textContent ?? '',
+        height: tile.querySelector('svg.spark')?.getBoundingClientRect().height ?? 0, top: Math.min(...ys),
+      }
+    }))
+    assert.equal(sparks.length, 4)
+    for (const s of sparks) {
+      // the sparkline spans the last hour: samples whose point (minute + 30 s) is inside it, and the live value
+      const inside = (slack: number): number => Math.max(live[s.state] ?? 0, ...samples.filter((x) => (x.minute as number) + 30_000 >= read - 3_600_000 + slack).map((x) => x[`${s.state}Mean`] as number))
+      assert.ok(s.peak >= inside(20_000) && s.peak <= inside(-20_000), `${s.state}: peak ${s.peak}, the API says ${inside(20_000)}..${inside(-20_000)}`)
+      assert.ok(s.peak > 0, `${s.state} has a peak`)
+      assert.equal(s.now, live[s.state], `${s.state}: latest value`)
+      assert.match(s.peakText, /^peak [\d.,]+$/)
+      assert.ok(Math.abs(Number(s.peakText.replace(/[^\d.]/g, '')) - s.peak) < 0.051, `${s.state}: ${s.peakText} for ${s.peak}`)
+      assert.equal(s.nowText, `now ${live[s.state]}`)
+      assert.ok(s.height >= 40, `${s.state}: ${s.height} px tall`)
+      assert.equal(s.top, 1, `${s.state}: the peak touches the top of the box`)
+    }
+    await page.close()
+  })
+
+  it('6. on a phone the feed\'s time never runs into the page column', async () => {
+    const site = 'phone.test'
+    for (let i = 0; i < 6; i++) {
+      const tab = new Tab(t.url, site, 400 + i)
+      tabs.push(tab)
+      await tab.view(`/articles/${i}/a-rather-long-path-for-a-phone-screen`, { title: `Article ${i}` })
+    }
+    for (const locale of ['en-US', 'de-DE']) {
+      for (const width of [390, 360]) {
+        const ctx = await browser.newContext({ viewport: { width, height: 844 }, locale })
+        const page = await ctx.newPage()
+        await page.goto(`${t.url}/?site=${site}`)
+        await page.waitForFunction(() => document.querySelectorAll('.feed tbody tr').length >= 6)
+        const rows = await page.evaluate(() => Array.from(document.querySelectorAll('.feed tbody tr')).map((tr) => {
+          const time = tr.querySelector('td.time') as HTMLElement
+          const t = time.querySelector('time') as HTMLElement
+          const pageCell = tr.querySelector('td.path') as HTMLElement
+          const r = document.createRange()
+          r.selectNodeContents(t)
+          const text = r.getBoundingClientRect()
+          return { text: t.textContent ?? '', textRight: text.right, pageLeft: pageCell.getBoundingClientRect().left + parseFloat(getComputedStyle(pageCell).paddingLeft), clipped: time.scrollWidth > time.clientWidth }
+        }))
+        for (const r of rows) {
+          assert.ok(r.textRight <= r.pageLeft + 0.5, `${locale} ${width} px: time "${r.text}" ends at ${r.textRight}, page text starts at ${r.pageLeft}`)
+          assert.ok(!r.clipped, `${locale} ${width} px: time "${r.text}" is cut`)
+        }
+        await ctx.close()
+      }
+    }
   })
 })

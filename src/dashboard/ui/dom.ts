@@ -48,3 +48,21 @@ export function svg(tag: string, attrs: Record<string, string | number> = {}): S
   for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v))
   return el
 }
+
+/**
+ * Marks each `.scroll` box under `root` whose table is wider than the box: class `more-right` while
+ * content is hidden to the right (CSS draws an edge shadow), and a "scroll" note under it, so a cut
+ * column never looks like the end of the table. Called after renders, on resize and on scroll.
+ */
+export function markOverflow(root: ParentNode = document): void {
+  for (const el of Array.from(root.querySelectorAll<HTMLElement>('.scroll'))) {
+    const wide = el.scrollWidth - el.clientWidth > 1
+    const more = wide && el.scrollWidth - el.clientWidth - el.scrollLeft > 1
+    el.classList.toggle('more-right', more)
+    el.classList.toggle('more-left', wide && el.scrollLeft > 1)
+    const note = el.nextElementSibling
+    const has = note instanceof HTMLElement && note.classList.contains('scroll-note')
+    if (wide && !has) el.after(h('p', { class: 'scroll-note' }, 'Scroll sideways for more columns →'))
+    else if (!wide && has) note.remove()
+  }
+}

@@ -25,6 +25,14 @@ export function ms(n: number): string {
   return duration(n)
 }
 
+/** A duration in at most 7 characters, for table columns: 320 ms, 12.3 s, 1.4 min, 2.1 h. */
+export function shortMs(n: number): string {
+  if (n < 1000) return ms(n)
+  if (n < 60_000) return `${nf.format(n / 1000)} s`
+  if (n < 3_600_000) return `${nf.format(n / 60_000)} min`
+  return `${nf.format(n / 3_600_000)} h`
+}
+
 /** 4 s, 3 min 2 s, 2 h 5 min, 3 d 4 h. */
 export function duration(msv: number): string {
   const s = Math.max(0, Math.floor(msv / 1000))

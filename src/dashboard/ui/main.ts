@@ -5,7 +5,7 @@
  */
 import './style.css'
 import { get, onUnauthorized } from './api'
-import { h, replace, setText } from './dom'
+import { h, markOverflow, replace, setText } from './dom'
 import { LiveClient } from './live'
 import { attributionLink } from './country'
 import { applyTheme, savedTheme, type Theme } from './theme'
@@ -101,6 +101,9 @@ function showView(): void {
   live.schedule()
 }
 addEventListener('hashchange', showView)
+// tables that scroll sideways say so (see markOverflow)
+addEventListener('resize', () => markOverflow())
+document.addEventListener('scroll', (e) => { if (e.target instanceof HTMLElement && e.target.classList.contains('scroll')) markOverflow(e.target.parentElement ?? document) }, { capture: true, passive: true })
 
 function site(): string | null {
   const s = live.state.site

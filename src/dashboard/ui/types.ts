@@ -53,5 +53,9 @@ export interface ProcessPoint {
 export interface JobStats {
   name: string; count: number; failed: number; perMinute: number; p50: number; p95: number; p99: number
   max: number; lastError: string | null
+  /** Live rates only: this name's jobs in the last 60 s (they add up to `ProcessRates.finished` / `failed`). */
+  recent?: { finished: number; failed: number }
 }
-export interface ProcessSeries { key: string; app: string; instance: string; lastSeen: number; points: ProcessPoint[]; jobs: JobStats[] }
+export interface ProcessSeries {
+  key: string; app: string; instance: string; host: string | null; lastSeen: number; points: ProcessPoint[]; jobs: JobStats[]
+}

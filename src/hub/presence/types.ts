@@ -119,6 +119,11 @@ export interface JobStats {
   p99: number
   max: number
   lastError: string | null
+  /**
+   * Live rates only: of this name, jobs finished in the same last 60 s as `ProcessRates.finished`,
+   * and of them failed. Summed over the names they give `finished` and `failed`.
+   */
+  recent?: { finished: number; failed: number }
 }
 
 /** Everything a dashboard needs to draw a site at once; `seq` orders it against later diffs. */

@@ -44,12 +44,16 @@ export interface Slot {
   hist: number[]
   min: number
   max: number
+  /** Per job name: finished and failed in this second (the panel's per-job counts add up to the totals). */
+  names: Map<string, { finished: number; failed: number }>
 }
 
 export interface Proc {
   key: string
   app: string
   instance: string
+  /** The machine, from its `process` samples; null until one arrives (and for minutes read back from the store). */
+  host: string | null
   /** First event the hub folded for it (a young window averages over less than 60 s). */
   since: number
   lastSeen: number
@@ -84,13 +88,14 @@ export function slotAt(slots: Slot[], ts: number): Slot | null {
   const i = sec % SLOTS
   let s = slots[i]
   if (s === undefined) {
-    s = slots[i] = { sec, sent: 0, received: 0, read: 0, written: 0, finished: 0, failed: 0, hist: [], min: Infinity, max: 0 }
+    s = slots[i] = { sec, sent: 0, received: 0, read: 0, written: 0, finished: 0, failed: 0, hist: [], min: Infinity, max: 0, names: new Map() }
   } else if (s.sec !== sec) {
     if (sec < s.sec) return null
     s.sec = sec
     s.sent = s.received = s.read = s.written = s.finished = s.failed = s.max = 0
     s.min = Infinity
     s.hist.length = 0
+    s.names.clear()
   }
   return s
 }

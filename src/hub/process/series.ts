@@ -52,6 +52,8 @@ export interface ProcessSeries {
   key: string
   app: string
   instance: string
+  /** The machine it runs on, once a `process` sample said so since the hub started; else null. */
+  host: string | null
   lastSeen: number
   points: ProcessPoint[]
   /** Per job name over the last hour of the range (at most 60 minutes). */
@@ -145,6 +147,12 @@ export class ProcessSeriesStore implements IngestListener {
           s.finished += ev.count
           s.failed += ev.failed
           addDurations(s, ev)
+          const n = s.names.get(ev.name)
+          if (n === undefined) s.names.set(ev.name, { finished: ev.count, failed: ev.failed })
+          else {
+            n.finished += ev.count
+            n.failed += ev.failed
+          }
         }
         let list = p.jobs.get(ev.name)
         if (list === undefined) p.jobs.set(ev.name, (list = []))
@@ -157,6 +165,7 @@ export class ProcessSeriesStore implements IngestListener {
         break
       }
       case 'process':
+        p.host = ev.host
         m.cpu += ev.cpu
         m.rss = ev.rss
         m.heapUsed = ev.heapUsed
@@ -175,8 +184,17 @@ export class ProcessSeriesStore implements IngestListener {
     const nowSec = Math.floor(now / 1000)
     let sent = 0, received = 0, read = 0, written = 0, finished = 0, failed = 0, max = 0, min = Infinity
     const hist: number[] = []
+    const byName = new Map<string, { finished: number; failed: number }>()
     for (const s of p.slots) {
       if (s === undefined || s.sec <= nowSec - SLOTS || s.sec > nowSec) continue
+      for (const [name, n] of s.names) {
+        const b = byName.get(name)
+        if (b === undefined) byName.set(name, { finished: n.finished, failed: n.failed })
+        else {
+          b.finished += n.finished
+          b.failed += n.failed
+        }
+      }
       sent += s.sent
       received += s.received
       read += s.read
@@ -196,7 +214,9 @@ export class ProcessSeriesStore implements IngestListener {
       sentPerSec: sent / secs, receivedPerSec: received / secs, readPerSec: read / secs, writtenPerSec: written / secs,
       finished, failed,
       p50: percentile(hist, 0.5, lo, max), p95: percentile(hist, 0.95, lo, max), p99: percentile(hist, 0.99, lo, max),
-      jobs: jobStats(p, now - 60 * MINUTE, now + 1).slice(0, MAX_RATE_JOBS),
+      // each name's last 60 s beside its hour: the per-name counts add up to `finished` and `failed`
+      jobs: jobStats(p, now - 60 * MINUTE, now + 1).slice(0, MAX_RATE_JOBS)
+        .map((j) => ({ ...j, recent: byName.get(j.name) ?? { finished: 0, failed: 0 } })),
     }
     p.rates = rates
     return rates
@@ -209,7 +229,7 @@ export class ProcessSeriesStore implements IngestListener {
     let p = this.procs.get(key)
     if (p === undefined) {
       if (this.procs.size >= MAX_PROCESSES) this.evictOldest()
-      p = { key, app, instance, since: ts, lastSeen: ts, minutes: [], jobs: new Map(), slots: [], rates: null }
+      p = { key, app, instance, host: null, since: ts, lastSeen: ts, minutes: [], jobs: new Map(), slots: [], rates: null }
       this.procs.set(key, p)
     }
     if (ts > p.lastSeen) p.lastSeen = ts
@@ -246,7 +266,7 @@ export class ProcessSeriesStore implements IngestListener {
           lag: m.samples > 0 ? m.lag : null,
         })
       }
-      out.push({ key: p.key, app: p.app, instance: p.instance, lastSeen: p.lastSeen, points, jobs: jobStats(p, from, to) })
+      out.push({ key: p.key, app: p.app, instance: p.instance, host: p.host, lastSeen: p.lastSeen, points, jobs: jobStats(p, from, to) })
     }
     out.sort((a, b) => (a.key < b.key ? -1 : 1))
     return out
