@@ -30,7 +30,8 @@ export interface LivestatsDataAttributes {
   /** Present: send nothing when the browser sends Do Not Track. @default absent (off) */
   respectDnt?: string
   /**
-   * A regular expression; pages whose `location.pathname` matches send nothing (but `leave`).
+   * A regular expression; pages whose path (plus hash route: `/app/#/admin`) matches send nothing
+   * (but `leave`). Write it as the dashboard shows the page: non-Latin text and spaces readable.
    * @example "^/(admin|account)/"
    */
   exclude?: string
@@ -44,7 +45,7 @@ export interface LivestatsDataAttributes {
 export declare class Livestats {
   /**
    * @param url the hub, absolute: its origin (`https://hub.example.com`) or its collect URL
-   *   (`wss://hub.example.com/collect`, `https://hub.example.com/api/collect`).
+   *   (`wss://hub.example.com/collect`, `https://hub.example.com/collect`).
    *   @default the origin the script was loaded from
    * @param interval heartbeat interval in seconds. @default 15
    * @example new Livestats('https://hub.example.com', 30).start()

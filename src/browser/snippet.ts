@@ -26,7 +26,20 @@ const data: DOMStringMap = tag?.dataset || {}
 /** The URL last counted as a page view ("" until the first one, and again after `pagehide`). */
 let page = ''
 /** Sends one event; `Date.now` is a handy no-op until the tracker starts. */
-let send: (type: string, fields?: object) => unknown = now
+let send: (type: string, fields?: object, body?: string) => unknown = now
+
+/**
+ * A random, time-ordered id: the time in ms (13 digits until 2286), then 64 random bits in decimal
+ * (a one-element array prints without a separator): at most 33 characters.
+ * Nobody can guess another tab's ids (issue 10.4), and ids sort by time like UUIDv7.
+ */
+const rid = () => now() + (crypto.getRandomValues(new BigUint64Array(1)) as unknown as string)
+
+/**
+ * The page a URL names: without an in-page anchor (a `#` that does not start a route `#/…` or
+ * `#!/…`, and all after it). ANCHOR in src/protocol/page.ts, written out here.
+ */
+const pageOf = (u: string) => u.replace(/#(?!!?\/.).*/, '')
 
 /** Entry points never throw into the page. */
 const safe = <A extends unknown[]>(f: (...a: A) => unknown) => (...a: A) => {
@@ -38,25 +51,27 @@ const safe = <A extends unknown[]>(f: (...a: A) => unknown) => (...a: A) => {
 }
 
 let start = safe((url?: string, interval?: number) => {
+  start = now // started (or refused): later calls do nothing
   if (
-    (data.allowLocalhost == null && /^(localhost|127\.|\[::1\]|$)/.test(l.hostname)) ||
-    // doNotTrack is "1", "0", "unspecified" or null: only "1" is above 0.
-    (data.respectDnt != null && (navigator.doNotTrack as unknown as number) > 0)
+    data.allowLocalhost == null && /^(localhost|127\.|\[|$)/.test(l.hostname)
+      // Once, so that a person testing on localhost learns why the hub receives nothing.
+      ? !(console.warn('Livestats: localhost needs data-allow-localhost') as unknown)
+      // doNotTrack is "1", "0", "unspecified" or null: only "1" is above 0.
+      : data.respectDnt != null && (navigator.doNotTrack as unknown as number) == 1
   ) return
-  start = now // started: later calls do nothing
-  // The hub's origin, from its absolute URL or collect URL (ws or http), or from this script's URL.
-  const hub = new URL(url || tag!.src).origin
-  const httpUrl = hub.replace(/^ws/, 'http') + '/api/collect'
+  // The hub's collect URL over http(s), from its absolute URL or collect URL (ws or http), or from
+  // this script's URL. The WebSocket and HTTP share the path: the hub takes a POST at /collect too.
+  const hub = new URL(url || tag!.src).origin.replace(/^ws/, 'http') + '/collect'
   const site = data.site || l.hostname
   const every = interval || +data.interval! || 15
-  // Test knob: writing lasts `data-writing-ms` (10 s), reading six times that (60 s).
-  const writingMs = +data.writingMs! || 1e4
-  const readingMs = 6 * writingMs
-  // `$^` matches no path (every path has at least "/").
-  const exclude = RegExp(data.exclude || '$^')
-  // Tab id: 13 time digits and about 16 random ones; event ids add a counter to it.
-  const cid = now() + (Math.random() + '').slice(2)
-  let n = 0
+  // Test knob: writing lasts `data-writing-ms` (10 s), reading six times that (60 s). Left a
+  // string: `<` and `*` make it a number.
+  const writingMs = (data.writingMs as unknown as number) || 1e4
+  // Matched against the page as the browser writes it: text outside printable ASCII (non-Latin
+  // letters, spaces) is percent-encoded in the pattern as it is in the URL, so a pattern written
+  // readable (`^/سلام`) matches the page the hub shows readable. `$^` matches no path.
+  const exclude = RegExp(data.exclude?.replace(/[^!-~]+/g, encodeURI) || '$^')
+  const cid = rid()
   // A closed socket stays here: `readyState` 3 sends over HTTP, `close()` on it does nothing.
   let ws: WebSocket | undefined
   let backoff = 1e3
@@ -65,58 +80,51 @@ let start = safe((url?: string, interval?: number) => {
   let keyAt: number | undefined
   let actAt = now()
 
-  const connect = () => {
-    try {
-      const s = (ws = new WebSocket(hub.replace(/^http/, 'ws') + '/collect'))
-      s.onopen = () => {
-        backoff = 1e3
-        // The hub closed this tab with the old socket: say where we are at once.
-        state = ''
-        tick()
-      }
-      s.onclose = () => {
-        // Exponential backoff with full jitter, up to about a minute.
-        setTimeout(connect, Math.random() * (backoff < 6e4 ? (backoff *= 2) : backoff))
-      }
-    } catch {
-      /* no WebSocket (CSP, old browser): HTTP carries everything */
-    }
-  }
-  // On the socket when it is open, else one HTTP request (text/plain: no CORS preflight). Only
-  // `leave` uses keepalive, so the page's keepalive data in flight is one tiny body, far under 60 KiB.
-  send = (type, fields) => {
-    if (type == 'leave' || !exclude.test(l.pathname)) {
-      // One event per frame: protocol v1 takes a bare event object as well as a batch.
-      const body = JSON.stringify({ id: cid + ++n, type, site, cid, ...fields })
-      ws?.readyState == 1
-        ? ws.send(body)
-        : fetch(httpUrl, { method: 'POST', body, keepalive: type == 'leave' }).catch(safe)
-    }
-  }
-  // Every second and on every activity: a page view when the URL changed (this sees pushState,
-  // replaceState and popstate without patching history, and never counts one URL twice), then
-  // presence when the state changed or a heartbeat is due. An unset time compares as NaN: false.
-  const tick = () => {
+  // No WebSocket (CSP, old browser): `safe` swallows the throw and HTTP carries everything.
+  const connect = safe(() => {
+    ws = new WebSocket('ws' + hub.slice(4))
+    // The hub closed this tab with the old socket: say where we are at once (tick ignores arguments).
+    ws.onopen = () => tick((state = ''))
+    // Exponential backoff with full jitter, up to about a minute (never reset: 3 bytes).
+    ws.onclose = () => setTimeout(connect, Math.random() * (backoff < 6e4 ? (backoff *= 2) : backoff))
+  })
+  // On the socket when it is open, else one `sendBeacon` (text/plain: no CORS preflight; it outlives
+  // the page, so `leave` on `pagehide` arrives). One event per frame: protocol v1 takes a bare event
+  // object as well as a batch. `leave` is the one event without fields: it goes even from an
+  // excluded page. `data-exclude` sees the page's path and hash route as the browser writes them.
+  send = (type, fields, body?: string) =>
+    (fields && exclude.test(pageOf(l.pathname + l.hash))) ||
+    ((body = JSON.stringify({ id: rid(), type, site, cid, ...fields })),
+    ws?.readyState == 1
+      ? ws.send(body)
+      : navigator.sendBeacon(hub, body))
+  // Every second and on every activity: a page view when the page changed (this sees pushState,
+  // replaceState, popstate and hash routes without patching history, and never counts one URL
+  // twice), then presence when the state changed or a heartbeat is due. An in-page anchor is no
+  // new page: `pageOf` drops it. An unset time compares as NaN: false.
+  const tick: (...ignored: unknown[]) => void = () => {
     const t = now()
-    const u = l.href
+    const u = pageOf(l.href)
     if (u != page)
-      send('pageview', { url: (page = u), referrer: d.referrer, title: d.title, screen: screen.width, language: navigator.language })
-    const s = d.hidden ? 'hidden' : t - keyAt! < writingMs ? 'writing' : t - actAt < readingMs ? 'reading' : 'idle'
-    // A heartbeat is due at `every` seconds, less 99 ms so that a tick a little early still sends it.
-    if (s != state || t - sentAt! > every * 1e3 - 99) {
+      send('pageview', { url: (page = u), referrer: d.referrer, title: d.title })
+    const s = d.hidden ? 'hidden' : t - keyAt! < writingMs ? 'writing' : t - actAt < 6 * writingMs ? 'reading' : 'idle'
+    // A heartbeat is due at `every` seconds, less 5 % so that a tick a little early still sends it.
+    if (s != state || t - sentAt! > every * 950) {
       state = s
       sentAt = t
-      send('presence', { state: s, url: page, interval: every })
+      send('presence', { url: page, state: s, interval: every })
     }
   }
 
   for (const k of ['pointermove', 'scroll', 'keydown'])
-    addEventListener(k, (e) => {
-      actAt = now()
-      // Only keyboard events have `key`; inputs and textareas have `select()`.
-      if ((e as KeyboardEvent).key && ((e.target as HTMLElement).isContentEditable || (e.target as HTMLInputElement).select)) keyAt = actAt
-      tick()
-    }, true)
+    addEventListener(k, (e) =>
+      tick(
+        (actAt = now()),
+        // Only keyboard events have `key`; inputs and textareas have `select()`.
+        (e as KeyboardEvent).key &&
+          ((e.target as HTMLElement).isContentEditable || (e.target as HTMLInputElement).select) &&
+          (keyAt = actAt),
+      ), true)
   addEventListener('pagehide', () => {
     send('leave')
     ws?.close()
@@ -130,11 +138,11 @@ let start = safe((url?: string, interval?: number) => {
 const track = safe((name: string, props?: LivestatsProps) => send('event', { name, url: page, props }))
 
 /** Seed 002's API: `new Livestats(url, interval).start()`. */
-;(window as unknown as { Livestats: unknown }).Livestats = function (this: Tracker, url?: string, interval?: number) {
+;(self as unknown as { Livestats: unknown }).Livestats = function (this: Tracker, url?: string, interval?: number) {
   this.start = () => (start(url, interval), this)
   this.track = track
 }
-;(window as unknown as { livestats: unknown }).livestats = { track }
+;(self as unknown as { livestats: unknown }).livestats = { track }
 // One-tag form: `defer` or `data-site` starts it. A plain tag is seed 002's form, started by the page.
 if (tag?.defer || data.site) start()
 

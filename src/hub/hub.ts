@@ -109,7 +109,10 @@ export class Hub {
       p.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache')
 
     const r = this.router
-    r.on('*', '/api/collect', collectHttp(c, this.ingest, this.metrics, this.auth, trusted, this.geo.locate))
+    const collect = collectHttp(c, this.ingest, this.metrics, this.auth, trusted, this.geo.locate)
+    r.on('*', '/api/collect', collect)
+    // the WebSocket's path takes a POST too: the snippet then names one URL (bytes it does not spend)
+    r.on('*', '/collect', collect)
     r.on('GET', '/healthz', (_req, res) =>
       json(res, 200, { status: this.closing ? 'closing' : 'ok', store: this.store.kind, uptime: (Date.now() - this.metrics.started) / 1000 }))
     // seed 000's dashboard answered this; monitors and the original demo's users still ask it

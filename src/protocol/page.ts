@@ -11,21 +11,24 @@
  *   encoded (`%2F` `/`, `%3F` `?`, `%23` `#`, `%25` `%`, `%5C` `\`, and control characters); a run of
  *   escapes that is not valid UTF-8 stays as sent.
  *
- * The snippet imports nothing at run time, so it writes `PAGE_KEY`, `PAGE_PATH` and `ESCAPE_RUN` out
- * as literals; test/pages.test.ts checks that its copies are these.
+ * The snippet imports nothing at run time, so it writes `ANCHOR` out as a literal, and matches
+ * `data-exclude` by encoding the pattern's text the way the browser encodes the URL (`EXCLUDE_TEXT`)
+ * rather than decoding the URL; test/pages.test.ts checks that its copies are these and that the
+ * snippet and the hub name every page a browser reports alike.
  */
 
 /** The route of a fragment: `#/…` or `#!/…` with at least one character after the slash. */
 export const ROUTE = /^#!?\/[^?#]+/
 
 /**
- * What the snippet compares to decide a new page view: a URL up to its first `#`, plus a hash route
- * (with its query) up to the next `#`. An anchor change leaves it unchanged; a route change does not.
+ * An in-page anchor: a `#` that does not start a route, and all after it. The snippet removes it
+ * from `location.href` to decide a new page view (an anchor change is none, a route change is one),
+ * and from `pathname + hash` for `data-exclude`.
  */
-export const PAGE_KEY = /[^#]*(#!?\/[^#]+)?/
+export const ANCHOR = /#(?!!?\/.).*/
 
-/** `pathname + hash` → the page's path as sent (before decoding): the path plus the route, no query. */
-export const PAGE_PATH = /[^#]*(#!?\/[^?#]+)?/
+/** Text the snippet percent-encodes (with `encodeURI`) in a `data-exclude` pattern: what browsers encode in a URL. */
+export const EXCLUDE_TEXT = /[^!-~]+/g
 
 /**
  * A run of escapes other than the kept ones (`%2F %3F %23 %25 %5C`, controls `%00`–`%1F`, `%7F`).
