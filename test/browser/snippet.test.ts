@@ -244,7 +244,8 @@ describe('browser snippet in Chromium against a real hub', { skip: chromiumMissi
     await page.click('#note')
     await page.keyboard.type('hi')
     await page.click('#signup')
-    await until('writing and the custom event', () => lastState(site) === 'writing' && of(site, 'event')[0])
+    // writing lasts 0.5 s here: on a loaded machine the click may come after it ended, so any writing counts
+    await until('writing and the custom event', () => states(site).includes('writing') && of(site, 'event')[0])
     await sleep(3000)
     const attempts = await page.evaluate(() => (window as unknown as { wsAttempts: number[] }).wsAttempts)
     assert.ok(attempts.length >= 2 && attempts.length <= 6, `${attempts.length} WebSocket attempts in ~4 s`)
