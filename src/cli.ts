@@ -14,6 +14,7 @@ Options (each also as an environment variable):
   --host ADDR         interface to bind                        LIVESTATS_HOST (default 127.0.0.1)
   --db PATH           SQLite file, or a store URL              LIVESTATS_DB   (default ./livestats.db)
   --retention DAYS    days of raw events to keep, 0 = all      LIVESTATS_RETENTION (default 180)
+  --key-file PATH     visitor salts, mode 0600, not in backups LIVESTATS_KEY_FILE (default: the db path + .key)
   --trust-proxy LIST  proxies whose X-Forwarded-For is used    LIVESTATS_TRUST_PROXY (IPs or "loopback")
   --sites LIST        sites allowed to send, comma-separated   LIVESTATS_SITES (default: any)
   --site-hosts MAP    other hosts a site runs under, not       LIVESTATS_SITE_HOSTS
@@ -39,7 +40,7 @@ export async function main(argv: string[]): Promise<void> {
       args: argv,
       allowPositionals: true,
       options: {
-        port: { type: 'string' }, host: { type: 'string' }, db: { type: 'string' }, retention: { type: 'string' },
+        port: { type: 'string' }, host: { type: 'string' }, db: { type: 'string' }, retention: { type: 'string' }, 'key-file': { type: 'string' },
         'trust-proxy': { type: 'string' }, sites: { type: 'string' }, 'site-hosts': { type: 'string' }, auth: { type: 'string' },
         'public-url': { type: 'string' }, 'allowed-hosts': { type: 'string' }, 'allowed-origins': { type: 'string' },
         'headers-timeout': { type: 'string' }, 'request-timeout': { type: 'string' },
@@ -66,6 +67,7 @@ export async function main(argv: string[]): Promise<void> {
   if (v.host !== undefined) flags.host = v.host
   if (v.db !== undefined) flags.store = v.db
   if (v.retention !== undefined) flags.retentionDays = v.retention
+  if (v['key-file'] !== undefined) flags.keyFile = v['key-file']
   if (v['trust-proxy'] !== undefined) flags.trustProxy = v['trust-proxy']
   if (v.sites !== undefined) flags.sites = v.sites
   if (v['site-hosts'] !== undefined) flags.siteHosts = v['site-hosts']

@@ -1,13 +1,14 @@
 /** Units of ingest that carry privacy promises: IP masking, proxy trust, and daily visitor salts. */
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { clientIp, makeTrust, maskIp } from '../src/hub/ingest/client-ip'
 import { VisitorHasher } from '../src/hub/ingest/visitor'
 import { pageParts, referrerHost } from '../src/hub/ingest/enrich'
-import { createSqliteStore } from '../src/hub/store/sqlite'
+import { saltFile } from '../src/hub/ingest/salt-file'
+import { LivestatsError } from '../src/protocol/errors'
 
 const DAY = 86_400_000
 
@@ -48,10 +49,9 @@ describe('page and referrer parts', () => {
 describe('visitor ids under daily salts', () => {
   it('are stable within a day, change across days, and no salt older than yesterday is kept', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'livestats-salt-'))
-    const store = createSqliteStore(join(dir, 's.db'))
+    const file = join(dir, 's.db.key')
     try {
-      await store.init()
-      const h = new VisitorHasher(store)
+      const h = new VisitorHasher(saltFile(file))
       const day0 = Date.UTC(2026, 0, 10, 12)
       await h.rotate(day0)
       const a = h.hash('site.test', '203.0.113.7', 'UA')
@@ -60,8 +60,8 @@ describe('visitor ids under daily salts', () => {
       assert.notEqual(h.hash('site.test', '203.0.113.8', 'UA'), a)
       assert.ok(!a.includes('203'), 'the id does not carry the IP')
 
-      // a second hasher on the same store (a restart) keeps today's salt
-      const again = new VisitorHasher(store)
+      // a second hasher on the same key file (a restart) keeps today's salt
+      const again = new VisitorHasher(saltFile(file))
       await again.rotate(day0 + 3_600_000)
       assert.equal(again.hash('site.test', '203.0.113.7', 'UA'), a)
 
@@ -69,10 +69,24 @@ describe('visitor ids under daily salts', () => {
       await h.rotate(day0 + DAY)
       assert.notEqual(h.hash('site.test', '203.0.113.7', 'UA'), a, 'a new day, a new id')
       await h.rotate(day0 + 2 * DAY)
-      const salts = (await store.listMeta('salt:')).map((m) => m.key)
-      assert.deepEqual(salts, ['salt:2026-01-11', 'salt:2026-01-12'], 'salts older than yesterday are deleted')
+      const salts = [...(await saltFile(file).load()).keys()].sort()
+      assert.deepEqual(salts, ['2026-01-11', '2026-01-12'], 'salts older than yesterday are deleted')
+      assert.equal(statSync(file).mode & 0o777, 0o600)
     } finally {
-      await store.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('refuses a damaged key file with LS_ERR_CONFIG instead of starting new salts silently', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'livestats-salt-'))
+    const file = join(dir, 'bad.key')
+    try {
+      for (const text of ['not json', '{"salts":[]}', '{"salts":{"2026-01-10":"short"}}', '{}']) {
+        writeFileSync(file, text)
+        await assert.rejects(new VisitorHasher(saltFile(file)).rotate(),
+          (err: unknown) => err instanceof LivestatsError && err.code === 'LS_ERR_CONFIG' && err.message.includes(file))
+      }
+    } finally {
       rmSync(dir, { recursive: true, force: true })
     }
   })

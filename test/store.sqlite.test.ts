@@ -52,7 +52,7 @@ describe('SqliteStore specifics', () => {
     const v3 = new Database(file)
     migrate(v3, 3)
     const insert = v3.prepare(`INSERT INTO events (id, ts, type, site, visitor, path, bot, ip) VALUES (?, ?, 'pageview', ?, ?, '/', 0, ?)`)
-    for (const e of old) insert.run(e.id, e.ts, e.site, e.visitor, e.ip)
+    for (const e of old) insert.run(e.id, e.ts, e.site, e.visitor, '203.0.113.0')
     v3.close()
     const s = createSqliteStore(file)
     try {

@@ -38,7 +38,7 @@ export interface HubOptions {
    * @example { 'example.test': ['m.example.test', 'staging.example.test'] }
    */
   siteHosts: Record<string, readonly string[]>
-  /** Show full client IPs in the live feed (memory only; the store always keeps masked IPs). @default false */
+  /** Show full client IPs in the live feed (memory only; no IP is ever stored). @default false */
   feedFullIp: boolean
   /**
    * MaxMind DB (`.mmdb`) file the country of each client is looked up in, at ingest (the IP itself is
@@ -47,6 +47,13 @@ export interface HubOptions {
    * @example { geoip: '/var/lib/livestats/dbip-city-lite.mmdb' }
    */
   geoip: string | null
+  /**
+   * The key file that keeps the daily visitor salts (mode 0600), apart from the store so the
+   * database alone cannot turn a visitor id back into an IP. Keep it out of database backups.
+   * An in-memory SQLite store (`:memory:`) keeps its salts in memory too.
+   * @default the SQLite file's path plus `.key` (`./livestats.db.key`); `./livestats.key` for other stores
+   */
+  keyFile: string
   /** Largest number of rows waiting for the writer before new frames are refused. @default 200000 */
   maxQueuedRows: number
   /**
@@ -70,7 +77,12 @@ export interface HubOptions {
 /** What `createHub` and `dashboard` accept: every option is optional; `db` is an alias of `store`. */
 export type HubInput = Partial<Omit<HubOptions, 'limits'>> & { db?: string; limits?: Partial<Limits> }
 
-export type HubConfig = Readonly<HubOptions> & { readonly requireToken: boolean; readonly storeUrl: string }
+export type HubConfig = Readonly<Omit<HubOptions, 'keyFile'>> & {
+  readonly requireToken: boolean
+  readonly storeUrl: string
+  /** The salts' key file; null keeps them in memory (an in-memory store). */
+  readonly keyFile: string | null
+}
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost'])
 export function isLoopbackHost(host: string): boolean {
@@ -170,6 +182,13 @@ function geoipFile(v: unknown): string | null {
   return resolve(v)
 }
 
+/** The key file beside the database, or null for a store that lives in memory. */
+function defaultKeyFile(url: string): string | null {
+  if (!url.startsWith('sqlite:')) return './livestats.key'
+  const file = url.slice('sqlite:'.length)
+  return file === '' || file === ':memory:' ? null : `${file}.key`
+}
+
 /** Environment variables the hub understands, mapped to option names. */
 export const ENV_KEYS: Record<string, keyof HubOptions> = {
   LIVESTATS_PORT: 'port',
@@ -189,6 +208,7 @@ export const ENV_KEYS: Record<string, keyof HubOptions> = {
   LIVESTATS_HEADERS_TIMEOUT: 'headersTimeoutMs',
   LIVESTATS_REQUEST_TIMEOUT: 'requestTimeoutMs',
   LIVESTATS_GEOIP: 'geoip',
+  LIVESTATS_KEY_FILE: 'keyFile',
 }
 
 /** Options from `LIVESTATS_*` variables (strings; `resolveConfig` validates them). */
@@ -204,8 +224,8 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv = process.env): Record<str
 /** Validates and freezes hub options; throws `LS_ERR_CONFIG` with a plain message on the first problem. */
 export function resolveConfig(input: Partial<Record<keyof HubOptions, unknown>> = {}): HubConfig {
   const known = new Set<string>([
-    'port', 'host', 'store', 'db', 'retentionDays', 'trustProxy', 'auth', 'token', 'sites', 'siteHosts', 'feedFullIp',
-    'maxQueuedRows', 'publicUrl', 'allowedHosts', 'allowedOrigins', 'headersTimeoutMs', 'requestTimeoutMs',
+    'port', 'host', 'store', 'db', 'retentionDays', 'trustProxy', 'auth', 'token', 'sites', 'siteHosts', 'keyFile',
+    'feedFullIp', 'maxQueuedRows', 'publicUrl', 'allowedHosts', 'allowedOrigins', 'headersTimeoutMs', 'requestTimeoutMs',
     'limits', 'logger', 'geoip',
   ])
   for (const k of Object.keys(input)) if (!known.has(k)) fail(`unknown option "${k}"`)
@@ -223,6 +243,8 @@ export function resolveConfig(input: Partial<Record<keyof HubOptions, unknown>> 
   if (auth !== 'auto' && auth !== 'on' && auth !== 'off') fail(`auth must be auto, on or off, got "${auth}"`)
   const token = raw.token == null ? null : String(raw.token)
   if (token !== null && token.length < 16) fail('token must be at least 16 characters')
+  const url = storeUrl(store)
+  const keyFile = raw.keyFile == null || raw.keyFile === '' ? defaultKeyFile(url) : String(raw.keyFile)
   const feed = raw.feedFullIp
   const feedFullIp = feed === true || feed === 'true' || feed === '1'
   const maxQueuedRows = int('maxQueuedRows', raw.maxQueuedRows ?? 200_000, 1000, 10_000_000)
@@ -247,8 +269,8 @@ export function resolveConfig(input: Partial<Record<keyof HubOptions, unknown>> 
   const requireToken = auth === 'on' || (auth === 'auto' && !isLoopbackHost(host))
   return Object.freeze({
     port, host, store, retentionDays, trustProxy, auth: auth as HubOptions['auth'], token,
-    sites: list(raw.sites), siteHosts: siteHosts(raw.siteHosts), feedFullIp, maxQueuedRows, geoip, publicUrl, allowedHosts,
+    sites: list(raw.sites), siteHosts: siteHosts(raw.siteHosts), keyFile, feedFullIp, maxQueuedRows, geoip, publicUrl, allowedHosts,
     allowedOrigins, headersTimeoutMs, requestTimeoutMs, limits: Object.freeze(limits), logger,
-    requireToken, storeUrl: storeUrl(store),
+    requireToken, storeUrl: url,
   })
 }

@@ -19,6 +19,7 @@ import { collectWs, type CollectWs } from './ingest/collect-ws'
 import { openGeo, type Geo } from './ingest/geo'
 import { Ingest } from './ingest/pipeline'
 import { createValidator } from './ingest/validate'
+import { memorySalts, saltFile } from './ingest/salt-file'
 import { VisitorHasher } from './ingest/visitor'
 import { BatchWriter } from './ingest/writer'
 import { HubMetrics, hubGauges, renderPrometheus, type Gauge } from './metrics'
@@ -96,7 +97,7 @@ export class Hub {
     this.store = openStore(c.storeUrl)
     this.auth = new TokenAuth(c.requireToken)
     this.writer = new BatchWriter(this.store)
-    this.hasher = new VisitorHasher(this.store)
+    this.hasher = new VisitorHasher(c.keyFile === null ? memorySalts() : saltFile(c.keyFile), this.store)
     const trusted = makeTrust(c.trustProxy)
     this.guard = readGuard(c, trusted)
     this.ingest = new Ingest(c, createValidator(c.limits), this.hasher, this.writer, this.metrics)

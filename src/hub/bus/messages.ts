@@ -52,7 +52,10 @@ export interface FeedPageview {
   browser: string | null
   os: string | null
   device: string | null
-  /** The masked IP, as stored; the full one only when the operator set `feedFullIp` (memory only). */
+  /**
+   * The client's IP from memory (never stored): masked (IPv4 last octet, IPv6 last 80 bits zeroed),
+   * or the full one when the operator set `feedFullIp`; null on a stored row this hub did not see live.
+   */
   ip: string | null
 }
 
@@ -80,11 +83,14 @@ export interface SiteSeen {
 
 export type BusMessage = PresenceChange | FeedPageview | ProcessUpdate | ProcessGone | SiteSeen
 
-/** The feed message the hub publishes on `channels.site(row.site)` after a pageview is stored. */
+/**
+ * The feed message the hub publishes on `channels.site(row.site)` for an accepted pageview. The
+ * row carries no IP: the feed listener sets `ip` from the connection.
+ */
 export function feedPageview(row: StoredEvent): FeedPageview {
   return {
     type: 'pageview', site: row.site, id: row.id, at: row.ts, path: row.path, host: row.host,
     title: row.title, referrer: row.referrer, country: row.country, browser: row.browser,
-    os: row.os, device: row.device, ip: row.ip,
+    os: row.os, device: row.device, ip: null,
   }
 }

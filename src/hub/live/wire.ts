@@ -9,7 +9,7 @@ import { MemoryBus } from '../bus/memory'
 import { MemoryPresence } from '../presence/memory'
 import type { HistoryBatch } from '../presence/types'
 import { createLiveChannel, type LiveChannel } from './channel'
-import { feedFromRow, feedListener } from './feed'
+import { feedListener } from './feed'
 import { liveGauges } from './metrics'
 
 export interface LiveParts {
@@ -34,6 +34,7 @@ export function wireLive(hub: Seams): LiveParts {
   }
   const bus = new MemoryBus({ onError: (err) => config.logger.error('livestats: bus handler threw', err) })
   const presence = new MemoryPresence({ bus, sink })
+  const feed = feedListener(bus, { fullIp: config.feedFullIp })
   const channel = createLiveChannel({
     presence, bus,
     authorize: (req) => {
@@ -46,12 +47,12 @@ export function wireLive(hub: Seams): LiveParts {
     // browsers let any page open a WebSocket anywhere: only the hub's own pages (and configured
     // origins) may read it; on a hub without a token, only under its own names (DNS rebinding)
     admit: (req) => hub.guard.originAllowed(req) ? hub.hostRefusal(req) : new LivestatsError('LS_ERR_ORIGIN_FORBIDDEN'),
-    recent: async (site) => (await store.feed(site, 20)).map(feedFromRow),
+    recent: async (site) => feed.fromRows(await store.feed(site, 20)),
     feedId: hub.feedId,
     onError: (err) => config.logger.error('livestats: live channel', err),
   })
   // presence first: a pageview it refuses (rate limited) never reaches the feed
-  hub.ingest.listeners.push(presence, feedListener(bus, { fullIp: config.feedFullIp }))
+  hub.ingest.listeners.push(presence, feed)
   hub.upgrades.set('/live', (req, socket, head, url) => channel.handleUpgrade(req, socket, head, url))
   liveRoutes(hub.router, presence)
   hub.gauges.push(() => liveGauges(presence, channel))

@@ -30,7 +30,7 @@ export interface SqliteStoreOptions {
 }
 
 const STORED_TYPES: readonly StoredEvent['type'][] = ['pageview', 'event', 'leave', 'bytes', 'db', 'job', 'process']
-const FEED_COLUMNS = 'id, ts, site, path, host, title, referrer, browser, os, device, country, ip'
+const FEED_COLUMNS = 'id, ts, site, path, host, title, referrer, browser, os, device, country'
 /** Counted pageviews (bots are stored, never counted). */
 const COUNTED = `type = 'pageview' AND bot = 0`
 const MAX_LIMIT = 10_000
@@ -41,8 +41,8 @@ type Db = Database.Database
 function prepareAll(db: Db) {
   return {
     insert: db.prepare(`INSERT OR IGNORE INTO events (id, ts, type, site, visitor, cid, host, path, title, referrer,
-      ref_host, utm_source, utm_medium, utm_campaign, browser, os, device, bot, ip, country, screen, language, name,
-      data, instance, keyword) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`),
+      ref_host, utm_source, utm_medium, utm_campaign, browser, os, device, bot, country, screen, language, name,
+      data, instance, keyword) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`),
     upsertSite: db.prepare<[string, number, number], { id: number }>(`INSERT INTO sites (name, first, last)
       VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET first = min(first, excluded.first),
       last = max(last, excluded.last) RETURNING id`),
@@ -145,7 +145,8 @@ export class SqliteStore implements Store {
   }
 
   async init(): Promise<void> {
-    migrate(this.db)
+    // a migration may have deleted data (schema 6 drops the masked IPs): none of it stays in the WAL
+    if (migrate(this.db) > 0) this.scrubWal()
     this.st = prepareAll(this.db)
     this.appendTx = this.db.transaction((events: readonly StoredEvent[]) => this.appendRows(events))
     this.reseed()
@@ -185,7 +186,7 @@ export class SqliteStore implements Store {
     for (let i = 0; i < events.length; i++) {
       const e = events[i] as StoredEvent
       const r = q.insert.run(e.id, e.ts, e.type, e.site, e.visitor, e.cid, e.host, e.path, e.title, e.referrer,
-        e.refHost, e.utmSource, e.utmMedium, e.utmCampaign, e.browser, e.os, e.device, e.bot ? 1 : 0, e.ip,
+        e.refHost, e.utmSource, e.utmMedium, e.utmCampaign, e.browser, e.os, e.device, e.bot ? 1 : 0,
         e.country, e.screen, e.language, e.name, e.data, e.instance, e.keyword)
       const isNew = r.changes === 1
       fresh[i] = isNew
@@ -371,8 +372,17 @@ export class SqliteStore implements Store {
     this.q.setMeta.run(key, value)
   }
 
+  /** secure_delete zeroes the row in its page; the checkpoint then drops the WAL's older copies of that page. */
   async deleteMeta(key: string): Promise<void> {
-    this.q.deleteMeta.run(key)
+    if (this.q.deleteMeta.run(key).changes > 0) this.scrubWal()
+  }
+
+  /**
+   * Copies the WAL into the database file and truncates it: page images written before a delete
+   * (a salt, an IP of the days before issue 10) stay readable in the WAL until they are overwritten.
+   */
+  private scrubWal(): void {
+    this.db.pragma('wal_checkpoint(TRUNCATE)')
   }
 
   async listMeta(prefix: string): Promise<{ key: string; value: string }[]> {

@@ -4,7 +4,8 @@
  * against every implementation.
  *
  * The hub hands the store events that are already validated and enriched (`StoredEvent`); the
- * store never sees a raw IP (only the masked one) and never decides anything about the client.
+ * store never sees an IP, raw or masked, nor the salts of the visitor hashes (issue 10 item 5), and
+ * never decides anything about the client.
  */
 
 /** One row of the event table. Web-only and process-only columns are null on the other kind. */
@@ -37,8 +38,6 @@ export interface StoredEvent {
   os: string | null
   device: string | null
   bot: boolean
-  /** Masked IP (last octet / last 80 bits zeroed); never the raw IP. */
-  ip: string | null
   /** ISO 3166-1 alpha-2 code, looked up from the raw IP at ingest; null when unknown or lookups are off. */
   country: string | null
   screen: number | null
@@ -98,7 +97,6 @@ export interface FeedRow {
   os: string | null
   device: string | null
   country: string | null
-  ip: string | null
 }
 
 /** Per-minute sample of the live board (issue: live presence). */
@@ -190,9 +188,10 @@ export interface Store {
   appendProcessMinutes(rows: readonly ProcessMinute[]): Promise<void>
   /** Process minutes with `from <= t < to`, oldest first. */
   processMinutes(from: number, to: number): Promise<ProcessMinute[]>
-  /** Small key/value table for hub state: salts, the hashed token. */
+  /** Small key/value table for hub state (the hashed token). Never the visitor salts: see salt-file.ts. */
   getMeta(key: string): Promise<string | null>
   setMeta(key: string, value: string): Promise<void>
+  /** Deletes a value from the store's files too, not only from its answers (SQLite: zeroed, WAL truncated). */
   deleteMeta(key: string): Promise<void>
   listMeta(prefix: string): Promise<{ key: string; value: string }[]>
   close(): Promise<void>
