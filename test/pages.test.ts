@@ -16,6 +16,9 @@ import { hostKey, SiteHosts } from '../src/hub/ingest/site-hosts'
 import { KEYWORD_MAX, normaliseKeyword, queryParam, searchKeyword } from '../src/hub/ingest/keywords'
 import { pathOf } from '../src/hub/presence/path'
 import { resolveConfig, optionsFromEnv } from '../src/hub/config'
+import { firstLanguage } from '../src/hub/ingest/client'
+import Database from 'better-sqlite3'
+import { join } from 'node:path'
 import type { FeedPageview } from '../src/hub/bus/messages'
 import type { ServerMessage } from '../src/hub/live/protocol'
 
@@ -397,6 +400,22 @@ describe('through a real hub: top pages, live pages, the feed, referrers, UTM', 
     assert.equal(r.status, 202)
     assert.deepEqual(await r.json(), { type: 'ack', id: ev.id, stored: 1, duplicates: 0, rejected: [] })
     assert.deepEqual(await top('beacon.test', 'page'), [{ value: '/é', pageviews: 1 }])
+  })
+
+  it("a page view without language takes the browser's first Accept-Language tag", async () => {
+    assert.equal(firstLanguage('fr-FR,fr;q=0.9,en;q=0.8'), 'fr-FR')
+    assert.equal(firstLanguage(' zh-Hant-TW ; q=1'), 'zh-Hant-TW')
+    for (const bad of [undefined, '', '*', 'x'.repeat(40), '<script>', 'en_US']) assert.equal(firstLanguage(bad), null, String(bad))
+    const a = pv('lang.test', 'https://lang.test/a')
+    const b = pv('lang.test', 'https://lang.test/b', { language: 'de' })
+    for (const ev of [a, b]) assert.equal((await post(t.url, ev, { 'accept-language': 'fr-FR,fr;q=0.9' })).status, 202)
+    const db = new Database(join(t.dir, 'hub.db'), { readonly: true })
+    try {
+      const rows = db.prepare(`SELECT path, language FROM events WHERE site = 'lang.test' ORDER BY path`).all()
+      assert.deepEqual(rows, [{ path: '/a', language: 'fr-FR' }, { path: '/b', language: 'de' }])
+    } finally {
+      db.close()
+    }
   })
 
   it("a site's own hosts are no referrer (www, case, port, IDN, listed hosts); others are, readable", async () => {

@@ -11,6 +11,8 @@ import type { AddressInfo } from 'node:net'
 import { existsSync, readFileSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
 import { gzipSync } from 'node:zlib'
+import { join } from 'node:path'
+import Database from 'better-sqlite3'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { CHROME_UA, startHub, type TestHub } from '../helpers/hub'
 import { CHROMIUM_PATH, chromiumMissing } from '../helpers/services'
@@ -146,6 +148,13 @@ describe('browser snippet in Chromium against a real hub', { skip: chromiumMissi
     const [row] = await until('the stored row', () => t.hub.store.feed(site, 5).then((rows) => rows[0] && rows))
     assert.equal(row?.path, '/tag.html')
     assert.equal(row?.title, 'Livestats fixture: one tag')
+    // the language the snippet no longer sends comes from the browser's Accept-Language
+    const db = new Database(join(t.dir, 'hub.db'), { readonly: true })
+    try {
+      assert.deepEqual(db.prepare(`SELECT language FROM events WHERE site = ? AND type = 'pageview'`).all(site), [{ language: 'fr-FR' }])
+    } finally {
+      db.close()
+    }
     assert.deepEqual(await context.cookies(), [])
   })
 

@@ -30,6 +30,7 @@ const CORS = {
 interface SocketClient {
   ua: string | undefined
   forwarded: string | string[] | undefined
+  lang: string | undefined
   token: string | null
   client: ClientInfo
 }
@@ -53,10 +54,13 @@ export function collectHttp(
     const token = TokenAuth.fromRequest(req, url)
     const ua = req.headers['user-agent']
     const forwarded = req.headers['x-forwarded-for']
+    const lang = req.headers['accept-language']
     const known = bySocket.get(req.socket)
-    if (known !== undefined && known.ua === ua && known.token === token && known.forwarded === forwarded) return known.client
+    if (known !== undefined && known.ua === ua && known.token === token && known.forwarded === forwarded && known.lang === lang) {
+      return known.client
+    }
     const client = describeClient(req, trusted, token !== null && auth.check(token), null, locate)
-    bySocket.set(req.socket, { ua, forwarded, token, client })
+    bySocket.set(req.socket, { ua, forwarded, lang, token, client })
     return client
   }
 

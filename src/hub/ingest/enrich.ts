@@ -100,7 +100,7 @@ export function toRow(
       row.utmMedium = p.utmMedium
       row.utmCampaign = p.utmCampaign
       row.screen = ev.screen ?? null
-      row.language = ev.language ?? null
+      row.language = ev.language ?? client.language
       return row
     }
     case 'event': {

@@ -24,6 +24,11 @@ export interface ClientInfo {
   device: string | null
   bot: boolean
   country: string | null
+  /**
+   * The browser's first language from `Accept-Language` (`fr-FR`), what `navigator.language` says:
+   * a page view that names no `language` gets this one (the snippet no longer sends it).
+   */
+  language: string | null
   /** True when the frame carried the hub token (process events may need it). */
   authenticated: boolean
 }
