@@ -14,6 +14,12 @@ export interface Limits {
   maxProps: number
   /** Most running jobs listed in one `process` event. @default 100 */
   maxRunningJobs: number
+  /**
+   * Most distinct job names per process. The tracker counts later names as `(other)` (its
+   * `maxJobNames`), and the hub folds what it receives the same way, whatever the tracker did.
+   * @default 100
+   */
+  maxJobNames: number
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -24,7 +30,11 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxShortLength: 200,
   maxProps: 25,
   maxRunningJobs: 100,
+  maxJobNames: 100,
 })
+
+/** The name jobs are counted under once a process has `maxJobNames` names. */
+export const OTHER_JOB_NAME = '(other)'
 
 /** The version every batch names in `v`. A hub refuses a batch of another major version. */
 export const PROTOCOL_VERSION = 1

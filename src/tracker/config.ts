@@ -29,7 +29,7 @@ export interface Settings {
 export const DEFAULTS = Object.freeze({
   interval: 1000,
   buffer: 20_000,
-  maxJobNames: 100,
+  maxJobNames: DEFAULT_LIMITS.maxJobNames,
   closeTimeout: 5000,
   /** Running jobs tracked individually; past it they are only counted. */
   maxTrackedRunning: 10_000,

@@ -4,12 +4,12 @@
  * the handle itself, no hashing besides one Map lookup of the name.
  */
 import { cutText } from '../protocol/cut'
-import { DEFAULT_LIMITS } from '../protocol/limits'
+import { DEFAULT_LIMITS, OTHER_JOB_NAME } from '../protocol/limits'
 import { BUCKET_COUNT, bucketOf } from '../protocol/histogram'
 import type { TrackerJob } from './types'
 import type { Warner } from './warn'
 
-export const OTHER = '(other)'
+export const OTHER = OTHER_JOB_NAME
 const MAX_NAME = DEFAULT_LIMITS.maxShortLength
 const MAX_ERROR = DEFAULT_LIMITS.maxTextLength
 

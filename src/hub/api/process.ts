@@ -4,6 +4,7 @@
  */
 import { LivestatsError } from '../../protocol/errors'
 import type { Logger } from '../config'
+import type { Gauge } from '../metrics'
 import { json } from '../http/reply'
 import type { Router } from '../http/router'
 import type { Ingest } from '../ingest/pipeline'
@@ -32,11 +33,17 @@ export function wireProcessSeries(hub: {
   router: Router
   ingest: Ingest
   store: Store
-  config: { logger: Logger }
+  config: { logger: Logger; limits: { maxJobNames: number } }
+  gauges: (() => Gauge[])[]
   starters: (() => Promise<void> | void)[]
   closers: (() => Promise<void> | void)[]
 }): ProcessSeriesStore {
-  const store = new ProcessSeriesStore(hub.store, hub.config.logger)
+  const store = new ProcessSeriesStore(hub.store, hub.config.logger, hub.config.limits.maxJobNames)
+  hub.gauges.push(() => [{
+    name: 'livestats_job_names_folded_total', type: 'counter',
+    help: 'Job events counted as "(other)" because their process already had limits.maxJobNames job names.',
+    samples: [{ value: store.foldedJobs }],
+  }])
   hub.ingest.listeners.unshift(store)
   hub.starters.push(() => store.load())
   hub.closers.push(() => store.close())

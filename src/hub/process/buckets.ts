@@ -58,7 +58,13 @@ export interface Proc {
   since: number
   lastSeen: number
   minutes: Minute[]
+  /**
+   * Per job name: at most `maxJobNames` names (plus `(other)`, which takes the rest), so a tracker
+   * that sends thousands of names cannot grow the hub's memory or `/api/processes` (issue 10.8).
+   */
   jobs: Map<string, JobMinute[]>
+  /** When names idle for `KEEP_JOB_MINUTES` were last dropped to make room (at most once a minute). */
+  namesSweptAt: number
   /** Ring of the last `SLOTS` seconds, indexed by `second % SLOTS`. */
   slots: Slot[]
   rates: ProcessRates | null

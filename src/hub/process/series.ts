@@ -18,6 +18,7 @@
  */
 import type { ErrorCode } from '../../protocol/errors'
 import type { LivestatsEvent } from '../../protocol/schema'
+import { DEFAULT_LIMITS, OTHER_JOB_NAME } from '../../protocol/limits'
 import { percentile } from '../../protocol/histogram'
 import type { Logger } from '../config'
 import type { Accepted, IngestListener } from '../ingest/types'
@@ -67,7 +68,15 @@ export class ProcessSeriesStore implements IngestListener {
   private dirty = new Map<Minute, Proc>()
   private timer: NodeJS.Timeout | null = null
 
-  constructor(private readonly store: Store | null = null, private readonly logger: Logger | null = null) {}
+  /** Job events counted under `(other)` because their process had `maxJobNames` names (on `/metrics`). */
+  foldedJobs = 0
+
+  /** @param maxJobNames distinct job names kept per process; the rest are counted as `(other)`. @default 100 */
+  constructor(
+    private readonly store: Store | null = null,
+    private readonly logger: Logger | null = null,
+    private readonly maxJobNames: number = DEFAULT_LIMITS.maxJobNames,
+  ) {}
 
   /** Reads the last 24 h of minutes back from the store and starts writing changes every PERSIST_MS. */
   async load(now: number = Date.now()): Promise<void> {
@@ -140,6 +149,7 @@ export class ProcessSeriesStore implements IngestListener {
         }
         break
       case 'job': {
+        const name = this.jobName(p, ev.name, ts)
         m.jobs += ev.count
         m.failed += ev.failed
         addDurations(m, ev)
@@ -147,15 +157,15 @@ export class ProcessSeriesStore implements IngestListener {
           s.finished += ev.count
           s.failed += ev.failed
           addDurations(s, ev)
-          const n = s.names.get(ev.name)
-          if (n === undefined) s.names.set(ev.name, { finished: ev.count, failed: ev.failed })
+          const n = s.names.get(name)
+          if (n === undefined) s.names.set(name, { finished: ev.count, failed: ev.failed })
           else {
             n.finished += ev.count
             n.failed += ev.failed
           }
         }
-        let list = p.jobs.get(ev.name)
-        if (list === undefined) p.jobs.set(ev.name, (list = []))
+        let list = p.jobs.get(name)
+        if (list === undefined) p.jobs.set(name, (list = []))
         const j = bucketAt(list, t, (tt) => ({ t: tt, count: 0, failed: 0, sum: 0, min: Infinity, max: 0, hist: [], error: null }), KEEP_JOB_MINUTES)
         j.count += ev.count
         j.failed += ev.failed
@@ -224,12 +234,32 @@ export class ProcessSeriesStore implements IngestListener {
 
   connectionClosed(): void {}
 
+  /**
+   * The name a job event is counted under: its own while the process has fewer than `maxJobNames`
+   * names, else `(other)`, as the tracker does. The hub does not rely on the tracker having capped:
+   * any client can post job events. Names idle for an hour leave first, so a long-lived process
+   * whose names change over days keeps its current ones.
+   */
+  private jobName(p: Proc, name: string, now: number): string {
+    if (p.jobs.has(name) || name === OTHER_JOB_NAME) return name
+    // `(other)` has its own entry beside the `maxJobNames` names
+    const named = (): number => p.jobs.size - (p.jobs.has(OTHER_JOB_NAME) ? 1 : 0)
+    if (named() >= this.maxJobNames && now - p.namesSweptAt >= MINUTE) {
+      p.namesSweptAt = now
+      const idle = now - KEEP_JOB_MINUTES * MINUTE
+      for (const [n, list] of p.jobs) if (n !== OTHER_JOB_NAME && (list[list.length - 1]?.t ?? 0) + MINUTE <= idle) p.jobs.delete(n)
+    }
+    if (named() < this.maxJobNames) return name
+    this.foldedJobs++
+    return OTHER_JOB_NAME
+  }
+
   private proc(app: string, instance: string, ts: number): Proc {
     const key = `${app}/${instance}`
     let p = this.procs.get(key)
     if (p === undefined) {
       if (this.procs.size >= MAX_PROCESSES) this.evictOldest()
-      p = { key, app, instance, host: null, since: ts, lastSeen: ts, minutes: [], jobs: new Map(), slots: [], rates: null }
+      p = { key, app, instance, host: null, since: ts, lastSeen: ts, minutes: [], jobs: new Map(), namesSweptAt: 0, slots: [], rates: null }
       this.procs.set(key, p)
     }
     if (ts > p.lastSeen) p.lastSeen = ts
