@@ -18,7 +18,12 @@ export function startChildHub(args: string[], env: NodeJS.ProcessEnv = {}): Prom
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     proc.on('exit', (code, signal) => resolve({ code, signal })))
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`hub did not start:\n${out}`)), 15_000)
+    // generous: on a loaded CI machine a cold start (tsx-free, but WAL recovery and the GeoIP file)
+    // has taken over 15 s; a child that never gets ready is killed so the test runner can exit
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL')
+      reject(new Error(`hub did not start within 45 s:\n${out}`))
+    }, 45_000)
     const check = () => {
       const m = /Dashboard:\s+(http:\/\/[^/\s]+)\//.exec(out)
       if (m?.[1] && out.includes('Snippet:')) {
