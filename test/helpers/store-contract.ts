@@ -173,6 +173,13 @@ export function storeContract(name: string, makeBacking: MakeBacking, opts: { sk
       assert.deepEqual(await s.top(hourOf(T0), 'page', 10), [{ value: '/', pageviews: 1 }])
       assert.deepEqual(await s.top(hourOf(T0), 'event', 10), [])
       assert.deepEqual((await s.feed(null, 10)).map((f) => f.browser), ['Firefox'])
+      // ... but says how many page views it kept out as bots (not their custom events), per site and range
+      assert.equal(await s.bots(hourOf(T0)), 1)
+      await s.append([pageview({ ...bot, ts: T0 + 2 * HOUR }), pageview({ ...bot, site: 'b.example' })])
+      assert.equal(await s.bots(hourOf(T0)), 1)
+      assert.equal(await s.bots({ site, from: T0, to: T0 + DAY }), 2)
+      assert.equal(await s.bots({ site: 'b.example', from: T0, to: T0 + DAY }), 1)
+      assert.equal(await s.bots({ site: 'nobody.example', from: T0, to: T0 + DAY }), 0)
     }))
 
     it('keeps counting visitors right across a restart', async () => {

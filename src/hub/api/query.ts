@@ -33,7 +33,8 @@ export function queryRoutes(router: Router, store: Store, feedId: (id: string) =
 
   router.on('GET', '/api/totals', async (_req, res, url) => {
     const r = p.range(url.searchParams)
-    json(res, 200, { site: r.site, from: r.from, to: r.to, ...(await store.totals(r)) })
+    const [totals, bots] = await Promise.all([store.totals(r), store.bots(r)])
+    json(res, 200, { site: r.site, from: r.from, to: r.to, ...totals, bots })
   }, read)
 
   // what the dashboard's history view opens with, in one round trip
@@ -41,10 +42,11 @@ export function queryRoutes(router: Router, store: Store, feedId: (id: string) =
     const r = p.range(url.searchParams)
     const b = p.bucket(url.searchParams, r)
     const n = p.limit(url.searchParams, 10, 100)
-    const [series, pages, referrers] = await Promise.all([
-      store.series(r, b), store.top(r, 'page', n), store.top(r, 'referrer', n),
+    const [series, pages, referrers, bots] = await Promise.all([
+      store.series(r, b), store.top(r, 'page', n), store.top(r, 'referrer', n), store.bots(r),
     ])
-    json(res, 200, { site: r.site, from: r.from, to: r.to, bucket: b, series, pages, referrers })
+    // bots: page views kept out of every count as bots, so a tester sees why their visits are missing
+    json(res, 200, { site: r.site, from: r.from, to: r.to, bucket: b, series, pages, referrers, bots })
   }, read)
 
   // the IP database countries come from: the dashboard shows its licence notice

@@ -159,8 +159,9 @@ export class MemoryPresence implements Presence {
   // ---- ingest ----
 
   accept(item: Accepted, client: ClientInfo): ErrorCode | null {
-    if (client.bot) return null
     const ev = item.event
+    // the bot flag judges a browser's agent; a tracker's socket has none, and its samples still count
+    if (client.bot && ev.type !== 'process') return null
     switch (ev.type) {
       case 'pageview': return this.onPageview(ev, item, client)
       case 'presence': return this.onPresence(ev, item, client)

@@ -150,6 +150,10 @@ export class SqliteWorkerStore implements Store {
     return this.call('totals', [range])
   }
 
+  bots(range: Range): Promise<number> {
+    return this.call('bots', [range])
+  }
+
   feed(site: string | null, limit: number, before?: number): Promise<FeedRow[]> {
     return this.call('feed', [site, limit, before])
   }

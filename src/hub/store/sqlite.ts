@@ -71,6 +71,9 @@ function prepareAll(db: Db) {
       'SELECT pageviews, visitors FROM rollup_series WHERE site = ? AND bucket = ? AND t = ?'),
     sumPageviews: db.prepare<[number, number, number, number], [number]>(`SELECT coalesce(sum(pageviews), 0)
       FROM rollup_series WHERE site = ? AND bucket = ? AND t >= ? AND t < ?`).raw(),
+    // the covering index (site, type, ts, bot, visitor) answers it without touching the table
+    countBots: db.prepare<[string, number, number], [number]>(
+      `SELECT count(*) FROM events WHERE site = ? AND type = 'pageview' AND ts >= ? AND ts < ? AND bot = 1`).raw(),
     distinctVisitors: db.prepare<[string, number, number], [number]>(
       `SELECT count(DISTINCT visitor) FROM events WHERE site = ? AND ${COUNTED} AND ts >= ? AND ts < ?`).raw(),
     top: db.prepare<[number, number, number, number, number], TopRow>(`SELECT value, sum(pageviews) AS pageviews
@@ -278,6 +281,12 @@ export class SqliteStore implements Store {
     if (g >= 0) return { pageviews, visitors: this.q.seriesOne.get(site, g, from)?.visitors ?? 0 }
     const visitors = this.q.distinctVisitors.get(range.site, from, to)?.[0] ?? 0
     return { pageviews, visitors }
+  }
+
+  /** One index entry per page view in the range, as for visitors in `totals`; pruned raw events are not counted. */
+  async bots(range: Range): Promise<number> {
+    if (!(range.to > range.from)) return 0
+    return this.q.countBots.get(range.site, range.from, range.to)?.[0] ?? 0
   }
 
   /**

@@ -173,6 +173,12 @@ export interface Store {
   top(range: Range, dim: Dimension, limit: number): Promise<TopRow[]>
   /** Unique visitors and pageviews over the whole range. */
   totals(range: Range): Promise<{ pageviews: number; visitors: number }>
+  /**
+   * Page views flagged as bots over the range: stored, never counted, and told apart so a person
+   * testing with a headless browser or curl can see why their visits do not count. Read from the
+   * raw events, so ranges older than the retention count none.
+   */
+  bots(range: Range): Promise<number>
   /** Most recent pageviews, newest first; `before` pages further back. */
   feed(site: string | null, limit: number, before?: number): Promise<FeedRow[]>
   /** Every site seen, with its first and last event time. */

@@ -25,7 +25,7 @@ interface Loaded {
   bucket: string
   series: SeriesPoint[]
   samples: LiveSample[]
-  totals: { pageviews: number; visitors: number }
+  totals: { pageviews: number; visitors: number; bots?: number }
   tops: Record<string, TopRow[]>
   /** The IP database's licence notice, shown under the countries. */
   attribution: Attribution | null
@@ -79,6 +79,8 @@ export function history(): HistoryView {
   const exportBtn = h('button', { type: 'button', class: 'btn' }, 'Export CSV')
   exportBtn.addEventListener('click', () => exportCsv())
   const msg = h('p', { class: 'muted', role: 'status' })
+  // why a tester's own visits (headless browser, curl, a script) are not in the counts
+  const botsNote = h('p', { class: 'muted', id: 'hist-bots', hidden: '' })
 
   const visitors = h('span', { class: 'kpi-value' }, '–')
   const pageviews = h('span', { class: 'kpi-value' }, '–')
@@ -105,6 +107,7 @@ export function history(): HistoryView {
   const el = h('section', { class: 'history', 'aria-label': 'History' },
     h('div', { class: 'toolbar' }, h('div', { class: 'seg', role: 'group', 'aria-label': 'Range' }, ...buttons.map((b) => b.b)), picker, exportBtn),
     msg,
+    botsNote,
     h('div', { class: 'kpis' },
       h('div', { class: 'kpi' }, visitors, h('span', { class: 'kpi-label' }, 'Visitors')),
       h('div', { class: 'kpi' }, pageviews, h('span', { class: 'kpi-label' }, 'Page views'))),
@@ -122,7 +125,7 @@ export function history(): HistoryView {
       const [s, live, totals, ...tops] = await Promise.all([
         get<{ from: number; to: number; bucket: string; points: SeriesPoint[] }>('/api/series', q),
         get<{ samples: LiveSample[] }>('/api/live-history', q),
-        get<{ pageviews: number; visitors: number }>('/api/totals', q),
+        get<{ pageviews: number; visitors: number; bots?: number }>('/api/totals', q),
         ...DIMS.map(([dim]) => get<{ rows: TopRow[]; attribution?: Attribution | null }>('/api/top', { ...q, dim, limit: 10 })),
       ])
       if (my !== seq) return
@@ -142,6 +145,9 @@ export function history(): HistoryView {
   function render(d: Loaded): void {
     setText(visitors, int(d.totals.visitors))
     setText(pageviews, int(d.totals.pageviews))
+    const bots = d.totals.bots ?? 0
+    botsNote.hidden = bots === 0
+    setText(botsNote, bots > 0 ? `${int(bots)} ${bots === 1 ? 'hit' : 'hits'} kept out as bots (crawlers, headless browsers, scripts: agents no person's browser sends), not counted above.` : '')
     // both charts span the range asked for, whatever points came back
     traffic.set([d.series.map((p) => p.t), d.series.map((p) => p.visitors), d.series.map((p) => p.pageviews)], d.from, d.to)
     // bucket the per-minute samples were averaged into is the API's; draw them as given
