@@ -163,7 +163,15 @@ export class Ingest {
         if (!fresh[k]) continue
         stored++
         const a = accepted[k] as Accepted
-        for (const l of this.listeners) l.committed?.(a, client)
+        for (const l of this.listeners) {
+          if (l.committed === undefined) continue
+          // a listener's fault must not lose the source's ack (the rows are committed)
+          try {
+            l.committed(a, client)
+          } catch (err) {
+            this.config.logger.error('livestats: a committed-event listener threw', err)
+          }
+        }
       }
       done(null, this.ack(seq, items, rejected, cut, stored, rows.length - stored))
     })
