@@ -7,6 +7,7 @@ import { describe, it } from 'node:test'
 import Database from 'better-sqlite3'
 import { createSqliteStore } from '../src/hub/store/sqlite'
 import { SCHEMA_VERSION, migrate } from '../src/hub/store/sqlite-schema'
+import { VISITS_BACKFILL } from '../src/hub/store/sqlite-visits-schema'
 import { pageview, storeContract, type Backing } from './helpers/store-contract'
 
 /** A real file in a fresh temp directory (WAL and SHM files land beside it). */
@@ -110,6 +111,47 @@ describe('SqliteStore specifics', () => {
       assert.deepEqual(await s.series({ site: 'a.example', from: ts, to: ts + 60_000 }, 'minute'), [
         { t: ts, pageviews: 4, visitors: 3 },
       ])
+    } finally {
+      await s.close()
+      await cleanup()
+    }
+  })
+})
+
+describe('SqliteStore visits back-fill', () => {
+  it('fills visits from raw page views on upgrade exactly as appends would have', async () => {
+    const { file, cleanup } = tempFile()
+    let s = createSqliteStore(file)
+    const T = Date.UTC(2025, 0, 15, 23, 0, 0)
+    const MIN = 60_000
+    try {
+      await s.init()
+      const rows = []
+      // 40 visitors over three hours around midnight, gaps of 7 to 47 minutes, out of order
+      for (let v = 0; v < 40; v++) {
+        let ts = T + v * 3 * MIN
+        for (let i = 0; i < 1 + (v % 5); i++) {
+          rows.push(pageview({ site: `s${v % 2}.example`, visitor: `v${v}`, ts, path: `/p${(v + i) % 7}`, refHost: i === 0 ? `r${v % 3}.example` : null }))
+          ts += (7 + ((v * 13 + i * 29) % 41)) * MIN
+        }
+      }
+      rows.push(pageview({ visitor: 'bot', bot: true, ts: T }))
+      await s.append(rows.reverse().slice(0, 50))
+      await s.append(rows.slice(50))
+      const range = (site: string) => ({ site, from: T - 3_600_000, to: T + 6 * 3_600_000 })
+      const read = async () => Promise.all(['s0.example', 's1.example'].flatMap((site) => [
+        s.visitTotals(range(site)), s.top(range(site), 'entry_page', 100), s.top(range(site), 'exit_page', 100),
+      ]))
+      const incremental = await read()
+      assert.ok((incremental[0] as { visits: number }).visits > 20)
+      await s.close()
+      const db = new Database(file)
+      db.exec('DELETE FROM visits; DELETE FROM rollup_visits; DELETE FROM rollup_vtop; DELETE FROM visit_state;')
+      db.exec(VISITS_BACKFILL)
+      db.close()
+      s = createSqliteStore(file)
+      await s.init()
+      assert.deepEqual(await read(), incremental)
     } finally {
       await s.close()
       await cleanup()

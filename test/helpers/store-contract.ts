@@ -363,6 +363,130 @@ export function storeContract(name: string, makeBacking: MakeBacking, opts: { sk
       }
     })
 
+    describe('visits', () => {
+      const at = (h: number, m = 0) => T0 + (h - 10) * HOUR + m * MIN
+      const visitsOf = (s: Store, from: number, to: number) => s.visitTotals({ site, from, to })
+      /**
+       * The hand-counted fixture (T0 is 2025-01-15 10:00 UTC), sent in three batches out of order,
+       * one of them twice, with a bot between:
+       *   A1  a 10:00 /, 10:20 /pricing, 10:50 /docs (exactly 30 min later: same visit)   3 pv, 50 min
+       *   A2  a 11:30 /signup (40 min after 10:50)                                         bounce
+       *   B1  b 10:05 /docs                                                                bounce
+       *   C1  c 09:50 /blog, 10:15 /pricing (starts before 10:00)                          2 pv, 25 min
+       *   D1  d 11:00 /x, 12:00 /y: two visits until 11:30 /z arrives and bridges them     3 pv, 60 min
+       *   E1  e 23:50 /late, 00:10 next day /after (crosses midnight)                      2 pv, 20 min
+       */
+      async function fixture(s: Store): Promise<void> {
+        await s.append([
+          pageview({ visitor: 'a', ts: at(10), path: '/', refHost: 'search.example' }),
+          pageview({ visitor: 'b', ts: at(10, 5), path: '/docs' }),
+          pageview({ visitor: 'c', ts: at(10, 15), path: '/pricing' }),
+          pageview({ visitor: 'a', ts: at(10, 20), path: '/pricing' }),
+          pageview({ visitor: 'c', ts: at(9, 50), path: '/blog' }),
+        ])
+        const second = [
+          pageview({ visitor: 'a', ts: at(11, 30), path: '/signup' }),
+          pageview({ visitor: 'd', ts: at(12), path: '/y' }),
+          pageview({ visitor: 'a', ts: at(10, 50), path: '/docs' }),
+          pageview({ visitor: 'd', ts: at(11), path: '/x' }),
+          pageview({ visitor: 'a', ts: at(10, 30), path: '/bot', bot: true }),
+        ]
+        await s.append(second)
+        await s.append([pageview({ visitor: 'd', ts: at(11, 30), path: '/z' }), ...second])
+        await s.append([pageview({ visitor: 'e', ts: at(24, 10), path: '/after' }), pageview({ visitor: 'e', ts: at(23, 50), path: '/late' })])
+      }
+      const visit = (visits: number, bounces: number, pageviews: number, durationMin: number) => ({
+        visits, bounces, pageviews, durationMs: durationMin * MIN, engagedVisits: 0, engagedMs: 0, writingMs: 0,
+      })
+
+      it('counts visits, bounces, their page views and durations by where they start', withStore(async (s) => {
+        await fixture(s)
+        assert.deepEqual(await visitsOf(s, at(10), at(11)), visit(2, 1, 4, 50), 'A1 and B1 start in 10:00-11:00; C1 started before')
+        assert.deepEqual(await visitsOf(s, at(10), at(12)), visit(4, 2, 8, 110))
+        assert.deepEqual(await visitsOf(s, at(9), at(10)), visit(1, 0, 2, 25), 'C1 with both its page views')
+        assert.deepEqual(await visitsOf(s, at(11), at(11, 31)), visit(2, 1, 4, 60), 'D1 bridged into one, and A2')
+        assert.deepEqual(await visitsOf(s, at(0), at(24)), visit(6, 2, 12, 155), 'the whole day (E1 started on it)')
+        assert.deepEqual(await visitsOf(s, at(24), at(48)), visit(0, 0, 0, 0), 'E1 is not counted again the next day')
+        assert.deepEqual(await visitsOf(s, at(23), at(25)), visit(1, 0, 2, 20))
+        // an unaligned range is taken to whole minutes, like totals
+        assert.deepEqual(await visitsOf(s, at(10) + 1, at(10, 5) + 1), visit(2, 1, 4, 50))
+        assert.deepEqual(await s.visitTotals({ site: 'nobody.example', from: at(0), to: at(24) }), visit(0, 0, 0, 0))
+        // page views stay counted by their own time: 10:00, 10:05, 10:15, 10:20, 10:50
+        assert.equal((await s.totals({ site, from: at(10), to: at(11) })).pageviews, 5)
+      }))
+
+      it('ranks entry and exit pages by visits, with their bounces and durations', withStore(async (s) => {
+        await fixture(s)
+        const day = { site, from: at(0), to: at(24) }
+        const one = (value: string, pageviews: number, bounces: number, min: number) => ({ value, pageviews, visits: 1, bounces, durationMs: min * MIN })
+        assert.deepEqual(await s.top(day, 'entry_page', 10), [
+          one('/', 3, 0, 50), one('/blog', 2, 0, 25), one('/docs', 1, 1, 0), one('/late', 2, 0, 20), one('/signup', 1, 1, 0), one('/x', 3, 0, 60),
+        ])
+        assert.deepEqual(await s.top(day, 'exit_page', 3), [
+          { value: '/docs', pageviews: 4, visits: 2, bounces: 1, durationMs: 50 * MIN }, one('/after', 2, 0, 20), one('/pricing', 2, 0, 25),
+        ])
+        assert.deepEqual((await s.top({ site, from: at(10), to: at(11) }, 'entry_page', 10)).map((r) => r.value), ['/', '/docs'])
+      }))
+
+      it('gives the same visits whatever the order and batching of the page views', withStore(async (s) => {
+        const views: [string, number, string][] = [
+          ['a', at(10), '/'], ['a', at(10, 20), '/pricing'], ['a', at(10, 50), '/docs'], ['a', at(11, 30), '/signup'],
+          ['c', at(9, 50), '/blog'], ['c', at(10, 15), '/pricing'], ['d', at(11), '/x'], ['d', at(11, 30), '/z'], ['d', at(12), '/y'],
+        ]
+        // reversed, one page view per batch: every join is a late one
+        for (const [visitor, ts, path] of [...views].reverse()) await s.append([pageview({ site: 'b.example', visitor, ts, path })])
+        const sorted = { site: 'b.example', from: at(0), to: at(24) }
+        assert.deepEqual(await s.visitTotals(sorted), visit(4, 1, 9, 50 + 25 + 60))
+        assert.deepEqual((await s.top(sorted, 'entry_page', 10)).map((r) => [r.value, r.visits]), [['/', 1], ['/blog', 1], ['/signup', 1], ['/x', 1]])
+        assert.deepEqual((await s.top(sorted, 'exit_page', 10)).map((r) => [r.value, r.visits]), [['/docs', 1], ['/pricing', 1], ['/signup', 1], ['/y', 1]])
+      }))
+
+      it('lets a late page view reopen, extend and bridge visits long since counted', withStore(async (s) => {
+        await s.append([pageview({ visitor: 'x', ts: at(10), path: '/1' }), pageview({ visitor: 'x', ts: at(10, 50), path: '/3' })])
+        // hours of other traffic later, both visits are settled
+        for (let h = 12; h <= 20; h++) await s.append([pageview({ visitor: `o${h}`, ts: at(h), path: '/o' })])
+        assert.deepEqual(await visitsOf(s, at(10), at(11)), visit(2, 2, 2, 0))
+        // a resent page view from 10:25 bridges them (25 minutes to each side)
+        await s.append([pageview({ visitor: 'x', ts: at(10, 25), path: '/2' })])
+        assert.deepEqual(await visitsOf(s, at(10), at(11)), visit(1, 0, 3, 50))
+        await s.append([pageview({ visitor: 'x', ts: at(9, 40), path: '/0' })])
+        assert.deepEqual(await visitsOf(s, at(9), at(11)), visit(1, 0, 4, 70))
+        assert.deepEqual(await visitsOf(s, at(10), at(11)), visit(0, 0, 0, 0), 'it now starts at 09:40')
+        assert.deepEqual(await s.top({ site, from: at(9), to: at(11) }, 'entry_page', 10), [
+          { value: '/0', pageviews: 4, visits: 1, bounces: 0, durationMs: 70 * MIN },
+        ])
+        assert.deepEqual(await s.top({ site, from: at(9), to: at(11) }, 'exit_page', 10), [
+          { value: '/3', pageviews: 4, visits: 1, bounces: 0, durationMs: 70 * MIN },
+        ])
+        assert.deepEqual(await visitsOf(s, at(0), at(24)), visit(10, 9, 13, 70))
+      }))
+
+      it('keeps joining visits after a restart, and prunes them with the raw events', async () => {
+        const b = await makeBacking()
+        try {
+          let s = await b.open()
+          await s.init()
+          await s.append([pageview({ visitor: 'b', ts: at(10, 5), path: '/docs' })])
+          await s.close()
+          s = await b.open()
+          await s.init()
+          await s.append([pageview({ visitor: 'b', ts: at(10, 25), path: '/pricing' })])
+          assert.deepEqual(await visitsOf(s, at(10), at(11)), visit(1, 0, 2, 20))
+          assert.deepEqual(await s.top({ site, from: at(10), to: at(11) }, 'exit_page', 10), [
+            { value: '/pricing', pageviews: 2, visits: 1, bounces: 0, durationMs: 20 * MIN },
+          ])
+          await s.prune(at(12))
+          // the rollups keep the visit; a page view after the prune starts a new one
+          assert.deepEqual(await visitsOf(s, at(10), at(11)), visit(1, 0, 2, 20))
+          await s.append([pageview({ visitor: 'b', ts: at(10, 40), path: '/late' })])
+          assert.deepEqual(await visitsOf(s, at(10), at(11)), visit(2, 1, 3, 20))
+          await s.close()
+        } finally {
+          await b.cleanup()
+        }
+      })
+    })
+
     it('keeps meta values: get, set, overwrite, list by prefix, delete', withStore(async (s) => {
       assert.equal(await s.getMeta('salt:2025-01-15'), null)
       await s.setMeta('salt:2025-01-15', 'x')

@@ -5,6 +5,7 @@ import type { Bucket, Dimension, Range } from '../store/types'
 const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 }
 export const DIMENSIONS: readonly Dimension[] = [
   'page', 'referrer', 'utm_source', 'utm_medium', 'utm_campaign', 'browser', 'os', 'device', 'event', 'keyword', 'country',
+  'entry_page', 'exit_page',
 ]
 
 function bad(message: string): never {

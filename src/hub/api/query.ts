@@ -4,6 +4,7 @@ import { json } from '../http/reply'
 import type { GeoSource } from '../ingest/geo'
 import type { Dimension, Store } from '../store/types'
 import { opaqueFeed } from '../live/feed'
+import { figures } from './figures'
 import * as p from './params'
 
 /** Dimensions whose values come from the IP database: their answers carry its licence notice. */
@@ -33,8 +34,8 @@ export function queryRoutes(router: Router, store: Store, feedId: (id: string) =
 
   router.on('GET', '/api/totals', async (_req, res, url) => {
     const r = p.range(url.searchParams)
-    const [totals, bots] = await Promise.all([store.totals(r), store.bots(r)])
-    json(res, 200, { site: r.site, from: r.from, to: r.to, ...totals, bots })
+    const [t, v, bots] = await Promise.all([store.totals(r), store.visitTotals(r), store.bots(r)])
+    json(res, 200, { site: r.site, from: r.from, to: r.to, ...figures(t, v), bots })
   }, read)
 
   // what the dashboard's history view opens with, in one round trip

@@ -19,6 +19,7 @@ import { toRow } from './enrich'
 import { SiteHosts } from './site-hosts'
 import type { Accepted, ClientInfo, IngestListener } from './types'
 import { isInvalid, type Validator } from './validate'
+import { VisitCarry } from './visit-carry'
 import type { VisitorHasher } from './visitor'
 import type { BatchWriter } from './writer'
 
@@ -47,6 +48,7 @@ export class Ingest {
   // ClientInfo is per WebSocket and per keep-alive HTTP socket; a bounded map keyed by what the
   // hash covers saves the HMAC for new HTTP sockets too
   private httpVisitors = new Map<string, string>()
+  private readonly carry = new VisitCarry(Date.now())
   readonly listeners: IngestListener[] = []
   /**
    * `site \0 cid` of tabs whose latest page view was refused or not stored: not live until the next
@@ -68,11 +70,16 @@ export class Ingest {
     this.hosts = new SiteHosts(config.siteHosts)
   }
 
-  private visitorOf(client: ClientInfo, site: string): string {
+  private visitorOf(client: ClientInfo, site: string, now: number): string {
     let bySite = this.visitors.get(client)
     if (bySite === undefined) this.visitors.set(client, (bySite = new Map()))
     let v = bySite.get(site)
     if (v !== undefined) return v
+    if (this.carry.active) {
+      // a visit going on at midnight keeps yesterday's id; not cached, so it ends with the visit
+      const old = this.hasher.hashPrevious(site, client.ipRaw, client.userAgent)
+      if (old !== null && this.carry.carries(old, now)) return old
+    }
     if (client.connection === null) {
       // a new keep-alive socket from an agent seen before: same hash, no HMAC
       const key = `${site}\0${client.ipRaw}\0${client.userAgent}`
@@ -128,6 +135,7 @@ export class Ingest {
       this.hasher.rotate(now).then(() => {
         this.visitors = new WeakMap()
         this.httpVisitors = new Map()
+        this.carry.rotated(now)
         this.admitFrame(decoded, now, client, done)
       }, (err: unknown) => done(err, null))
       return
@@ -202,7 +210,8 @@ export class Ingest {
         continue
       }
       const web = WEB_TYPES.has(ev.type)
-      const visitor = web ? this.visitorOf(client, (ev as { site: string }).site) : null
+      const visitor = web ? this.visitorOf(client, (ev as { site: string }).site, now) : null
+      if (visitor !== null) this.carry.note(visitor, now)
       const a: Accepted = { event: ev, ts: now, visitor, row: toRow(ev, now, visitor, client, this.hosts) }
       let refusedBy: ErrorCode | null = null
       for (const l of this.listeners) {

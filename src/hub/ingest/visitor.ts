@@ -23,6 +23,8 @@ function dayKey(day: number): string {
 export class VisitorHasher {
   private day = -1
   private salt: Buffer = Buffer.alloc(0)
+  /** Yesterday's salt, when the hub made one: visits that span midnight keep yesterday's id (visit-carry.ts). */
+  private previous: Buffer | null = null
 
   /** @param store read once per day for salts an older Livestats left in `meta`, which move to the keeper */
   constructor(private readonly keeper: SaltKeeper, private readonly store: Store | null = null) {}
@@ -60,6 +62,8 @@ export class VisitorHasher {
     // only once the keeper holds them: a crash in between keeps the salts in one place or both
     for (const { key: k } of legacy) await this.store?.deleteMeta(k)
     this.salt = Buffer.from(hex, 'hex')
+    const prev = salts.get(dayKey(day - 1))
+    this.previous = prev === undefined ? null : Buffer.from(prev, 'hex')
     this.day = day
   }
 
@@ -69,7 +73,16 @@ export class VisitorHasher {
   }
 
   hash(site: string, ip: string, userAgent: string): string {
-    return createHmac('sha256', this.salt).update(site).update('\0').update(ip).update('\0').update(userAgent)
-      .digest('base64url').slice(0, 22)
+    return digest(this.salt, site, ip, userAgent)
   }
+
+  /** The id the same visitor had yesterday, or null when there was no salt yesterday. */
+  hashPrevious(site: string, ip: string, userAgent: string): string | null {
+    return this.previous === null ? null : digest(this.previous, site, ip, userAgent)
+  }
+}
+
+function digest(salt: Buffer, site: string, ip: string, userAgent: string): string {
+  return createHmac('sha256', salt).update(site).update('\0').update(ip).update('\0').update(userAgent)
+    .digest('base64url').slice(0, 22)
 }

@@ -4,6 +4,7 @@
  * (a second `init()`, a restart) does nothing.
  */
 import type Database from 'better-sqlite3'
+import { VISITS_MIGRATION } from './sqlite-visits-schema'
 
 export interface SqlitePragmas {
   busyTimeoutMs: number
@@ -141,6 +142,8 @@ const MIGRATIONS: readonly string[] = [
   // memory now, and the salts live in a key file (ingest/salt-file.ts). secure_delete (applyPragmas)
   // zeroes the dropped values in the file, and init() truncates the WAL after a migration.
   `ALTER TABLE events DROP COLUMN ip;`,
+  // 7: visits (see visits.ts), kept at append, and their rollups; filled here from the raw page views.
+  VISITS_MIGRATION,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

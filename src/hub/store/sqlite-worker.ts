@@ -18,7 +18,7 @@ import { packRows, unpackRows } from './row-codec'
 import { createSqliteStore, type SqliteStoreOptions } from './sqlite'
 import type {
   AppendResult, Bucket, Dimension, FeedRow, LiveSample, ProcessMinute, Range, SeriesPoint, SessionRecord, Store, StoredEvent,
-  TopRow,
+  TopRow, VisitTotals,
 } from './types'
 
 const FLAG = 'livestatsSqliteWorker'
@@ -152,6 +152,10 @@ export class SqliteWorkerStore implements Store {
 
   bots(range: Range): Promise<number> {
     return this.call('bots', [range])
+  }
+
+  visitTotals(range: Range): Promise<VisitTotals> {
+    return this.call('visitTotals', [range])
   }
 
   feed(site: string | null, limit: number, before?: number): Promise<FeedRow[]> {

@@ -6,11 +6,13 @@ import Database from 'better-sqlite3'
 import { LivestatsError } from '../../protocol/errors'
 import { DIM_CODE, OpenVisitors, RECOUNT, RollupBatch } from './rollup'
 import { applyPragmas, migrate } from './sqlite-schema'
+import { SqliteVisits } from './sqlite-visits'
 import { BUCKET_MS, BUCKETS, alignRange, coverRange, pointsOf } from './time'
 import type {
   AppendResult, Bucket, Dimension, FeedRow, LiveSample, ProcessMinute, Range, SeriesPoint, SessionRecord, Store,
-  StoredEvent, TopRow,
+  StoredEvent, TopRow, VisitTotals,
 } from './types'
+import { isVisitDimension, zeroSums } from './visits'
 
 export interface SqliteStoreOptions {
   /** How long a write waits for another process's lock before failing, ms. @default 5000 */
@@ -87,6 +89,8 @@ function prepareAll(db: Db) {
     countSite: db.prepare<[string], [number]>('SELECT count(*) FROM events WHERE site = ?').raw(),
     pruneChunk: db.prepare<[string, string, number, number]>(`DELETE FROM events WHERE rowid IN
       (SELECT rowid FROM events WHERE site = ? AND type = ? AND ts < ? LIMIT ?)`),
+    pruneVisits: db.prepare<[number, number, number]>(`DELETE FROM visits WHERE rowid IN
+      (SELECT rowid FROM visits WHERE site = ? AND start < ? AND end < ? LIMIT 5000)`),
     upsertLive: db.prepare<[string, ...number[]]>(`INSERT INTO live_minute (site, minute, total_max,
       total_mean, reading_max, reading_mean, writing_max, writing_mean, idle_max, idle_mean)
       VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT (site, minute) DO UPDATE SET total_max = excluded.total_max,
@@ -132,6 +136,7 @@ export class SqliteStore implements Store {
   private readonly open = new OpenVisitors()
   private readonly siteIds = new Map<string, number>()
   private st: Statements | null = null
+  private vis: SqliteVisits | null = null
   private appendTx: Database.Transaction<(events: readonly StoredEvent[]) => AppendResult> | null = null
 
   constructor(readonly path: string, opts: SqliteStoreOptions = {}) {
@@ -151,6 +156,7 @@ export class SqliteStore implements Store {
     // a migration may have deleted data (schema 6 drops the masked IPs): none of it stays in the WAL
     if (migrate(this.db) > 0) this.scrubWal()
     this.st = prepareAll(this.db)
+    this.vis = new SqliteVisits(this.db)
     this.appendTx = this.db.transaction((events: readonly StoredEvent[]) => this.appendRows(events))
     this.reseed()
   }
@@ -177,12 +183,20 @@ export class SqliteStore implements Store {
     } catch (err) {
       // The transaction rolled back but the open visitor sets already took its visitors.
       this.reseed()
+      this.visits.rollback()
       throw err
     }
   }
 
+  private get visits(): SqliteVisits {
+    if (this.vis === null) throw new Error('SqliteStore: call init() first')
+    return this.vis
+  }
+
   private appendRows(events: readonly StoredEvent[]): AppendResult {
     const q = this.q
+    const visits = this.visits
+    visits.begin()
     const batch = new RollupBatch(this.open)
     const fresh = new Array<boolean>(events.length)
     let stored = 0
@@ -196,9 +210,11 @@ export class SqliteStore implements Store {
       if (isNew) {
         stored++
         batch.add(e)
+        if (e.type === 'pageview' && !e.bot && e.visitor !== null) visits.pageview(this.siteFor(e.site, e.ts), e)
       }
     }
     this.writeRollups(batch)
+    visits.flush()
     return { stored, duplicates: events.length - stored, fresh }
   }
 
@@ -226,6 +242,16 @@ export class SqliteStore implements Store {
         }
       }
     }
+  }
+
+  /** The site's id, creating its row on its first event. */
+  private siteFor(name: string, ts: number): number {
+    const known = this.siteIds.get(name)
+    if (known !== undefined) return known
+    const row = this.q.upsertSite.get(name, ts, ts)
+    if (row === undefined) throw new Error(`SqliteStore: no id for site ${name}`)
+    this.siteIds.set(name, row.id)
+    return row.id
   }
 
   private siteId(name: string): number | undefined {
@@ -256,11 +282,21 @@ export class SqliteStore implements Store {
   /** Hour resolution: every hour that overlaps the range counts whole. */
   async top(range: Range, dim: Dimension, limit: number): Promise<TopRow[]> {
     checkLimit(limit)
-    if (!Object.hasOwn(DIM_CODE, dim)) throw new LivestatsError('LS_ERR_BAD_QUERY', `Unknown dimension ${String(dim)}`)
+    const visitDim = isVisitDimension(dim)
+    if (!visitDim && !Object.hasOwn(DIM_CODE, dim)) throw new LivestatsError('LS_ERR_BAD_QUERY', `Unknown dimension ${String(dim)}`)
     const { from, to } = alignRange(range.from, range.to, BUCKET_MS.hour)
     const site = this.siteId(range.site)
     if (site === undefined) return []
+    if (visitDim) return this.visits.top(site, dim, from, to, limit)
     return this.q.top.all(site, DIM_CODE[dim], from, to, limit)
+  }
+
+  /** Minute resolution, by visit start, from the visit rollups. */
+  async visitTotals(range: Range): Promise<VisitTotals> {
+    const { from, to } = alignRange(range.from, range.to, BUCKET_MS.minute)
+    const site = this.siteId(range.site)
+    if (site === undefined || from === to) return zeroSums()
+    return this.visits.totals(site, from, to)
   }
 
   /**
@@ -319,7 +355,14 @@ export class SqliteStore implements Store {
     const q = this.q
     const chunk = this.pruneChunkRows
     let deleted = 0
+    // open visits the prune would delete first go into the rollups, which outlive it
+    this.db.transaction(() => this.visits.closeBefore(before))()
     for (const { name } of q.siteNames.all()) {
+      const site = this.siteId(name)
+      // a visit goes with its last page view, so a pruned range never leaves half a visit behind
+      while (site !== undefined && q.pruneVisits.run(site, before, before).changes === 5000) {
+        await new Promise<void>((resolve) => setImmediate(resolve))
+      }
       for (const type of STORED_TYPES) {
         for (;;) {
           const n = q.pruneChunk.run(name, type, before, chunk).changes
@@ -405,6 +448,7 @@ export class SqliteStore implements Store {
       this.db.close()
     }
     this.st = null
+    this.vis = null
     this.appendTx = null
   }
 }

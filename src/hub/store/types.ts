@@ -64,6 +64,9 @@ export type Dimension =
   | 'page' | 'referrer' | 'utm_source' | 'utm_medium' | 'utm_campaign' | 'browser' | 'os' | 'device' | 'event'
   | 'keyword'
   | 'country'
+  | VisitDimension
+/** Dimensions of a visit rather than of a page view: their top lists count visits (see `visits.ts`). */
+export type VisitDimension = 'entry_page' | 'exit_page'
 
 export interface Range {
   site: string
@@ -82,7 +85,34 @@ export interface SeriesPoint {
 
 export interface TopRow {
   value: string
+  /** Page views; for a visit dimension, the page views of the visits counted in `visits`. */
   pageviews: number
+  /** Visit dimensions only: visits that started in the range with this value. */
+  visits?: number
+  /** Visit dimensions only: of those visits, the ones with a single page view. */
+  bounces?: number
+  /** Visit dimensions only: sum of those visits' durations (last page view − first), ms. */
+  durationMs?: number
+}
+
+/**
+ * Visits that started in a range, summed (see `visits.ts` for what a visit is). Rates and means
+ * are left to the reader: `bounces / visits`, `pageviews / visits`, `durationMs / visits`.
+ */
+export interface VisitTotals {
+  visits: number
+  /** Visits with a single page view. */
+  bounces: number
+  /** Page views of those visits, including any that fall after the range's end. */
+  pageviews: number
+  /** Sum of visit durations (last page view − first), ms. */
+  durationMs: number
+  /** Visits with presence data (a tab of theirs reported reading, writing, idle or hidden time). */
+  engagedVisits: number
+  /** Reading + writing time of those visits, ms. */
+  engagedMs: number
+  /** Writing time of those visits, ms. */
+  writingMs: number
 }
 
 export interface FeedRow {
@@ -169,7 +199,10 @@ export interface Store {
   append(events: readonly StoredEvent[]): Promise<AppendResult>
   /** Pageviews and unique visitors per bucket over the range (buckets with no data are zero-filled). */
   series(range: Range, bucket: Bucket): Promise<SeriesPoint[]>
-  /** Top values of a dimension by pageviews over the range. */
+  /**
+   * Top values of a dimension over the range: by page views, or for a visit dimension (entry and
+   * exit page) by visits that started in the range.
+   */
   top(range: Range, dim: Dimension, limit: number): Promise<TopRow[]>
   /** Unique visitors and pageviews over the whole range. */
   totals(range: Range): Promise<{ pageviews: number; visitors: number }>
@@ -179,6 +212,8 @@ export interface Store {
    * raw events, so ranges older than the retention count none.
    */
   bots(range: Range): Promise<number>
+  /** Visits that started in the range (minute resolution, like `totals`), summed. */
+  visitTotals(range: Range): Promise<VisitTotals>
   /** Most recent pageviews, newest first; `before` pages further back. */
   feed(site: string | null, limit: number, before?: number): Promise<FeedRow[]>
   /** Every site seen, with its first and last event time. */

@@ -1,0 +1,280 @@
+/**
+ * Visits on SQLite. The append transaction hands each fresh human page view to `pageview`, which
+ * joins it to its visitor's visit (or starts one) in the visits table at once, so a later page view
+ * of the same batch sees it.
+ *
+ * Open and closed visits keep page views cheap:
+ * - A visit goes into the rollups once, when it closes: when its site's newest page view is more
+ *   than the gap (plus a minute of slack) past its end (`flush`, once per minute of traffic). Until
+ *   then it is open (rolled = 0), reads add it from the table, and a page view costs one small
+ *   update of its row instead of rewriting rollup rows.
+ * - Every open visit's latest visit per visitor is in memory (loaded at start), and every closed
+ *   visit ended before the site's `closed_to`. So a page view at or after `closed_to + gap` that is
+ *   not older than its visitor's open visit can only join that visit, or start one: no read at all.
+ * - Any other page view (late, resent after an outage, out of order) reads the visits that started
+ *   within the longest visit's span of it, and may join, bridge or reopen closed ones; a reopened
+ *   visit leaves the rollups until it closes again. The result is the same as in-order arrival.
+ */
+import type Database from 'better-sqlite3'
+import { BUCKETS, coverRange } from './time'
+import type { StoredEvent, TopRow, VisitDimension, VisitTotals } from './types'
+import {
+  VISIT_DIM_CODE, VISIT_DIMENSIONS, VISIT_GAP_MS, VisitDeltas, isZero, join, touches, visitOf, zeroSums,
+  type Visit, type VisitSums,
+} from './visits'
+
+const VISIT_COLUMNS = `id, visitor, start, end, pageviews, entry, exit, ref_host AS refHost, utm_source AS utmSource,
+  utm_medium AS utmMedium, utm_campaign AS utmCampaign, keyword, country, browser, os, device, engaged_n AS engagedN,
+  engaged_ms AS engagedMs, writing_ms AS writingMs, rolled`
+
+/** The visits column holding each visit dimension. */
+const VISIT_COLUMN: Readonly<Record<VisitDimension, string>> = { entry_page: 'entry', exit_page: 'exit' }
+
+function prepare(db: Database.Database) {
+  return {
+    // a late page view: the visitor's visits that started within the longest visit's span of it
+    near: db.prepare<[number, number, number, string], Row>(`SELECT ${VISIT_COLUMNS} FROM visits
+      WHERE site = ? AND start >= ? AND start <= ? AND visitor = ? ORDER BY start`),
+    allOpen: db.prepare<[], Row & { site: number }>(`SELECT site, ${VISIT_COLUMNS} FROM visits WHERE rolled = 0 ORDER BY start`),
+    states: db.prepare<[], { site: number; closedTo: number; maxSpan: number }>(
+      'SELECT site, closed_to AS closedTo, max_span AS maxSpan FROM visit_state'),
+    setState: db.prepare<[number, number, number]>(`INSERT INTO visit_state (site, closed_to, max_span) VALUES (?, ?, ?)
+      ON CONFLICT (site) DO UPDATE SET closed_to = excluded.closed_to, max_span = excluded.max_span`),
+    insert: db.prepare(`INSERT INTO visits (site, visitor, start, end, pageviews, entry, exit, ref_host, utm_source,
+      utm_medium, utm_campaign, keyword, country, browser, os, device, rolled) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0)`),
+    // SQLite rewrites the index entries of every column a SET names, changed or not: the usual
+    // update (a later page view of an open visit) leaves start and rolled, and so every index, alone
+    grow: db.prepare<[number, number, string | null, number]>('UPDATE visits SET end = ?, pageviews = ?, exit = ? WHERE id = ?'),
+    update: db.prepare(`UPDATE visits SET start = ?, end = ?, pageviews = ?, entry = ?, exit = ?, ref_host = ?,
+      utm_source = ?, utm_medium = ?, utm_campaign = ?, keyword = ?, engaged_n = ?, engaged_ms = ?, writing_ms = ?,
+      rolled = 0 WHERE id = ?`),
+    /** Open visits that started before the watermark: the ones that may have closed. */
+    open: db.prepare<[number, number], Row>(`SELECT ${VISIT_COLUMNS} FROM visits WHERE site = ? AND rolled = 0 AND start < ?`),
+    roll: db.prepare<[number]>('UPDATE visits SET rolled = 1 WHERE id = ?'),
+    openSums: db.prepare<[number, number, number], VisitSums>(`SELECT count(*) AS visits, coalesce(sum(pageviews = 1), 0) AS bounces,
+      coalesce(sum(pageviews), 0) AS pageviews, coalesce(sum(end - start), 0) AS durationMs,
+      coalesce(sum(engaged_n > 0), 0) AS engagedVisits, coalesce(sum(engaged_ms), 0) AS engagedMs,
+      coalesce(sum(writing_ms), 0) AS writingMs FROM visits WHERE site = ? AND rolled = 0 AND start >= ? AND start < ?`),
+    delete: db.prepare<[number]>('DELETE FROM visits WHERE id = ?'),
+    addSeries: db.prepare<[number, number, number, ...number[]]>(`INSERT INTO rollup_visits (site, bucket, t, visits,
+      bounces, pageviews, duration, engaged_visits, engaged_ms, writing_ms) VALUES (?,?,?,?,?,?,?,?,?,?)
+      ON CONFLICT (site, bucket, t) DO UPDATE SET visits = visits + excluded.visits, bounces = bounces + excluded.bounces,
+      pageviews = pageviews + excluded.pageviews, duration = duration + excluded.duration,
+      engaged_visits = engaged_visits + excluded.engaged_visits, engaged_ms = engaged_ms + excluded.engaged_ms,
+      writing_ms = writing_ms + excluded.writing_ms`),
+    addTop: db.prepare<[number, number, number, string, number, number, number, number]>(`INSERT INTO rollup_vtop
+      (site, dim, t, value, visits, bounces, pageviews, duration) VALUES (?,?,?,?,?,?,?,?)
+      ON CONFLICT (site, dim, t, value) DO UPDATE SET visits = visits + excluded.visits,
+      bounces = bounces + excluded.bounces, pageviews = pageviews + excluded.pageviews,
+      duration = duration + excluded.duration`),
+    sumSeries: db.prepare<[number, number, number, number], VisitSums>(`SELECT coalesce(sum(visits), 0) AS visits,
+      coalesce(sum(bounces), 0) AS bounces, coalesce(sum(pageviews), 0) AS pageviews,
+      coalesce(sum(duration), 0) AS durationMs, coalesce(sum(engaged_visits), 0) AS engagedVisits,
+      coalesce(sum(engaged_ms), 0) AS engagedMs, coalesce(sum(writing_ms), 0) AS writingMs
+      FROM rollup_visits WHERE site = ? AND bucket = ? AND t >= ? AND t < ?`),
+    top: VISIT_DIMENSIONS.map((dim, code) => db.prepare<[number, number, number, number, number, number, number],
+      Required<TopRow>>(`SELECT value, sum(pageviews) AS pageviews, sum(visits) AS visits, sum(bounces) AS bounces,
+      sum(duration) AS durationMs FROM (
+        SELECT value, visits, bounces, pageviews, duration FROM rollup_vtop WHERE site = ? AND dim = ${code} AND t >= ? AND t < ?
+        UNION ALL
+        SELECT ${VISIT_COLUMN[dim]}, 1, pageviews = 1, pageviews, end - start FROM visits
+        WHERE site = ? AND rolled = 0 AND start >= ? AND start < ? AND ${VISIT_COLUMN[dim]} IS NOT NULL
+      ) GROUP BY value HAVING sum(visits) > 0 ORDER BY visits DESC, value LIMIT ?`)),
+  }
+}
+
+/** A visits row: `rolled` is 1 once its figures are in the rollups (it closed), 0 while it is open. */
+type Row = Visit & { rolled: number }
+
+/** Slack for page views a little older than the newest (concurrent frames): they still take the fast path, ms. */
+const SLACK_MS = 60_000
+/** How far a site's newest page view moves before its open visits are checked for closing again, ms. */
+const CLOSE_EVERY_MS = 60_000
+
+/** Per site: open visits, and what bounds the closed ones. */
+interface SiteVisits {
+  /** visitor → their latest open visit (the same object as long as it is open). */
+  readonly open: Map<string, Row>
+  /** Every closed visit ended before this, ms. */
+  closedTo: number
+  /** The longest visit seen (end − start), ms. */
+  maxSpan: number
+  /** Newest page view of the current transaction; NaN when none. */
+  seen: number
+  dirty: boolean
+}
+
+export class SqliteVisits {
+  private readonly q: ReturnType<typeof prepare>
+  private deltas = new VisitDeltas()
+  private readonly sites = new Map<number, SiteVisits>()
+
+  constructor(db: Database.Database) {
+    this.q = prepare(db)
+    this.load()
+  }
+
+  /** Reads the open visits and the per-site bounds (at start, and after a rollback left memory unsure). */
+  private load(): void {
+    this.sites.clear()
+    for (const st of this.q.states.all()) {
+      const site = this.site(st.site)
+      site.closedTo = st.closedTo
+      site.maxSpan = st.maxSpan
+    }
+    for (const row of this.q.allOpen.all()) {
+      const { site, ...v } = row
+      this.site(site).open.set(v.visitor, v)
+    }
+  }
+
+  private site(id: number): SiteVisits {
+    let s = this.sites.get(id)
+    if (s === undefined) {
+      this.sites.set(id, (s = { open: new Map(), closedTo: Number.NEGATIVE_INFINITY, maxSpan: 0, seen: Number.NaN, dirty: false }))
+    }
+    return s
+  }
+
+  /** Starts a transaction's bookkeeping. */
+  begin(): void {
+    this.deltas = new VisitDeltas()
+    for (const s of this.sites.values()) s.seen = Number.NaN
+  }
+
+  /** Forgets a transaction that rolled back: memory is read again from the table. */
+  rollback(): void {
+    this.deltas = new VisitDeltas()
+    this.load()
+  }
+
+  /** Joins a fresh, human page view of site id `site` to its visit. */
+  pageview(siteId: number, e: StoredEvent): void {
+    const visitor = e.visitor
+    if (visitor === null) return
+    const site = this.site(siteId)
+    if (!(e.ts <= site.seen)) site.seen = e.ts
+    const last = site.open.get(visitor)
+    let into: Row | null = null
+    let other: Row | null = null
+    if (e.ts >= site.closedTo + VISIT_GAP_MS && (last === undefined || e.ts >= last.start)) {
+      // the usual case: only the visitor's latest open visit can be touched
+      if (last !== undefined && e.ts <= last.end + VISIT_GAP_MS) into = last
+    } else {
+      const near = this.q.near.all(siteId, e.ts - VISIT_GAP_MS - site.maxSpan, e.ts + VISIT_GAP_MS, visitor)
+      for (const row of near) {
+        const v = last !== undefined && row.id === last.id ? last : row
+        if (!touches(v, e.ts)) continue
+        // start order: the earlier visit keeps its id and takes the later one in
+        if (into === null) into = v
+        else other = v
+      }
+    }
+    if (into === null) {
+      const v: Row = { ...visitOf(e), rolled: 0 }
+      v.id = Number(this.q.insert.run(siteId, visitor, v.start, v.end, v.pageviews, v.entry, v.exit, v.refHost,
+        v.utmSource, v.utmMedium, v.utmCampaign, v.keyword, v.country, v.browser, v.os, v.device).lastInsertRowid)
+      if (last === undefined || v.start > last.start) site.open.set(visitor, v)
+      return
+    }
+    const start = into.start
+    // a closed visit that grows again leaves the rollups until it closes anew
+    const reopened = into.rolled === 1
+    if (reopened) this.deltas.remove(siteId, into)
+    if (other !== null && other.rolled === 1) this.deltas.remove(siteId, other)
+    join(into, e, other)
+    into.rolled = 0
+    if (into.start === start && !reopened && other === null) {
+      this.q.grow.run(into.end, into.pageviews, into.exit, into.id)
+    } else {
+      this.q.update.run(into.start, into.end, into.pageviews, into.entry, into.exit, into.refHost, into.utmSource,
+        into.utmMedium, into.utmCampaign, into.keyword, into.engagedN, into.engagedMs, into.writingMs, into.id)
+    }
+    if (other !== null) this.q.delete.run(other.id)
+    if (into.end - into.start > site.maxSpan) {
+      site.maxSpan = into.end - into.start
+      site.dirty = true
+    }
+    const latest = site.open.get(visitor)
+    if (latest === undefined || latest.id === other?.id || into.start > latest.start) site.open.set(visitor, into)
+  }
+
+  /**
+   * Ends the transaction's visit work: closes the visits of each site it saw that ended over a gap
+   * (and the slack) before the site's newest page view (their figures go into the rollups, once),
+   * and writes the rollup changes.
+   */
+  flush(): void {
+    for (const [id, site] of this.sites) {
+      if (Number.isNaN(site.seen)) continue
+      const watermark = site.seen - VISIT_GAP_MS - SLACK_MS
+      if (watermark - site.closedTo >= CLOSE_EVERY_MS) this.close(id, site, watermark)
+      if (site.dirty) {
+        this.q.setState.run(id, site.closedTo, site.maxSpan)
+        site.dirty = false
+      }
+    }
+    const d = this.deltas
+    this.deltas = new VisitDeltas()
+    const q = this.q
+    for (const [site, series] of d.series) {
+      for (let g = 0; g < series.length; g++) {
+        for (const [t, s] of series[g] ?? []) {
+          if (!isZero(s)) q.addSeries.run(site, g, t, s.visits, s.bounces, s.pageviews, s.durationMs, s.engagedVisits, s.engagedMs, s.writingMs)
+        }
+      }
+    }
+    for (const [site, hours] of d.top) {
+      for (const [t, dims] of hours) {
+        for (let dim = 0; dim < dims.length; dim++) {
+          for (const [value, s] of dims[dim] ?? []) {
+            if (!isZero(s)) q.addTop.run(site, dim, t, value, s.visits, s.bounces, s.pageviews, s.durationMs)
+          }
+        }
+      }
+    }
+  }
+
+  /** Closes the site's open visits that ended before `watermark`. */
+  private close(id: number, site: SiteVisits, watermark: number): void {
+    for (const row of this.q.open.all(id, watermark)) {
+      if (row.end >= watermark) continue
+      this.deltas.add(id, row)
+      this.q.roll.run(row.id)
+      const cached = site.open.get(row.visitor)
+      if (cached?.id === row.id) site.open.delete(row.visitor)
+    }
+    site.closedTo = watermark
+    site.dirty = true
+  }
+
+  /** Closes every open visit that ended before `before`, on every site (before a prune deletes them). */
+  closeBefore(before: number): void {
+    for (const [id, site] of this.sites) if (before > site.closedTo) this.close(id, site, before)
+    this.flush()
+  }
+
+  /** Visits that started in a minute-aligned [from, to): closed ones from the rollups, open ones from the table. */
+  totals(site: number, from: number, to: number): VisitTotals {
+    const sum = zeroSums()
+    const parts = coverRange(from, to).map((span) => this.q.sumSeries.get(site, BUCKETS.indexOf(span.bucket), span.from, span.to))
+    parts.push(this.q.openSums.get(site, from, to))
+    for (const r of parts) {
+      if (r === undefined) continue
+      sum.visits += r.visits
+      sum.bounces += r.bounces
+      sum.pageviews += r.pageviews
+      sum.durationMs += r.durationMs
+      sum.engagedVisits += r.engagedVisits
+      sum.engagedMs += r.engagedMs
+      sum.writingMs += r.writingMs
+    }
+    return sum
+  }
+
+  /** Top entry or exit pages of visits that started in an hour-aligned [from, to). */
+  top(site: number, dim: VisitDimension, from: number, to: number, limit: number): TopRow[] {
+    return (this.q.top[VISIT_DIM_CODE[dim]] as (typeof this.q.top)[number]).all(site, from, to, site, from, to, limit)
+  }
+}
+
