@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util'
 import { LivestatsError } from './protocol/errors'
 import { optionsFromEnv, resolveConfig } from './hub/config'
 import { Hub } from './hub/hub'
+import { reachableUrls } from './hub/reach'
 
 const HELP = `Usage: livestats serve [options]
 
@@ -111,13 +112,20 @@ export async function main(argv: string[]): Promise<void> {
   try {
     info = await hub.listen()
   } catch (err) {
+    if (stopping) return // a signal during start-up: stop() drains and exits
+    // one line, no stack: what went wrong and what to do (a taken port names --port)
     process.stderr.write(`livestats: cannot start: ${(err as Error).message}\n`)
+    await hub.close().catch(() => {})
     process.exit(1)
   }
+  // URLs a visitor's browser can reach: --public-url, or this machine's addresses on 0.0.0.0 / ::
+  const reach = reachableUrls({ host: info.host, port: info.port }, hub.config.publicUrl)
   const lines = [
     `Livestats hub ready in ${Date.now() - started} ms (store: ${hub.config.storeUrl})`,
-    `  Dashboard:  ${info.url}/`,
+    `  Dashboard:  ${reach.url}/${reach.others.length > 0 ? `   (also ${reach.others.map((u) => `${u}/`).join(', ')})` : ''}`,
   ]
+  // the address this machine itself can always use, when the lines above name another
+  if (reach.url !== info.url) lines.push(`  Local:      ${info.url}/`)
   if (hub.newToken !== null) {
     lines.push(`  Read token: ${hub.newToken}`)
     lines.push('              (shown once; only its hash is stored. --reset-token makes a new one)')
@@ -128,7 +136,16 @@ export async function main(argv: string[]): Promise<void> {
   lines.push(geo === null
     ? '  Countries:  off (--geoip)'
     : `  Countries:  ${geo.file} (built ${new Date(geo.built).toISOString().slice(0, 10)})${geo.attribution ? `; ${geo.attribution.text}, ${geo.attribution.url}` : ''}`)
-  lines.push(`  Snippet:    <script defer src="${info.url}/livestats.js"></script>`)
+  lines.push(`  Snippet:    <script defer src="${reach.url}/livestats.js"></script>`)
+  if (!reach.fromPublicUrl) {
+    lines.push('  Testing on a page served from localhost? The snippet ignores localhost, 127.* and [::1]')
+    lines.push(`              pages unless its tag says so: <script defer data-allow-localhost src="${reach.url}/livestats.js"></script>`)
+  }
+  if (reach.loopbackOnly) {
+    lines.push('  Only this machine can reach the hub: --host 0.0.0.0 (and --public-url URL behind a proxy) for real sites')
+  } else if (!reach.fromPublicUrl) {
+    lines.push('  Behind a proxy or a domain name? --public-url https://stats.example.com puts it in these lines')
+  }
   // one write, so whoever reads the banner gets it whole
   process.stdout.write(lines.join('\n') + '\n')
 }

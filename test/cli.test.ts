@@ -2,7 +2,7 @@ import { describe, it, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { networkInterfaces, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'node:http'
 import net from 'node:net'
@@ -77,6 +77,63 @@ describe('livestats serve', () => {
     const dump = JSON.stringify(raw.prepare("SELECT * FROM sqlite_master").all())
     raw.close()
     assert.ok(!dump.includes(token))
+  })
+
+  it('--host 0.0.0.0 prints URLs a browser elsewhere can reach: this machine\'s addresses, not 127.0.0.1 (issue 11.8)', async () => {
+    const hub = await startChildHub(['--port', '0', '--host', '0.0.0.0', '--db', join(dir, 'wild.db')])
+    const out = hub.output()
+    const dash = /Dashboard: {2}(http:\/\/([^/\s:]+):(\d+))\//.exec(out)
+    const snippet = /Snippet: {4}<script defer src="(http:\/\/([^/\s:]+):(\d+))\/livestats\.js"><\/script>/.exec(out)
+    assert.ok(dash && snippet, out)
+    const own = Object.values(networkInterfaces()).flat().filter((a) => a !== undefined && !a.internal && a.family === 'IPv4').map((a) => a?.address)
+    if (own.length > 0) {
+      assert.ok(own.includes(dash[2]), `${dash[2]} is one of ${own.join(', ')}`)
+      assert.equal(snippet[1], dash[1])
+      assert.doesNotMatch(`${dash[1]} ${snippet[1]}`, /127\.0\.0\.1|0\.0\.0\.0/)
+      // and the snippet is really served there
+      assert.equal((await fetch(`${snippet[1]}/livestats.js`)).status, 200)
+      assert.match(out, /Local: {6}http:\/\/127\.0\.0\.1:\d+\//)
+    } else {
+      assert.match(out, /Only this machine can reach the hub/)
+    }
+    hub.proc.kill('SIGTERM')
+    assert.equal((await hub.exited).code, 0)
+
+    const pub = await startChildHub(['--port', '0', '--host', '0.0.0.0', '--db', join(dir, 'wild.db'), '--public-url', 'https://stats.example.com'])
+    assert.match(pub.output(), /Dashboard: {2}https:\/\/stats\.example\.com\/\n/)
+    assert.match(pub.output(), /Snippet: {4}<script defer src="https:\/\/stats\.example\.com\/livestats\.js"><\/script>/)
+    assert.doesNotMatch(pub.output(), /127\.0\.0\.1.*livestats\.js/)
+    pub.proc.kill('SIGTERM')
+    assert.equal((await pub.exited).code, 0)
+  })
+
+  it('the banner says why a page on localhost sends nothing, with the tag that makes it send (issue 11.7)', async () => {
+    const hub = await startChildHub(['--port', '0', '--db', join(dir, 'local.db')])
+    const out = hub.output()
+    assert.match(out, /localhost/)
+    const tag = /<script defer data-allow-localhost src="(http:\/\/127\.0\.0\.1:\d+)\/livestats\.js"><\/script>/.exec(out)
+    assert.ok(tag, out)
+    assert.equal(tag[1], hub.url)
+    hub.proc.kill('SIGTERM')
+    assert.equal((await hub.exited).code, 0)
+  })
+
+  it('a taken port is one clear line naming --port, and exit 1 (issue 11.10)', async () => {
+    const blocker = net.createServer()
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r))
+    const port = (blocker.address() as net.AddressInfo).port
+    try {
+      for (const [args, env] of [[['--port', String(port)], {}], [[], { LIVESTATS_PORT: String(port) }]] as [string[], Record<string, string>][]) {
+        const r = spawnSync(process.execPath, [bin, 'serve', ...args, '--db', join(dir, 'taken.db')], { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 15_000 })
+        assert.equal(r.status, 1, r.stderr)
+        const lines = r.stderr.trim().split('\n')
+        assert.equal(lines.length, 1, r.stderr)
+        assert.match(lines[0] ?? '', new RegExp(`^livestats: cannot start: port ${port} on 127\\.0\\.0\\.1 is already in use .*--port N or LIVESTATS_PORT$`))
+        assert.doesNotMatch(r.stderr + r.stdout, /EADDRINUSE|\n\s+at /)
+      }
+    } finally {
+      blocker.close()
+    }
   })
 
   it('--geoip off says so in the banner', async () => {

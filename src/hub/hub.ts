@@ -30,6 +30,7 @@ import { LivestatsError } from '../protocol/errors'
 import { wireLive, type LiveParts } from './live/wire'
 import { feedIds } from './live/feed'
 import { wireProcessSeries } from './api/process'
+import { setupRoutes } from './api/setup'
 import type { LiveCounts } from './presence/types'
 
 const DAY = 86_400_000
@@ -129,6 +130,7 @@ export class Hub {
     queryRoutes(r, this.store, this.feedId, this.geo.source)
     this.live = wireLive(this) // issue 3: after ingest and router exist
     wireProcessSeries(this) // issue 5.4 / 6: per-process series at /api/processes
+    setupRoutes(r, c.publicUrl, () => this.server.address()) // the dashboard's install panel
 
     this.server = createServer({
       // set on purpose, not Node's 60 s / 300 s: a slow-headers client is answered 408 and let go
@@ -222,9 +224,15 @@ export class Hub {
     this.newToken = await this.auth.init(this.store, c.token, this.resetToken)
     for (const fn of this.starters) await fn()
     await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject)
+      const fail = (err: NodeJS.ErrnoException): void => {
+        // the one failure a person starting a second hub (or the demo beside `npm start`) meets
+        reject(err.code === 'EADDRINUSE'
+          ? new LivestatsError('LS_ERR_PORT_IN_USE', `port ${c.port} on ${c.host} is already in use (another Livestats, or another program): stop it, or choose another port with --port N or LIVESTATS_PORT`)
+          : err)
+      }
+      this.server.once('error', fail)
       this.server.listen(c.port, c.host, () => {
-        this.server.off('error', reject)
+        this.server.off('error', fail)
         resolve()
       })
     })

@@ -57,6 +57,7 @@ export const ERRORS = {
   LS_ERR_INTERNAL: spec(500, 'Internal error', 1011),
   // configuration (never sent on the wire; the CLI exits 2)
   LS_ERR_CONFIG: spec(500, 'Invalid configuration'),
+  LS_ERR_PORT_IN_USE: spec(500, 'The port is already in use'),
 } as const satisfies Record<string, ErrorSpec>
 
 export type ErrorCode = keyof typeof ERRORS

@@ -25,7 +25,8 @@ export function startChildHub(args: string[], env: NodeJS.ProcessEnv = {}): Prom
       reject(new Error(`hub did not start within 45 s:\n${out}`))
     }, 45_000)
     const check = () => {
-      const m = /Dashboard:\s+(http:\/\/[^/\s]+)\//.exec(out)
+      // the banner's Local line (when the Dashboard line names a public URL or another address) always works here
+      const m = /Local:\s+(http:\/\/[^/\s]+)\//.exec(out) ?? /Dashboard:\s+(http:\/\/[^/\s]+)\//.exec(out)
       if (m?.[1] && out.includes('Snippet:')) {
         clearTimeout(timer)
         resolve({ proc, url: m[1], output: () => out, exited })

@@ -20,6 +20,11 @@ export interface LiveState {
   processesAt: number
   /** Sites named by the hub's hello. */
   sites: string[]
+  /**
+   * Whether the site has sent anything: null until its snapshot; false while it has no visitor and no
+   * stored page view (the install panel shows); true from its first event on, pushed by the hub.
+   */
+  hasData: boolean | null
 }
 
 const RENDER_MS = 100
@@ -28,7 +33,7 @@ const ZERO: Counts = { total: 0, reading: 0, writing: 0, idle: 0, hidden: 0 }
 export class LiveClient {
   readonly state: LiveState = {
     site: null, status: 'connecting', counts: { ...ZERO }, connections: 0,
-    pages: new Map(), processes: new Map(), gone: new Map(), processesAt: Date.now(), sites: [],
+    pages: new Map(), processes: new Map(), gone: new Map(), processesAt: Date.now(), sites: [], hasData: null,
   }
   private ws: WebSocket | null = null
   private retry = 500
@@ -46,6 +51,7 @@ export class LiveClient {
 
   connect(site: string | null): void {
     this.state.site = site
+    this.state.hasData = null
     this.close()
     this.open()
   }
@@ -88,6 +94,7 @@ export class LiveClient {
     s.counts = { ...ZERO }
     s.connections = 0
     s.pages.clear()
+    s.hasData = null
     this.schedule()
   }
 
@@ -142,6 +149,7 @@ export class LiveClient {
         s.status = 'live'
         s.counts = m.counts
         s.connections = m.connections
+        s.hasData = m.counts.total > 0 || m.recent.length > 0
         s.pages = new Map(m.pages.map((p) => [p.path, p]))
         const now = Date.now()
         for (const p of m.processes) s.gone.delete(p.key)
@@ -155,6 +163,7 @@ export class LiveClient {
       }
       case 'diff': {
         if (s.site !== null && m.site !== s.site) return
+        if ((m.counts !== undefined && m.counts.total > 0) || (m.feed !== undefined && m.feed.length > 0)) s.hasData = true
         if (m.counts !== undefined) {
           s.counts = m.counts
           for (const fn of this.countWatchers) fn(m.counts, m.at)

@@ -14,6 +14,7 @@ import { board } from './views/board'
 import { liveFeed } from './views/feed'
 import { history } from './views/history'
 import { livePages } from './views/pages'
+import { onboarding } from './views/onboarding'
 import { services } from './views/services'
 import type { Attribution } from './types'
 
@@ -35,7 +36,7 @@ applyTheme(theme)
 const hist = history()
 const svc = services(live)
 const panels: Record<View, HTMLElement> = {
-  live: h('div', { class: 'view-live' }, board(live), h('div', { class: 'live-grid' }, livePages(live), liveFeed(live))),
+  live: h('div', { class: 'view-live' }, onboarding(live, NO_SITE), board(live), h('div', { class: 'live-grid' }, livePages(live), liveFeed(live))),
   history: hist.el,
   services: svc.el,
 }
