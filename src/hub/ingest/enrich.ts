@@ -5,7 +5,7 @@
 import type { LivestatsEvent, ProcessSideEvent } from '../../protocol/schema'
 import type { StoredEvent } from '../store/types'
 import type { ClientInfo } from './types'
-import { hostKey, SiteHosts } from './site-hosts'
+import { bareHost, SiteHosts } from './site-hosts'
 import { readableUrl, splitUrl, type UrlParts } from './url'
 import { normaliseKeyword, queryValue, searchKeyword } from './keywords'
 
@@ -49,10 +49,11 @@ export function referrerHost(referrer: string | undefined, pageHost: string | nu
   return externalKey(splitUrl(referrer).hostname, pageHost, site, hosts)
 }
 
+/** Both hosts as `splitUrl` gives them (parsed: lower case, punycode, no port). */
 function externalKey(refHost: string | null, pageHost: string | null, site: string, hosts: SiteHosts): string | null {
-  if (refHost === null) return null
-  const key = hostKey(refHost)
-  return key === '' || hosts.internal(key, pageHost === null ? null : hostKey(pageHost), site) ? null : key
+  if (refHost === null || refHost === pageHost) return null
+  const key = bareHost(refHost)
+  return key === '' || hosts.internal(key, pageHost === null ? null : bareHost(pageHost), site) ? null : key
 }
 
 function blank(ts: number, type: StoredEvent['type'], id: string, site: string, client: ClientInfo): StoredEvent {

@@ -20,6 +20,15 @@ export function hostKey(host: string): string {
   return h.startsWith('www.') ? h.slice(4) : h
 }
 
+/**
+ * `hostKey` of a host name a URL parser already wrote (lower case, punycode, no port): only the
+ * trailing dot and `www.` are left to drop, without the regular expression (ingest's hot path).
+ */
+export function bareHost(host: string): string {
+  const h = host.charCodeAt(host.length - 1) === 46 /* . */ ? host.slice(0, -1) : host
+  return h.startsWith('www.') ? h.slice(4) : h
+}
+
 /** Site names and the hosts listed with them, decided once from the configuration. */
 export class SiteHosts {
   /** host key → group number; hosts in one group are one site. */
