@@ -64,6 +64,11 @@ describe('SqliteStore specifics', () => {
       assert.equal((await s.append(old)).duplicates, 3)
       assert.equal((await s.append(old.map((e) => ({ ...e, site: 'b.example' })))).stored, 3)
       assert.deepEqual((await s.feed('a.example', 10)).map((f) => f.id), old.map((e) => e.id).reverse())
+      await s.close()
+      const db = new Database(file, { readonly: true })
+      const key = db.prepare(`SELECT sql FROM sqlite_master WHERE name = 'events_key'`).get() as { sql: string }
+      db.close()
+      assert.match(key.sql, /\(site, type, id\)$/, 'the plain-column key of schema 8')
     } finally {
       await s.close()
       await cleanup()

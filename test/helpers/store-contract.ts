@@ -111,13 +111,15 @@ export function storeContract(name: string, makeBacking: MakeBacking, opts: { sk
       const other = pageview({ site: 'api' })
       await s.append([processEvent({ id: other.id, site: 'api' })])
       assert.deepEqual(await s.append([other]), { stored: 1, duplicates: 0, fresh: [true] })
+      // the type is part of the scope: a custom event does not squat a page view's id either
+      assert.deepEqual(await s.append([pageview({ id: other.id, site: 'api', type: 'event', name: 'x' })]), { stored: 1, duplicates: 0, fresh: [true] })
       // within a scope, a resend is still a duplicate: web, tracker, and both in one batch
       assert.deepEqual(await s.append([real, job, { ...real }]), { stored: 0, duplicates: 3, fresh: [false, false, false] })
       const fresh = pageview({ visitor: 'c' })
       assert.deepEqual(await s.append([fresh, { ...fresh }]), { stored: 1, duplicates: 1, fresh: [true, false] })
       assert.equal(await s.countEvents(site), 3)
       assert.equal(await s.countEvents('b.example'), 1)
-      assert.equal(await s.countEvents('api'), 2)
+      assert.equal(await s.countEvents('api'), 3)
       assert.deepEqual(await s.totals(hourOf(T0)), { pageviews: 2, visitors: 2 })
       assert.deepEqual(await s.totals({ site: 'b.example', from: T0, to: T0 + HOUR }), { pageviews: 1, visitors: 1 })
     }))

@@ -11,9 +11,9 @@
 /** One row of the event table. Web-only and process-only columns are null on the other kind. */
 export interface StoredEvent {
   /**
-   * Client-made id. Unique within its scope only: web events within their site, tracker events
-   * within their app, the two kinds apart. An id used on one site or app never makes another's
-   * event a duplicate.
+   * Client-made id. Unique within its scope only: its site (web events) or app (tracker events)
+   * and its type, so web and tracker events never share a scope. An id used on one site or app
+   * never makes another's event a duplicate; a resend (same site, type and id) is one.
    */
   id: string
   /** Hub time, ms since epoch (process samples: the client's `at`, clamped). */
@@ -193,7 +193,7 @@ export interface Store {
   init(): Promise<void>
   /**
    * Writes the events in one transaction, skipping those whose id is already stored in the same
-   * scope (site or app, web or tracker: see `StoredEvent.id`), and updates the rollups
+   * scope (site or app, and type: see `StoredEvent.id`), and updates the rollups
    * for the newly stored ones (bots excluded from pageview and visitor counts). Resolves once committed.
    */
   append(events: readonly StoredEvent[]): Promise<AppendResult>
