@@ -157,9 +157,12 @@ describe('dashboard in Chromium against a real hub', { skip: chromiumMissing() }
     await page.goto(`${t.url}/?site=${site}#history`)
     await page.waitForSelector('.history .uplot canvas')
     await page.waitForFunction(() => document.querySelectorAll('.history .uplot').length === 2)
-    const totals = await (await fetch(`${t.url}/api/totals?site=${site}&range=24h`)).json() as { visitors: number; pageviews: number }
+    const totals = await (await fetch(`${t.url}/api/totals?site=${site}&range=24h`)).json() as { visitors: number; pageviews: number; visits: number }
     assert.ok(totals.pageviews > 100)
-    await page.waitForFunction((n) => (document.querySelectorAll('.kpi-value')[1]?.textContent ?? '').replace(/\D/g, '') === String(n), totals.pageviews)
+    await page.waitForFunction((n) => (document.querySelector('.kpi-value[data-kpi=pageviews]')?.textContent ?? '').replace(/\D/g, '') === String(n), totals.pageviews)
+    assert.ok(totals.visits > 50)
+    await page.waitForFunction((n) => (document.querySelector('.kpi-value[data-kpi=visits]')?.textContent ?? '').replace(/\D/g, '') === String(n), totals.visits)
+    assert.ok(await page.locator('.top-list', { hasText: 'Entry pages' }).locator('tbody tr').count() > 3)
     // something was drawn: the traffic chart's canvas has coloured pixels
     const drawn = await page.evaluate(() => {
       const c = document.querySelector<HTMLCanvasElement>('.history .uplot canvas')

@@ -38,7 +38,18 @@ export type ServerMessage =
   | { type: 'error'; code: string; message: string }
 
 export interface SeriesPoint { t: number; pageviews: number; visitors: number }
-export interface TopRow { value: string; pageviews: number }
+export interface TopRow { value: string; pageviews: number; visits?: number; bounces?: number; durationMs?: number }
+/** `/api/totals`: rates and means are null over no visits. */
+export interface Totals {
+  pageviews: number
+  visitors: number
+  bots?: number
+  visits: number
+  bounces: number
+  bounceRate: number | null
+  viewsPerVisit: number | null
+  visitDurationMs: number | null
+}
 /** The notice an IP database's licence asks for (`/api/top?dim=country`, `/api/geo`). */
 export interface Attribution { text: string; url: string }
 export interface LiveSample {

@@ -8,15 +8,27 @@ import { Chart } from '../chart'
 import { attributionLink, countryLabel } from '../country'
 import { download, toCsv, type Cell } from '../csv'
 import { h, replace, setText } from '../dom'
-import { dateTime, int } from '../format'
-import type { Attribution, LiveSample, SeriesPoint, TopRow } from '../types'
+import { dateTime, duration, int } from '../format'
+import type { Attribution, LiveSample, SeriesPoint, TopRow, Totals } from '../types'
 
 const RANGES = [['1h', 'Last hour'], ['24h', '24 hours'], ['7d', '7 days'], ['30d', '30 days']] as const
 const DIMS = [
   ['page', 'Top pages'], ['referrer', 'Referrers'], ['utm_source', 'UTM sources'], ['keyword', 'Keywords'],
   ['browser', 'Browsers'], ['os', 'Operating systems'], ['device', 'Devices'], ['event', 'Custom events'],
-  ['country', 'Countries'],
+  ['country', 'Countries'], ['entry_page', 'Entry pages'], ['exit_page', 'Exit pages'],
 ] as const
+/** Lists of visits, not page views (docs/api.md, Visits). */
+const VISIT_DIMS: ReadonlySet<string> = new Set(['entry_page', 'exit_page'])
+
+const pct = (n: number | null): string => (n === null ? '–' : `${Math.round(n * 100)}%`)
+const KPIS: readonly { key: keyof Totals; label: string; fmt: (t: Totals) => string }[] = [
+  { key: 'visitors', label: 'Visitors', fmt: (t) => int(t.visitors) },
+  { key: 'visits', label: 'Visits', fmt: (t) => int(t.visits) },
+  { key: 'pageviews', label: 'Page views', fmt: (t) => int(t.pageviews) },
+  { key: 'viewsPerVisit', label: 'Views per visit', fmt: (t) => (t.viewsPerVisit === null ? '–' : t.viewsPerVisit.toFixed(1)) },
+  { key: 'bounceRate', label: 'Bounce rate', fmt: (t) => pct(t.bounceRate) },
+  { key: 'visitDurationMs', label: 'Visit duration', fmt: (t) => (t.visitDurationMs === null ? '–' : duration(t.visitDurationMs)) },
+]
 
 interface Loaded {
   site: string
@@ -25,7 +37,7 @@ interface Loaded {
   bucket: string
   series: SeriesPoint[]
   samples: LiveSample[]
-  totals: { pageviews: number; visitors: number; bots?: number }
+  totals: Totals
   tops: Record<string, TopRow[]>
   /** The IP database's licence notice, shown under the countries. */
   attribution: Attribution | null
@@ -82,8 +94,7 @@ export function history(): HistoryView {
   // why a tester's own visits (headless browser, curl, a script) are not in the counts
   const botsNote = h('p', { class: 'muted', id: 'hist-bots', hidden: '' })
 
-  const visitors = h('span', { class: 'kpi-value' }, '–')
-  const pageviews = h('span', { class: 'kpi-value' }, '–')
+  const kpis = KPIS.map((k) => ({ ...k, value: h('span', { class: 'kpi-value', 'data-kpi': k.key }, '–') }))
   const traffic = new Chart('Visitors and page views', [
     { label: 'Visitors', color: '--c-total', fill: true, value: int },
     { label: 'Page views', color: '--c-writing', value: int },
@@ -99,7 +110,8 @@ export function history(): HistoryView {
     const note = h('p', { class: 'muted note' })
     const box = h('section', { class: 'panel top-list', 'aria-label': title },
       h('h3', null, title),
-      h('table', null, h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Value'), h('th', { scope: 'col', class: 'n' }, 'Views'))), body),
+      h('table', null, h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Value'),
+        h('th', { scope: 'col', class: 'n' }, VISIT_DIMS.has(dim) ? 'Visits' : 'Views'))), body),
       dim === 'country' && note)
     return { dim, title, body, box, note }
   })
@@ -108,9 +120,7 @@ export function history(): HistoryView {
     h('div', { class: 'toolbar' }, h('div', { class: 'seg', role: 'group', 'aria-label': 'Range' }, ...buttons.map((b) => b.b)), picker, exportBtn),
     msg,
     botsNote,
-    h('div', { class: 'kpis' },
-      h('div', { class: 'kpi' }, visitors, h('span', { class: 'kpi-label' }, 'Visitors')),
-      h('div', { class: 'kpi' }, pageviews, h('span', { class: 'kpi-label' }, 'Page views'))),
+    h('div', { class: 'kpis' }, ...kpis.map((k) => h('div', { class: 'kpi' }, k.value, h('span', { class: 'kpi-label' }, k.label)))),
     h('section', { class: 'panel' }, h('h2', null, 'Visitors and page views'), traffic.el),
     h('section', { class: 'panel' }, h('h2', null, 'Live visitors by state'), states.el),
     h('div', { class: 'tops' }, ...topBoxes.map((t) => t.box)))
@@ -125,7 +135,7 @@ export function history(): HistoryView {
       const [s, live, totals, ...tops] = await Promise.all([
         get<{ from: number; to: number; bucket: string; points: SeriesPoint[] }>('/api/series', q),
         get<{ samples: LiveSample[] }>('/api/live-history', q),
-        get<{ pageviews: number; visitors: number; bots?: number }>('/api/totals', q),
+        get<Totals>('/api/totals', q),
         ...DIMS.map(([dim]) => get<{ rows: TopRow[]; attribution?: Attribution | null }>('/api/top', { ...q, dim, limit: 10 })),
       ])
       if (my !== seq) return
@@ -143,8 +153,7 @@ export function history(): HistoryView {
   }
 
   function render(d: Loaded): void {
-    setText(visitors, int(d.totals.visitors))
-    setText(pageviews, int(d.totals.pageviews))
+    for (const k of kpis) setText(k.value, k.fmt(d.totals))
     const bots = d.totals.bots ?? 0
     botsNote.hidden = bots === 0
     setText(botsNote, bots > 0 ? `${int(bots)} ${bots === 1 ? 'hit' : 'hits'} kept out as bots (crawlers, headless browsers, scripts: agents no person's browser sends), not counted above.` : '')
@@ -155,11 +164,12 @@ export function history(): HistoryView {
     states.set([ls.map((x) => x.minute), ls.map((x) => x.totalMean), ls.map((x) => x.readingMean), ls.map((x) => x.writingMean), ls.map((x) => x.idleMean)], d.from, d.to)
     for (const t of topBoxes) {
       const rows = d.tops[t.dim] ?? []
-      const max = Math.max(1, ...rows.map((r) => r.pageviews))
+      const count = (r: TopRow): number => (VISIT_DIMS.has(t.dim) ? r.visits ?? 0 : r.pageviews)
+      const max = Math.max(1, ...rows.map(count))
       if (rows.length === 0) replace(t.body, h('tr', null, h('td', { class: 'muted', colspan: 2 }, 'No data in this range')))
       else replace(t.body, ...rows.map((r) => h('tr', null,
-        h('td', { class: 'path' }, ...(t.dim === 'country' ? countryLabel(r.value) : [r.value === '' ? '(none)' : r.value]), bar(r.pageviews / max)),
-        h('td', { class: 'n' }, int(r.pageviews)))))
+        h('td', { class: 'path' }, ...(t.dim === 'country' ? countryLabel(r.value) : [r.value === '' ? '(none)' : r.value]), bar(count(r) / max)),
+        h('td', { class: 'n' }, int(count(r))))))
       if (t.dim === 'country') replace(t.note, attributionLink(d.attribution))
     }
   }
@@ -169,11 +179,15 @@ export function history(): HistoryView {
     const d = data
     const iso = (t: number): string => new Date(t).toISOString()
     const sections: { title: string; header: string[]; rows: Cell[][] }[] = [
-      { title: `Livestats ${d.site} ${iso(d.from)} to ${iso(d.to)}`, header: ['visitors', 'pageviews'], rows: [[d.totals.visitors, d.totals.pageviews]] },
+      { title: `Livestats ${d.site} ${iso(d.from)} to ${iso(d.to)}`,
+        header: ['visitors', 'pageviews', 'visits', 'bounces', 'bounce_rate', 'views_per_visit', 'visit_duration_ms'],
+        rows: [[d.totals.visitors, d.totals.pageviews, d.totals.visits, d.totals.bounces, d.totals.bounceRate, d.totals.viewsPerVisit, d.totals.visitDurationMs]] },
       { title: `Visitors and page views by ${d.bucket}`, header: ['time', 'visitors', 'pageviews'], rows: d.series.map((p) => [iso(p.t), p.visitors, p.pageviews]) },
       { title: 'Live visitors by state (mean per minute bucket)', header: ['time', 'total', 'reading', 'writing', 'idle'],
         rows: d.samples.map((x) => [iso(x.minute), x.totalMean, x.readingMean, x.writingMean, x.idleMean]) },
-      ...DIMS.map(([dim, title]) => ({ title, header: [dim, 'pageviews'], rows: (d.tops[dim] ?? []).map((r): Cell[] => [r.value, r.pageviews]) })),
+      ...DIMS.map(([dim, title]) => VISIT_DIMS.has(dim)
+        ? { title, header: [dim, 'visits', 'bounces', 'pageviews', 'duration_ms'], rows: (d.tops[dim] ?? []).map((r): Cell[] => [r.value, r.visits ?? 0, r.bounces ?? 0, r.pageviews, r.durationMs ?? 0]) }
+        : { title, header: [dim, 'pageviews'], rows: (d.tops[dim] ?? []).map((r): Cell[] => [r.value, r.pageviews]) }),
     ]
     download(`livestats-${d.site}-${isoDate(d.from)}-${isoDate(d.to)}.csv`, toCsv(sections))
   }
