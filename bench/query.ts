@@ -63,7 +63,7 @@ function makeEvent(rand: () => number, n: number, ts: number, site: string): Sto
     title: null, referrer: refHost === null ? null : `https://${refHost}/`, refHost,
     utmSource: utm ? 'newsletter' : null, utmMedium: utm ? 'email' : null, utmCampaign: utm ? 'winter' : null, keyword: utm ? 'winter boots' : null,
     browser: skewed(BROWSERS, rand()), os: skewed(OSES, rand()), device: skewed(DEVICES, rand()),
-    bot: rand() < 0.03, country: 'NL', screen: 1920, language: 'en',
+    bot: rand() < 0.03, country: 'NL', region: null, city: null, screen: 1920, language: 'en',
     name: null, data: null, instance: null,
   }
 }

@@ -105,6 +105,7 @@ describe('geoip option', () => {
     const t = await startHub({ trustProxy: ['loopback'], geoip: 'off' })
     try {
       assert.equal(t.hub.geo.source, null)
+      assert.deepEqual(await (await fetch(`${t.url}/api/geo`)).json(), { enabled: false, type: null, built: null, cities: false, attribution: null })
       await post(t.url, pageview('off.test', 'https://off.test/'), { 'x-forwarded-for': '8.8.8.8' })
       assert.equal(await countryOfLast(t, 'off.test'), null)
       const body = await top(t, 'off.test')
@@ -154,6 +155,64 @@ describe('geoip option', () => {
       assert.equal(await countryOfLast(t, 'mm.test'), 'US')
       const { attribution } = await top(t, 'mm.test')
       assert.match((attribution as { text: string }).text, /GeoLite2 data created by MaxMind/)
+    } finally {
+      await t.stop()
+    }
+  })
+
+  it('a city database fills regions and cities too, in either record layout; /api/geo says so', async () => {
+    const file = join(dir, 'dbip-city-lite-2027-01.mmdb')
+    writeFileSync(file, writeMmdb({
+      // ip-location-db's flat layout
+      '8.8.8.0/24': { country_code: 'US', state1: 'California', city: 'Mountain View', latitude: 37.4, longitude: -122.1 },
+      '81.2.69.0/24': { country_code: 'GB', state1: 'England', city: 'London' },
+      // MaxMind's (and DB-IP's own downloads'), with other languages beside English
+      '80.187.0.0/16': {
+        country: { iso_code: 'DE', names: { en: 'Germany', de: 'Deutschland' } },
+        subdivisions: [{ iso_code: 'BY', names: { en: 'Bavaria', de: 'Bayern' } }],
+        city: { names: { en: 'Munich', de: 'München' } },
+      },
+      // a country with no finer location; a name with control characters and one far too long
+      '2a01:4f8::/32': { country_code: 'DE' },
+      '1.1.1.0/24': { country_code: 'AU', state1: 'New\u0000South\tWales', city: `${'x'.repeat(99)}🇩🇪 and more` },
+    }, { databaseType: 'DBIP-City-Lite' }))
+    const t = await startHub({ trustProxy: ['loopback'], geoip: file })
+    try {
+      const geo = (await (await fetch(`${t.url}/api/geo`)).json()) as Record<string, unknown>
+      assert.deepEqual({ ...geo, built: typeof geo.built }, { enabled: true, type: 'DBIP-City-Lite', built: 'number', cities: true, attribution: DBIP })
+      for (const ip of ['8.8.8.8', '8.8.8.9', '81.2.69.142', '80.187.10.20', '2a01:4f8:c17::5', '1.1.1.1']) {
+        await post(t.url, pageview('city.test', 'https://city.test/'), { 'x-forwarded-for': ip })
+      }
+      await t.hub.writer.drain()
+      assert.deepEqual((await top(t, 'city.test')).rows, [
+        { value: 'DE', pageviews: 2 }, { value: 'US', pageviews: 2 }, { value: 'AU', pageviews: 1 }, { value: 'GB', pageviews: 1 },
+      ])
+      const regions = await top(t, 'city.test', 'region')
+      assert.deepEqual(regions.rows, [
+        { value: 'California', pageviews: 2 }, { value: 'Bavaria', pageviews: 1 }, { value: 'England', pageviews: 1 },
+        { value: 'New South Wales', pageviews: 1 },
+      ])
+      assert.deepEqual(regions.attribution, DBIP)
+      assert.deepEqual((await top(t, 'city.test', 'city')).rows, [
+        { value: 'Mountain View', pageviews: 2 }, { value: 'London', pageviews: 1 }, { value: 'Munich', pageviews: 1 },
+        { value: 'x'.repeat(99), pageviews: 1 }, // cut before the flag's pair, not inside it
+      ])
+    } finally {
+      await t.stop()
+    }
+  })
+
+  it('the bundled country database fills no regions or cities', async () => {
+    const t = await startHub({ trustProxy: ['loopback'] })
+    try {
+      const geo = (await (await fetch(`${t.url}/api/geo`)).json()) as Record<string, unknown>
+      assert.equal(geo.cities, false)
+      assert.equal(geo.type, 'country ipvAll')
+      await post(t.url, pageview('cc.test', 'https://cc.test/'), { 'x-forwarded-for': '8.8.8.8' })
+      await t.hub.writer.drain()
+      assert.deepEqual((await top(t, 'cc.test', 'region')).rows, [])
+      assert.deepEqual((await top(t, 'cc.test', 'city')).rows, [])
+      assert.deepEqual((await top(t, 'cc.test')).rows, [{ value: 'US', pageviews: 1 }])
     } finally {
       await t.stop()
     }

@@ -95,6 +95,28 @@ describe('SqliteStore specifics', () => {
     }
   })
 
+  it('adds the region and city columns to a file from schema 8, keeping its rows', async () => {
+    const { file, cleanup } = tempFile()
+    const ts = Date.UTC(2025, 0, 15, 10, 0, 0)
+    const v8 = new Database(file)
+    migrate(v8, 8)
+    v8.prepare(`INSERT INTO events (id, ts, type, site, visitor, path, bot, country) VALUES ('old00001', ?, 'pageview', 'a.example', 'v', '/', 0, 'DE')`).run(ts)
+    v8.close()
+    const s = createSqliteStore(file)
+    try {
+      await s.init()
+      assert.equal(await s.getMeta('schema_version'), String(SCHEMA_VERSION))
+      assert.equal(await s.countEvents(), 1)
+      assert.equal((await s.append([pageview({ ts, country: 'DE', region: 'Bavaria', city: 'Munich' })])).stored, 1)
+      const r = { site: 'a.example', from: ts - 3_600_000, to: ts + 3_600_000 }
+      assert.deepEqual(await s.top(r, 'region', 5), [{ value: 'Bavaria', pageviews: 1 }])
+      assert.deepEqual(await s.top(r, 'city', 5), [{ value: 'Munich', pageviews: 1 }])
+    } finally {
+      await s.close()
+      await cleanup()
+    }
+  })
+
   it('loses no committed batch when the process is SIGKILLed, and counts on after it', async () => {
     const { file, cleanup } = tempFile()
     const ts = Date.UTC(2025, 0, 15, 10, 0, 0)

@@ -6,11 +6,14 @@
  */
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
 import { chromium, type Browser } from 'playwright-core'
 import { pageview, post, startHub, type TestHub } from '../helpers/hub'
 import { CHROMIUM_PATH, chromiumMissing } from '../helpers/services'
+import { writeMmdb } from '../helpers/mmdb'
 
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
 const SHOTS = process.env.LIVESTATS_SCREENSHOTS
@@ -52,6 +55,9 @@ describe('dashboard countries in Chromium', { skip: chromiumMissing() }, () => {
     const note = box.locator('.note a')
     assert.equal(await note.innerText(), 'IP Geolocation by DB-IP')
     assert.equal(await note.getAttribute('href'), 'https://db-ip.com')
+    // a country database: no region or city lists
+    assert.equal(await page.locator('.top-list', { hasText: 'Regions' }).isHidden(), true)
+    assert.equal(await page.locator('.top-list', { hasText: 'Cities' }).isHidden(), true)
     const foot = page.locator('footer a')
     assert.equal(await foot.innerText(), 'IP Geolocation by DB-IP')
     assert.equal(await foot.getAttribute('href'), 'https://db-ip.com')
@@ -90,6 +96,37 @@ describe('dashboard with country lookups off', { skip: chromiumMissing() }, () =
     } finally {
       await browser.close()
       await t.stop()
+    }
+  })
+})
+
+describe('dashboard with a city database', { skip: chromiumMissing() }, () => {
+  it('lists regions and cities by name beside the countries', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'livestats-city-'))
+    const file = join(dir, 'dbip-city-lite.mmdb')
+    writeFileSync(file, writeMmdb({
+      '8.8.8.0/24': { country_code: 'US', state1: 'California', city: 'Mountain View' },
+      '80.187.0.0/16': { country: { iso_code: 'DE' }, subdivisions: [{ names: { en: 'Bavaria' } }], city: { names: { en: 'Munich' } } },
+    }))
+    const browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: ARGS })
+    const t = await startHub({ trustProxy: ['loopback'], geoip: file })
+    try {
+      for (const ip of ['8.8.8.8', '8.8.8.8', '80.187.10.20']) await post(t.url, pageview('city.test', 'https://city.test/'), { 'x-forwarded-for': ip })
+      await t.hub.writer.drain()
+      const page = await browser.newPage()
+      await page.goto(`${t.url}/?site=city.test#history`)
+      const regions = page.locator('.top-list', { hasText: 'Regions' })
+      await regions.locator('tbody tr', { hasText: 'Bavaria' }).waitFor()
+      assert.deepEqual((await regions.locator('tbody tr').allInnerTexts()).map((r) => r.replace(/\s+/g, ' ')), ['California 2', 'Bavaria 1'])
+      const cities = page.locator('.top-list', { hasText: 'Cities' })
+      assert.deepEqual((await cities.locator('tbody tr').allInnerTexts()).map((r) => r.replace(/\s+/g, ' ')), ['Mountain View 2', 'Munich 1'])
+      assert.match(await page.locator('.top-list', { hasText: 'Countries' }).locator('tbody tr').first().innerText(), /United States US\s+2/)
+      if (SHOTS) await page.locator('.tops').screenshot({ path: `${SHOTS}/tops-city.png` })
+      await page.close()
+    } finally {
+      await browser.close()
+      await t.stop()
+      rmSync(dir, { recursive: true, force: true })
     }
   })
 })

@@ -9,7 +9,7 @@ const id = (): string => `ev${(++n).toString().padStart(10, '0')}`
 export function client(connection: string | null, extra: Partial<ClientInfo> = {}): ClientInfo {
   return {
     connection, transport: connection === null ? 'http' : 'ws', ipMasked: '127.0.0.0', ipRaw: '127.0.0.1',
-    userAgent: 'test', browser: null, os: null, device: null, bot: false, country: null, language: null, authenticated: false,
+    userAgent: 'test', browser: null, os: null, device: null, bot: false, country: null, region: null, city: null, language: null, authenticated: false,
     ...extra,
   }
 }

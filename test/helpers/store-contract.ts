@@ -31,7 +31,7 @@ export function pageview(over: Partial<StoredEvent> = {}): StoredEvent {
     id: `ev${String(seq).padStart(10, '0')}${Math.random().toString(36).slice(2, 8)}`,
     ts: T0, type: 'pageview', site: 'a.example', visitor: 'v1', cid: 'c1', host: 'a.example', path: '/',
     title: 'Home', referrer: null, refHost: null, utmSource: null, utmMedium: null, utmCampaign: null, keyword: null,
-    browser: 'Firefox', os: 'Linux', device: 'desktop', bot: false, country: 'NL',
+    browser: 'Firefox', os: 'Linux', device: 'desktop', bot: false, country: 'NL', region: 'North Holland', city: 'Amsterdam',
     screen: 1920, language: 'en', name: null, data: null, instance: null,
     ...over,
   }
@@ -214,7 +214,7 @@ export function storeContract(name: string, makeBacking: MakeBacking, opts: { sk
       const utm = { utmSource: 'news', utmMedium: 'email', utmCampaign: 'spring', keyword: 'spring boots' }
       await s.append([
         pageview({ path: '/a', refHost: 'search.example', referrer: 'https://search.example/?q=1', ...utm }),
-        pageview({ path: '/a', refHost: 'search.example', browser: 'Chrome', os: 'macOS', device: 'mobile' }),
+        pageview({ path: '/a', refHost: 'search.example', browser: 'Chrome', os: 'macOS', device: 'mobile', country: 'DE', region: 'Bavaria', city: null }),
         pageview({ path: '/b', refHost: 'social.example', ts: T0 + HOUR - 1, keyword: 'spring boots' }),
         pageview({ path: '/c', ts: T0 + HOUR }),
         pageview({ type: 'event', name: 'signup', path: '/a' }),
@@ -235,6 +235,9 @@ export function storeContract(name: string, makeBacking: MakeBacking, opts: { sk
       assert.deepEqual(await s.top(r, 'os', 10), [{ value: 'Linux', pageviews: 2 }, { value: 'macOS', pageviews: 1 }])
       assert.deepEqual(await s.top(r, 'device', 10), [{ value: 'desktop', pageviews: 2 }, { value: 'mobile', pageviews: 1 }])
       assert.deepEqual(await s.top(r, 'event', 10), [{ value: 'signup', pageviews: 2 }, { value: 'download', pageviews: 1 }])
+      assert.deepEqual(await s.top(r, 'country', 10), [{ value: 'NL', pageviews: 2 }, { value: 'DE', pageviews: 1 }])
+      assert.deepEqual(await s.top(r, 'region', 10), [{ value: 'North Holland', pageviews: 2 }, { value: 'Bavaria', pageviews: 1 }])
+      assert.deepEqual(await s.top(r, 'city', 10), [{ value: 'Amsterdam', pageviews: 2 }])
       // custom events are not pageviews
       assert.deepEqual(await s.totals(r), { pageviews: 3, visitors: 1 })
       assert.deepEqual(await s.top({ site, from: T0, to: T0 + 2 * HOUR }, 'page', 10), [

@@ -4,7 +4,7 @@ import type { Bucket, Dimension, Range } from '../store/types'
 
 const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 }
 export const DIMENSIONS: readonly Dimension[] = [
-  'page', 'referrer', 'utm_source', 'utm_medium', 'utm_campaign', 'browser', 'os', 'device', 'event', 'keyword', 'country',
+  'page', 'referrer', 'utm_source', 'utm_medium', 'utm_campaign', 'browser', 'os', 'device', 'event', 'keyword', 'country', 'region', 'city',
   'entry_page', 'exit_page',
 ]
 

@@ -8,7 +8,7 @@ import { figures } from './figures'
 import * as p from './params'
 
 /** Dimensions whose values come from the IP database: their answers carry its licence notice. */
-const GEO_DIMS: ReadonlySet<Dimension> = new Set(['country'])
+const GEO_DIMS: ReadonlySet<Dimension> = new Set(['country', 'region', 'city'])
 
 /**
  * `feedId` makes `/api/feed` ids opaque, as on the live channel (see `feedIds` in live/feed.ts);

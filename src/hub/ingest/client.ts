@@ -26,6 +26,7 @@ export function describeClient(
   const ip = clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], trusted)
   const ua = req.headers['user-agent'] ?? ''
   const agent = parseAgent(ua)
+  const place = locate(ip)
   return {
     connection,
     transport: connection === null ? 'http' : 'ws',
@@ -36,7 +37,9 @@ export function describeClient(
     os: agent.os,
     device: agent.device,
     bot: agent.bot,
-    country: locate(ip).country,
+    country: place.country,
+    region: place.region,
+    city: place.city,
     language: firstLanguage(req.headers['accept-language']),
     authenticated,
   }

@@ -51,7 +51,7 @@ export class TrackerDialer {
     this.ws = ws
     const client: ClientInfo = {
       connection: this.key, transport: 'ws', ipMasked: '0.0.0.0', ipRaw: '0.0.0.0', userAgent: 'livestats-dialer',
-      browser: null, os: null, device: null, bot: false, country: null, language: null, authenticated: true,
+      browser: null, os: null, device: null, bot: false, country: null, region: null, city: null, language: null, authenticated: true,
     }
     ws.on('open', () => {
       this.status.connected = true

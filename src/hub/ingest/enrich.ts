@@ -60,7 +60,7 @@ function blank(ts: number, type: StoredEvent['type'], id: string, site: string, 
   return {
     id, ts, type, site, visitor: null, cid: null, host: null, path: null, title: null, referrer: null, refHost: null,
     utmSource: null, utmMedium: null, utmCampaign: null, keyword: null, browser: client.browser, os: client.os, device: client.device,
-    bot: client.bot, country: client.country, screen: null, language: null, name: null, data: null,
+    bot: client.bot, country: client.country, region: client.region, city: client.city, screen: null, language: null, name: null, data: null,
     instance: null,
   }
 }
@@ -72,7 +72,7 @@ function processRow(ev: ProcessSideEvent, now: number): StoredEvent {
   return {
     id, ts: at, type, site: app, visitor: null, cid: null, host: null, path: null, title: null, referrer: null,
     refHost: null, utmSource: null, utmMedium: null, utmCampaign: null, keyword: null, browser: null, os: null, device: null, bot: false,
-    country: null, screen: null, language: null, name: type === 'job' ? ev.name : null,
+    country: null, region: null, city: null, screen: null, language: null, name: type === 'job' ? ev.name : null,
     data: JSON.stringify(payload), instance,
   }
 }

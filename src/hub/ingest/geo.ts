@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs'
 import { basename } from 'node:path'
 import { Reader } from 'mmdb-lib'
+import { cutText } from '../../protocol/cut'
 import { LivestatsError } from '../../protocol/errors'
 
 /** Country as ISO 3166-1 alpha-2 (`DE`); region and city as the database names them (English). */
@@ -74,7 +75,7 @@ function nameOf(v: unknown): string | null {
   const s = typeof v === 'string' ? v : obj(obj(v)?.names)?.en
   if (typeof s !== 'string') return null
   // a name is stored and shown: bounded, no control characters
-  const t = s.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, MAX_NAME)
+  const t = cutText(s.replace(/[\u0000-\u001f\u007f\s]+/g, ' ').trim(), MAX_NAME).trim()
   return t === '' ? null : t
 }
 

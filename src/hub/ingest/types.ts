@@ -23,7 +23,10 @@ export interface ClientInfo {
   os: string | null
   device: string | null
   bot: boolean
+  /** Where the IP database puts the client (see `geo.ts`); the raw IP itself is never stored. */
   country: string | null
+  region: string | null
+  city: string | null
   /**
    * The browser's first language from `Accept-Language` (`fr-FR`), what `navigator.language` says:
    * a page view that names no `language` gets this one (the snippet no longer sends it).

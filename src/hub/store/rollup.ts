@@ -24,6 +24,7 @@ import type { Dimension, StoredEvent } from './types'
 /** Dimension codes in rollup tables are indexes into this list: append only, never reorder. */
 export const DIMENSIONS: readonly Dimension[] = Object.freeze([
   'page', 'referrer', 'utm_source', 'utm_medium', 'utm_campaign', 'browser', 'os', 'device', 'event', 'keyword', 'country',
+  'region', 'city',
 ])
 export const DIM_CODE: Readonly<Record<Dimension, number>> = Object.freeze(
   Object.fromEntries(DIMENSIONS.map((d, i) => [d, i])) as Record<Dimension, number>,
@@ -185,6 +186,8 @@ export class RollupBatch {
       bump(dims, DIM_CODE.device, e.device)
       bump(dims, DIM_CODE.keyword, e.keyword)
       bump(dims, DIM_CODE.country, e.country)
+      bump(dims, DIM_CODE.region, e.region)
+      bump(dims, DIM_CODE.city, e.city)
     } else if (e.type === 'event') {
       bump(c.dims(e.ts), DIM_CODE.event, e.name)
     }

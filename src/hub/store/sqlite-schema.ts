@@ -149,6 +149,8 @@ const MIGRATIONS: readonly string[] = [
   DROP INDEX events_key;
   CREATE UNIQUE INDEX events_key ON events (site, type, id);
   `,
+  // 9: region and city, filled when the hub reads a city-level IP database (--geoip); older rows have none.
+  `ALTER TABLE events ADD COLUMN region TEXT; ALTER TABLE events ADD COLUMN city TEXT;`,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

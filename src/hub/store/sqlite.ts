@@ -44,7 +44,7 @@ function prepareAll(db: Db) {
   return {
     insert: db.prepare(`INSERT OR IGNORE INTO events (id, ts, type, site, visitor, cid, host, path, title, referrer,
       ref_host, utm_source, utm_medium, utm_campaign, browser, os, device, bot, country, screen, language, name,
-      data, instance, keyword) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`),
+      data, instance, keyword, region, city) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`),
     upsertSite: db.prepare<[string, number, number], { id: number }>(`INSERT INTO sites (name, first, last)
       VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET first = min(first, excluded.first),
       last = max(last, excluded.last) RETURNING id`),
@@ -204,7 +204,7 @@ export class SqliteStore implements Store {
       const e = events[i] as StoredEvent
       const r = q.insert.run(e.id, e.ts, e.type, e.site, e.visitor, e.cid, e.host, e.path, e.title, e.referrer,
         e.refHost, e.utmSource, e.utmMedium, e.utmCampaign, e.browser, e.os, e.device, e.bot ? 1 : 0,
-        e.country, e.screen, e.language, e.name, e.data, e.instance, e.keyword)
+        e.country, e.screen, e.language, e.name, e.data, e.instance, e.keyword, e.region, e.city)
       const isNew = r.changes === 1
       fresh[i] = isNew
       if (isNew) {

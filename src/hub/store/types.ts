@@ -40,6 +40,9 @@ export interface StoredEvent {
   bot: boolean
   /** ISO 3166-1 alpha-2 code, looked up from the raw IP at ingest; null when unknown or lookups are off. */
   country: string | null
+  /** Region (state, province) and city, as the IP database names them; null with a country-only database. */
+  region: string | null
+  city: string | null
   screen: number | null
   language: string | null
   /** Custom event name or job name. */
@@ -64,6 +67,8 @@ export type Dimension =
   | 'page' | 'referrer' | 'utm_source' | 'utm_medium' | 'utm_campaign' | 'browser' | 'os' | 'device' | 'event'
   | 'keyword'
   | 'country'
+  | 'region'
+  | 'city'
   | VisitDimension
 /** Dimensions of a visit rather than of a page view: their top lists count visits (see `visits.ts`). */
 export type VisitDimension = 'entry_page' | 'exit_page'

@@ -1,7 +1,7 @@
 /**
  * History: visitors and page views over a range, the live-state history (Total / Reading / Writing /
  * Idle means per bucket), top pages, referrers, UTM sources, keywords, browsers, OSes, devices, custom
- * events and countries; a range picker; CSV export of exactly what is shown.
+ * events, countries (and regions and cities with a city database); a range picker; CSV export of exactly what is shown.
  */
 import { get } from '../api'
 import { Chart } from '../chart'
@@ -15,8 +15,10 @@ const RANGES = [['1h', 'Last hour'], ['24h', '24 hours'], ['7d', '7 days'], ['30
 const DIMS = [
   ['page', 'Top pages'], ['referrer', 'Referrers'], ['utm_source', 'UTM sources'], ['keyword', 'Keywords'],
   ['browser', 'Browsers'], ['os', 'Operating systems'], ['device', 'Devices'], ['event', 'Custom events'],
-  ['country', 'Countries'], ['entry_page', 'Entry pages'], ['exit_page', 'Exit pages'],
+  ['country', 'Countries'], ['region', 'Regions'], ['city', 'Cities'], ['entry_page', 'Entry pages'], ['exit_page', 'Exit pages'],
 ] as const
+/** Lists only a city-level IP database fills (--geoip): hidden while they have nothing to show. */
+const ONLY_WITH_DATA: ReadonlySet<string> = new Set(['region', 'city'])
 /** Lists of visits, not page views (docs/api.md, Visits). */
 const VISIT_DIMS: ReadonlySet<string> = new Set(['entry_page', 'exit_page'])
 
@@ -171,6 +173,7 @@ export function history(): HistoryView {
         h('td', { class: 'path' }, ...(t.dim === 'country' ? countryLabel(r.value) : [r.value === '' ? '(none)' : r.value]), bar(count(r) / max)),
         h('td', { class: 'n' }, int(count(r))))))
       if (t.dim === 'country') replace(t.note, attributionLink(d.attribution))
+      t.box.hidden = rows.length === 0 && ONLY_WITH_DATA.has(t.dim)
     }
   }
 
