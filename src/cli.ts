@@ -34,57 +34,80 @@ Options (each also as an environment variable):
   -h, --help          this text
 `
 
-export async function main(argv: string[]): Promise<void> {
-  let args
+/** `serve`'s flags, each with the option it sets (string values: `resolveConfig` validates them). */
+const FLAGS: Readonly<Record<string, string>> = {
+  port: 'port', host: 'host', db: 'store', retention: 'retentionDays', 'key-file': 'keyFile',
+  'trust-proxy': 'trustProxy', sites: 'sites', 'site-hosts': 'siteHosts', auth: 'auth', 'public-url': 'publicUrl',
+  'allowed-hosts': 'allowedHosts', 'allowed-origins': 'allowedOrigins', 'headers-timeout': 'headersTimeoutMs',
+  'request-timeout': 'requestTimeoutMs', geoip: 'geoip',
+}
+
+export interface ServeArgs {
+  /** The first positional argument, `serve` when none. */
+  command: string
+  help: boolean
+  resetToken: boolean
+  /** Hub options: the `LIVESTATS_*` variables, with the flags over them. */
+  options: Record<string, string>
+}
+
+/**
+ * Parses `serve`'s arguments and merges the flags over the `LIVESTATS_*` variables of `env` (flags
+ * win). `npm run demo` parses its arguments with it too, so both take the same options.
+ * Throws LS_ERR_CONFIG on an unknown flag or a flag without its value.
+ * @example parseServeArgs(['--port', '4000']).options // { port: '4000', ...from LIVESTATS_* }
+ */
+export function parseServeArgs(argv: string[], env?: NodeJS.ProcessEnv): ServeArgs {
+  let parsed
   try {
-    args = parseArgs({
+    parsed = parseArgs({
       args: argv,
       allowPositionals: true,
       options: {
-        port: { type: 'string' }, host: { type: 'string' }, db: { type: 'string' }, retention: { type: 'string' }, 'key-file': { type: 'string' },
-        'trust-proxy': { type: 'string' }, sites: { type: 'string' }, 'site-hosts': { type: 'string' }, auth: { type: 'string' },
-        'public-url': { type: 'string' }, 'allowed-hosts': { type: 'string' }, 'allowed-origins': { type: 'string' },
-        'headers-timeout': { type: 'string' }, 'request-timeout': { type: 'string' },
-        geoip: { type: 'string' },
+        ...Object.fromEntries(Object.keys(FLAGS).map((f) => [f, { type: 'string' as const }])),
         'reset-token': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
     })
   } catch (err) {
+    throw new LivestatsError('LS_ERR_CONFIG', (err as Error).message)
+  }
+  const { positionals } = parsed
+  const values = parsed.values as Record<string, string | boolean | undefined>
+  const flags: Record<string, string> = {}
+  for (const [flag, option] of Object.entries(FLAGS)) {
+    const v = values[flag]
+    if (typeof v === 'string') flags[option] = v
+  }
+  return {
+    command: positionals[0] ?? 'serve',
+    help: values.help === true,
+    resetToken: values['reset-token'] === true,
+    options: { ...optionsFromEnv(env), ...flags },
+  }
+}
+
+export async function main(argv: string[]): Promise<void> {
+  let args: ServeArgs
+  try {
+    args = parseServeArgs(argv)
+  } catch (err) {
     process.stderr.write(`livestats: ${(err as Error).message}\n\n${HELP}`)
     process.exit(2)
   }
-  const { values: v, positionals } = args
-  const command = positionals[0] ?? 'serve'
-  if (v.help || command === 'help') {
+  if (args.help || args.command === 'help') {
     process.stdout.write(HELP)
     return
   }
-  if (command !== 'serve') {
-    process.stderr.write(`livestats: unknown command "${command}"\n\n${HELP}`)
+  if (args.command !== 'serve') {
+    process.stderr.write(`livestats: unknown command "${args.command}"\n\n${HELP}`)
     process.exit(2)
   }
-  const flags: Record<string, string> = {}
-  if (v.port !== undefined) flags.port = v.port
-  if (v.host !== undefined) flags.host = v.host
-  if (v.db !== undefined) flags.store = v.db
-  if (v.retention !== undefined) flags.retentionDays = v.retention
-  if (v['key-file'] !== undefined) flags.keyFile = v['key-file']
-  if (v['trust-proxy'] !== undefined) flags.trustProxy = v['trust-proxy']
-  if (v.sites !== undefined) flags.sites = v.sites
-  if (v['site-hosts'] !== undefined) flags.siteHosts = v['site-hosts']
-  if (v.auth !== undefined) flags.auth = v.auth
-  if (v['public-url'] !== undefined) flags.publicUrl = v['public-url']
-  if (v['allowed-hosts'] !== undefined) flags.allowedHosts = v['allowed-hosts']
-  if (v['allowed-origins'] !== undefined) flags.allowedOrigins = v['allowed-origins']
-  if (v['headers-timeout'] !== undefined) flags.headersTimeoutMs = v['headers-timeout']
-  if (v['request-timeout'] !== undefined) flags.requestTimeoutMs = v['request-timeout']
-  if (v.geoip !== undefined) flags.geoip = v.geoip
 
   let hub: Hub
   try {
-    const config = resolveConfig({ ...optionsFromEnv(), ...flags })
+    const config = resolveConfig(args.options)
     hub = new Hub(config)
-    if (v['reset-token']) hub.resetTokenOnStart()
+    if (args.resetToken) hub.resetTokenOnStart()
   } catch (err) {
     const msg = err instanceof LivestatsError ? err.message : String(err)
     process.stderr.write(`livestats: invalid configuration: ${msg}\n`)

@@ -5,6 +5,7 @@
 import { createHub, type Hub } from '../hub/hub'
 import type { HubInput, Logger } from '../hub/config'
 import { TrackerDialer } from '../hub/ingest/dial'
+import { LivestatsError } from '../protocol/errors'
 
 export interface DashboardConfig extends HubInput {
   /** Port of the dashboard and hub. @default 3000 */
@@ -48,8 +49,12 @@ export function dashboard(config: DashboardConfig = {}, logger: Logger = console
     logger.info(`livestats: dashboard on ${info.url}/`)
     return `${info.url}/`
   })
-  // a caller that never awaits `ready` still hears why the hub did not start
-  ready.catch((err: unknown) => logger.error('livestats: dashboard failed to start', err))
+  // a caller that never awaits `ready` still hears why the hub did not start: in one line when it is
+  // one of ours (a taken port says which, and what to do), with the stack when it is not
+  ready.catch((err: unknown) => {
+    if (err instanceof LivestatsError) logger.error(`livestats: dashboard failed to start: ${err.message}`)
+    else logger.error('livestats: dashboard failed to start', err)
+  })
   return {
     hub,
     ready,
