@@ -7,12 +7,13 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHmac } from 'node:crypto'
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { createHub, type Hub } from '../src/hub/hub'
 import { migrate } from '../src/hub/store/sqlite-schema'
+import { optionsFromEnv, resolveConfig } from '../src/hub/config'
 import { CHROME_UA, pageview, post, quiet } from './helpers/hub'
 
 const SITE = 'private.test'
@@ -229,6 +230,26 @@ describe('the salts\' key file', () => {
       assert.deepEqual(await h.hub.store.totals({ site: SITE, from: day, to: day + DAY }), { pageviews: 5, visitors: 3 })
     } finally {
       await h.hub.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('sits beside the database unless --key-file / LIVESTATS_KEY_FILE / keyFile puts it elsewhere', async () => {
+    assert.equal(resolveConfig({ store: '/var/lib/ls/a.db' }).keyFile, '/var/lib/ls/a.db.key')
+    assert.equal(resolveConfig({ store: 'sqlite:/var/lib/ls/a.db' }).keyFile, '/var/lib/ls/a.db.key')
+    assert.equal(resolveConfig({}).keyFile, './livestats.db.key')
+    assert.equal(resolveConfig({ store: ':memory:' }).keyFile, null, 'an in-memory store keeps its salts in memory')
+    assert.equal(resolveConfig(optionsFromEnv({ LIVESTATS_KEY_FILE: '/run/secrets/ls.key' })).keyFile, '/run/secrets/ls.key')
+    const dir = tempDir()
+    try {
+      const keyFile = join(dir, 'elsewhere', 'salts.key')
+      mkdirSync(join(dir, 'elsewhere'))
+      const hub = createHub({ port: 0, host: '127.0.0.1', store: join(dir, 'hub.db'), keyFile, logger: quiet })
+      await hub.listen()
+      await hub.close()
+      assert.equal(statSync(keyFile).mode & 0o777, 0o600)
+      assert.equal(existsSync(join(dir, 'hub.db.key')), false)
+    } finally {
       rmSync(dir, { recursive: true, force: true })
     }
   })
