@@ -2,7 +2,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 const root = join(__dirname, '..')
@@ -11,6 +11,19 @@ function run(args: string[], input?: string): { status: number | null; out: stri
   const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', input, timeout: 20_000 })
   return { status: r.status, out: r.stdout + r.stderr }
 }
+
+describe('npm install (issue 11.12)', () => {
+  it('allowScripts names every dependency in the lockfile that has an install script, so npm runs them without a warning', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { allowScripts?: Record<string, boolean> }
+    const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as { packages: Record<string, { hasInstallScript?: boolean }> }
+    const withScripts = new Set(Object.entries(lock.packages)
+      .filter(([path, p]) => path !== '' && p.hasInstallScript === true)
+      .map(([path]) => path.slice(path.lastIndexOf('node_modules/') + 'node_modules/'.length)))
+    assert.ok(withScripts.has('better-sqlite3'), 'better-sqlite3 builds at install')
+    for (const name of withScripts) assert.equal(pkg.allowScripts?.[name], true, `${name} is in allowScripts`)
+    for (const name of Object.keys(pkg.allowScripts ?? {})) assert.ok(withScripts.has(name), `${name} in allowScripts still has an install script`)
+  })
+})
 
 describe('package entry points', () => {
   it('require("livestats") gives createHub, tracker and dashboard', () => {
