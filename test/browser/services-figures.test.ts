@@ -207,9 +207,12 @@ describe('issue 11: the Services view agrees with itself and with the hub', { sk
       assert.ok(fit.fits ? fit.allShown : fit.sign, `${width} px: ${JSON.stringify(fit)}`)
       if (width === 390) assert.ok(fit.fits, `the job table fits 390 px: ${JSON.stringify(fit)}`)
       if (!fit.fits) {
-        // scrolled to the end, the right-hand sign goes
-        await box.evaluate((el) => { el.scrollLeft = el.scrollWidth })
-        await until('the sign to go at the end', () => box.evaluate((el) => !el.classList.contains('more-right')), 2000)
+        // scrolled to the end, the right-hand sign goes, and stays gone through the panel's repaints
+        const sel = '.proc[data-key="slowjobs/w-9:1"] .scroll'
+        await page.evaluate((q) => { const el = document.querySelector(q) as HTMLElement; el.scrollLeft = el.scrollWidth }, sel)
+        await until('the sign to go at the end', () => page.evaluate((q) => !(document.querySelector(q) as HTMLElement).classList.contains('more-right'), sel), 2000)
+        await page.waitForTimeout(1500)
+        assert.equal(await page.evaluate((q) => (document.querySelector(q) as HTMLElement).classList.contains('more-right'), sel), false, 'still scrolled to the end after a repaint')
       }
       await page.close()
     }

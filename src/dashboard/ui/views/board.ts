@@ -65,7 +65,9 @@ export function board(live: LiveClient): HTMLElement {
     } catch { /* the board works without history */ }
   }
 
-  live.onCounts((c, at) => push(c, Math.max(at, Date.now() - 1000)))
+  // stamped with this page's clock, like the 5 s ticks: a change stamped earlier by the hub would sort
+  // behind a tick that came first and leave the old value as the line's latest point
+  live.onCounts((c) => push(c, Date.now()))
   // the sparkline keeps moving while nothing changes
   setInterval(() => { push(current, Date.now()); live.schedule() }, STEP)
 
