@@ -45,7 +45,8 @@ async function loadMain(): Promise<void> {
   interface LTab { ws: WebSocket; cid: string; site: string; n: number; k: number; p: number }
   const tabs: LTab[] = []
   const open = (i: number): Promise<void> => new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${port}/collect`, { headers: { 'user-agent': UA(i) }, perMessageDeflate: false })
+    // load tabs come from 200 addresses (127.0.0.2 …): the hub's per-address caps are not what this measures
+    const ws = new WebSocket(`ws://127.0.0.1:${port}/collect`, { headers: { 'user-agent': UA(i) }, perMessageDeflate: false, localAddress: `127.0.0.${2 + (i % 200)}` })
     const t: LTab = { ws, cid: `L${process.pid}t${String(i).padStart(6, "0")}`, site: other ? `load${i % 10}.test` : SITE, n: 0, k: i % 3, p: i % 50 }
     ws.on('message', (d: Buffer) => {
       stats.acked++

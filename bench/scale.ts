@@ -9,7 +9,9 @@
  * phases spread evenly over the 15 s. Reports, for each server: RSS per tab ((RSS - idle RSS) / N)
  * and CPU, % of one core, over a window of steady heartbeating; and checks `/api/live` counts N.
  *
- *   node --import tsx bench/scale.ts [--n=19000] [--clients=4] [--addrs=8] [--window=30] [--prof=DIR]
+ *   node --import tsx bench/scale.ts [--n=19000] [--clients=4] [--addrs=32] [--window=30] [--prof=DIR]
+ *
+ * 32 source addresses keep each under the hub's per-address caps (2,000 sockets and tabs by default).
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -32,7 +34,7 @@ async function clientMain(): Promise<void> {
   const first = Number(arg('first', '0'))
   const count = Number(arg('count', '0'))
   const total = Number(arg('total', '0'))
-  const addrs = Number(arg('addrs', '8'))
+  const addrs = Number(arg('addrs', '32'))
   const stats: ClientStats = { type: 'stats', open: 0, failed: 0, sent: 0, acked: 0, rejected: 0, firstError: '' }
   const report = (): void => void process.send?.({ ...stats })
   interface T { ws: WebSocket; cid: string; url: string; i: number }
@@ -135,7 +137,7 @@ const MiB = (b: number): number => +(b / 1048576).toFixed(1)
 async function main(): Promise<void> {
   const N = Number(arg('n', '19000'))
   const CLIENTS = Number(arg('clients', '4'))
-  const ADDRS = Number(arg('addrs', '8'))
+  const ADDRS = Number(arg('addrs', '32'))
   const WINDOW = Number(arg('window', '30'))
   const PROF = arg('prof', '')
 

@@ -1,10 +1,10 @@
 // `npm run bench [-- name ...]`: runs the benchmarks one after another (they compete for the
-// same two cores, so never in parallel). Names: idle, ingest, geo, tracker, fidelity, dashboard, query (and live-latency, scale).
+// same two cores, so never in parallel). Names: idle, ingest, geo, tracker, fidelity, dashboard, query, flood (and live-latency, scale).
 // Figures go to stdout as JSON lines; docs/benchmarks.md records them with the date.
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 
-const all = ['idle', 'ingest', 'geo', 'tracker', 'tracker-outage', 'fidelity', 'dashboard', 'query']
+const all = ['idle', 'ingest', 'geo', 'tracker', 'tracker-outage', 'fidelity', 'dashboard', 'query', 'flood']
 const pick = process.argv.slice(2)
 const names = pick.length ? pick : all
 spawnSync(process.execPath, ['scripts/ensure-built.mjs'], { stdio: 'inherit' })

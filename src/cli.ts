@@ -30,6 +30,9 @@ Options (each also as an environment variable):
   --headers-timeout MS  time to send request headers           LIVESTATS_HEADERS_TIMEOUT (default 10000)
   --request-timeout MS  time to send a whole request           LIVESTATS_REQUEST_TIMEOUT (default 30000)
   --geoip FILE        .mmdb file for countries, or off         LIVESTATS_GEOIP (default: bundled DB-IP Lite country)
+  --caps LIST         caps on live state and /collect sockets, LIVESTATS_CAPS
+                      name=value,… (e.g. maxTabsPerIp=5000,idleMs=120000;
+                      names and defaults in docs/security.md)
   --reset-token       make and print a new read token
   -h, --help          this text
 `
@@ -39,7 +42,7 @@ const FLAGS: Readonly<Record<string, string>> = {
   port: 'port', host: 'host', db: 'store', retention: 'retentionDays', 'key-file': 'keyFile',
   'trust-proxy': 'trustProxy', sites: 'sites', 'site-hosts': 'siteHosts', auth: 'auth', 'public-url': 'publicUrl',
   'allowed-hosts': 'allowedHosts', 'allowed-origins': 'allowedOrigins', 'headers-timeout': 'headersTimeoutMs',
-  'request-timeout': 'requestTimeoutMs', geoip: 'geoip',
+  'request-timeout': 'requestTimeoutMs', geoip: 'geoip', caps: 'caps',
 }
 
 export interface ServeArgs {

@@ -19,15 +19,16 @@ test('a slow dashboard never holds up ingest or others, and gets a fresh snapsho
   await slow.waitFor((m) => m.type === 'snapshot')
   slow.socket?.pause() // the slow dashboard stops reading: the kernel buffers fill, then ws's queue grows
 
-  // about 40 MB of diffs: 20 rounds of 500 changes on long paths
+  // about 40 MB of diffs: 20 rounds of 500 changes on long paths, from 2000 visitors, each at their own address
+  const at = (i: number): { ipRaw: string } => ({ ipRaw: `10.0.${i >> 8}.${i & 255}` })
   let n = 0
   const ingestTimes: number[] = []
   for (let round = 0; round < 20; round++) {
     const t0 = performance.now()
     for (let k = 0; k < 500; k++, n++) {
       const i = n % 2000
-      if (n < 2000) r.presence.accept(pageview(S, cid(i), `v${i}`, `${LONG}${i % 50}`), client(`c${i}`))
-      else r.presence.accept(presence(S, cid(i), `v${i}`, n % 3 === 0 ? 'writing' : 'reading', `${LONG}${n % 40}`), client(`c${i}`))
+      if (n < 2000) r.presence.accept(pageview(S, cid(i), `v${i}`, `${LONG}${i % 50}`), client(`c${i}`, at(i)))
+      else r.presence.accept(presence(S, cid(i), `v${i}`, n % 3 === 0 ? 'writing' : 'reading', `${LONG}${n % 40}`), client(`c${i}`, at(i)))
     }
     ingestTimes.push(performance.now() - t0)
     await sleep(30)

@@ -6,8 +6,7 @@
  */
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import http from 'node:http'
-import { CHROME_UA, CollectClient, id, startHub, type TestHub } from './helpers/hub'
+import { CHROME_UA, CollectClient, id, postFrom, startHub, type TestHub } from './helpers/hub'
 import { dashboard } from './helpers/live'
 import { until, sleep } from './helpers/wait'
 import type { Ack, ErrorReply } from '../src/protocol/messages'
@@ -23,26 +22,6 @@ function ackOf(m: Ack | ErrorReply): Ack {
   return m as Ack
 }
 const codeOf = (m: Ack | ErrorReply): string | undefined => ackOf(m).rejected[0]?.code
-
-/** POST /api/collect from a chosen client address and user agent. */
-function postFrom(base: string, body: unknown, localAddress: string, ua: string): Promise<{ status: number; body: Ack; rejected: string | undefined }> {
-  const u = new URL('/api/collect', base)
-  const text = JSON.stringify(body)
-  return new Promise((resolve, reject) => {
-    const req = http.request({
-      host: u.hostname, port: u.port, path: u.pathname, method: 'POST', localAddress, agent: false,
-      headers: { 'content-type': 'text/plain', 'user-agent': ua, 'content-length': Buffer.byteLength(text) },
-    }, (res) => {
-      let b = ''
-      res.on('data', (d) => (b += String(d)))
-      res.on('end', () => resolve({
-        status: res.statusCode ?? 0, body: JSON.parse(b) as Ack, rejected: res.headers['x-livestats-rejected'] as string | undefined,
-      }))
-    })
-    req.on('error', reject)
-    req.end(text)
-  })
-}
 
 async function live(t: TestHub, site: string): Promise<{ counts: unknown; pages: { path: string; total: number }[] }> {
   const counts = await (await fetch(`${t.url}/api/live?site=${site}`)).json()

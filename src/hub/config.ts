@@ -7,6 +7,7 @@ import { isIP } from 'node:net'
 import { resolve } from 'node:path'
 import { LivestatsError } from '../protocol/errors'
 import { DEFAULT_LIMITS, type Limits } from '../protocol/limits'
+import { DEFAULT_CAPS, type HubCaps } from './caps'
 
 export interface Logger {
   info(msg: string, ...rest: unknown[]): void
@@ -71,11 +72,13 @@ export interface HubOptions {
   /** Milliseconds a client has to send a whole request, headers and body; past it: 408. @default 30000 */
   requestTimeoutMs: number
   limits: Limits
+  /** Caps on live state and `/collect` sockets (src/hub/caps.ts, docs/security.md). */
+  caps: HubCaps
   logger: Logger
 }
 
 /** What `createHub` and `dashboard` accept: every option is optional; `db` is an alias of `store`. */
-export type HubInput = Partial<Omit<HubOptions, 'limits'>> & { db?: string; limits?: Partial<Limits> }
+export type HubInput = Partial<Omit<HubOptions, 'limits' | 'caps'>> & { db?: string; limits?: Partial<Limits>; caps?: Partial<HubCaps> }
 
 export type HubConfig = Readonly<Omit<HubOptions, 'keyFile'>> & {
   readonly requireToken: boolean
@@ -158,6 +161,20 @@ function hostName(name: string, v: string): string {
   return u.hostname
 }
 
+/** `caps` as an object (code), or `name=value,…` (a flag or `LIVESTATS_CAPS`). */
+function capsInput(v: unknown): Record<string, unknown> {
+  if (v === undefined || v === null) return {}
+  if (typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>
+  if (typeof v !== 'string') fail('caps must be an object or name=value,…')
+  const out: Record<string, unknown> = {}
+  for (const part of v.split(',').map((x) => x.trim()).filter(Boolean)) {
+    const eq = part.indexOf('=')
+    if (eq <= 0) fail(`caps entry "${part}" must be name=value`)
+    out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim()
+  }
+  return out
+}
+
 function storeUrl(store: string): string {
   if (store.startsWith('postgres://') || store.startsWith('postgresql://')) return store
   if (store.startsWith('sqlite:')) return store
@@ -209,6 +226,7 @@ export const ENV_KEYS: Record<string, keyof HubOptions> = {
   LIVESTATS_REQUEST_TIMEOUT: 'requestTimeoutMs',
   LIVESTATS_GEOIP: 'geoip',
   LIVESTATS_KEY_FILE: 'keyFile',
+  LIVESTATS_CAPS: 'caps',
 }
 
 /** Options from `LIVESTATS_*` variables (strings; `resolveConfig` validates them). */
@@ -226,7 +244,7 @@ export function resolveConfig(input: Partial<Record<keyof HubOptions, unknown>> 
   const known = new Set<string>([
     'port', 'host', 'store', 'db', 'retentionDays', 'trustProxy', 'auth', 'token', 'sites', 'siteHosts', 'keyFile',
     'feedFullIp', 'maxQueuedRows', 'publicUrl', 'allowedHosts', 'allowedOrigins', 'headersTimeoutMs', 'requestTimeoutMs',
-    'limits', 'logger', 'geoip',
+    'limits', 'caps', 'logger', 'geoip',
   ])
   for (const k of Object.keys(input)) if (!known.has(k)) fail(`unknown option "${k}"`)
   const raw = input as Record<string, unknown>
@@ -265,12 +283,17 @@ export function resolveConfig(input: Partial<Record<keyof HubOptions, unknown>> 
     limits[k as keyof Limits] = int(`limits.${k}`, v, 1, 1 << 30)
   }
   const geoip = geoipFile(raw.geoip)
+  const caps: HubCaps = { ...DEFAULT_CAPS }
+  for (const [k, v] of Object.entries(capsInput(raw.caps))) {
+    if (!(k in DEFAULT_CAPS)) fail(`unknown cap "${k}"`)
+    caps[k as keyof HubCaps] = int(`caps.${k}`, v, 1, 1 << 30)
+  }
   const logger = (raw.logger as Logger | undefined) ?? console
   const requireToken = auth === 'on' || (auth === 'auto' && !isLoopbackHost(host))
   return Object.freeze({
     port, host, store, retentionDays, trustProxy, auth: auth as HubOptions['auth'], token,
     sites: list(raw.sites), siteHosts: siteHosts(raw.siteHosts), keyFile, feedFullIp, maxQueuedRows, geoip, publicUrl, allowedHosts,
-    allowedOrigins, headersTimeoutMs, requestTimeoutMs, limits: Object.freeze(limits), logger,
+    allowedOrigins, headersTimeoutMs, requestTimeoutMs, limits: Object.freeze(limits), caps: Object.freeze(caps), logger,
     requireToken, storeUrl: url,
   })
 }

@@ -1,5 +1,6 @@
 /** The hub's own counters, exported on `/metrics` in Prometheus text format. */
 import type { ErrorCode } from '../protocol/errors'
+import type { LimitName } from './caps'
 
 export class HubMetrics {
   received = 0
@@ -11,10 +12,16 @@ export class HubMetrics {
   framesHttp = 0
   wsConnections = 0
   readonly rejected = new Map<ErrorCode, number>()
+  /** Cap hits (src/hub/caps.ts), refusals and folds alike. */
+  readonly limits = new Map<LimitName, number>()
   readonly started = Date.now()
 
   reject(code: ErrorCode, n = 1): void {
     this.rejected.set(code, (this.rejected.get(code) ?? 0) + n)
+  }
+
+  limit(name: LimitName): void {
+    this.limits.set(name, (this.limits.get(name) ?? 0) + 1)
   }
 }
 
@@ -51,6 +58,10 @@ export function hubGauges(m: HubMetrics, queued: number): Gauge[] {
     {
       name: 'livestats_events_rejected_total', help: 'Events or frames refused, by error code.', type: 'counter',
       samples: [...m.rejected].map(([code, value]) => ({ labels: { code }, value })),
+    },
+    {
+      name: 'livestats_limit_hits_total', help: 'Times a cap on live state or collect sockets refused or folded something, by cap (docs/security.md).', type: 'counter',
+      samples: [...m.limits].map(([limit, value]) => ({ labels: { limit }, value })),
     },
     {
       name: 'livestats_frames_total', help: 'Frames received, by transport.', type: 'counter',

@@ -43,6 +43,16 @@ export const ERRORS = {
   LS_ERR_UNKNOWN_CONNECTION: spec(409, 'Presence for a connection the hub does not know'),
   LS_ERR_RATE_LIMITED: spec(429, 'Too many messages from this connection'),
   LS_ERR_NOT_OWNER: spec(403, 'This tab belongs to another connection or visitor'),
+  LS_ERR_IP_RATE_LIMITED: spec(429, 'Too many live messages from this client address'),
+  LS_ERR_TOO_MANY_IP_TABS: spec(429, 'Too many live tabs from this client address'),
+  LS_ERR_TOO_MANY_SITE_TABS: spec(503, 'The site holds as many live tabs as the hub allows'),
+  LS_ERR_TOO_MANY_TABS: spec(503, 'The hub holds as many live tabs as it allows'),
+  LS_ERR_TOO_MANY_SITES: spec(503, 'The hub holds live presence for as many sites as it allows'),
+  LS_ERR_TOO_MANY_PROCESSES: spec(503, 'The hub lists as many live processes as it allows'),
+  // collect sockets
+  LS_ERR_TOO_MANY_IP_CONNECTIONS: spec(429, 'Too many open collect sockets from this client address'),
+  LS_ERR_TOO_MANY_CONNECTIONS: spec(503, 'The hub holds as many collect sockets as it allows'),
+  LS_ERR_IDLE_TIMEOUT: spec(408, 'No frame arrived on this socket for too long'),
   // query API and auth
   LS_ERR_UNAUTHORIZED: spec(401, 'A valid token is required'),
   LS_ERR_ORIGIN_FORBIDDEN: spec(403, 'Pages from this Origin may not read the hub (see --allowed-origins)'),

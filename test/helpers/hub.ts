@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import http from 'node:http'
 import WebSocket from 'ws'
 import { createHub, type Hub } from '../../src/hub/hub'
 import type { HubInput } from '../../src/hub/config'
@@ -54,6 +55,31 @@ export async function post(
   })
   const text = await res.text()
   return { status: res.status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, headers: res.headers }
+}
+
+/**
+ * POST /api/collect from a chosen client address (any of 127.0.0.0/8 on Linux) and user agent, on a
+ * fresh connection; `rejected` is the `X-Livestats-Rejected` header.
+ */
+export function postFrom(
+  base: string, body: unknown, localAddress = '127.0.0.1', ua = CHROME_UA,
+): Promise<{ status: number; body: Ack; rejected: string | undefined }> {
+  const u = new URL('/api/collect', base)
+  const text = typeof body === 'string' ? body : JSON.stringify(body)
+  return new Promise((resolve, reject) => {
+    const req = http.request({
+      host: u.hostname, port: u.port, path: u.pathname, method: 'POST', localAddress, agent: false,
+      headers: { 'content-type': 'text/plain', 'user-agent': ua, 'content-length': Buffer.byteLength(text) },
+    }, (res) => {
+      let b = ''
+      res.on('data', (d) => (b += String(d)))
+      res.on('end', () => resolve({
+        status: res.statusCode ?? 0, body: JSON.parse(b) as Ack, rejected: res.headers['x-livestats-rejected'] as string | undefined,
+      }))
+    })
+    req.on('error', reject)
+    req.end(text)
+  })
 }
 
 /** A collect WebSocket that collects replies; `send` resolves with the next reply. */

@@ -6,8 +6,10 @@ import type { PresenceState } from '../../src/protocol/limits'
 let n = 0
 const id = (): string => `ev${(++n).toString().padStart(10, '0')}`
 
+/** Client facts; every client is 127.0.0.1 unless `extra.ipRaw` says otherwise (`ipGroup` follows it). */
 export function client(connection: string | null, extra: Partial<ClientInfo> = {}): ClientInfo {
   return {
+    ipGroup: extra.ipRaw ?? '127.0.0.1',
     connection, transport: connection === null ? 'http' : 'ws', ipMasked: '127.0.0.0', ipRaw: '127.0.0.1',
     userAgent: 'test', browser: null, os: null, device: null, bot: false, country: null, region: null, city: null, language: null, authenticated: false,
     ...extra,

@@ -33,16 +33,28 @@ export function clientIp(peer: string | undefined, forwarded: string | string[] 
   return ip
 }
 
+/** The first `n` groups of an IPv6 address, `::` expanded, leading zeros and case as written. */
+function v6Groups(ip: string, n: number): string[] {
+  const [head = '', tail] = ip.split('::')
+  const left = head ? head.split(':') : []
+  const right = tail !== undefined && tail !== '' ? tail.split(':') : []
+  const groups = tail === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill('0'), ...right]
+  return groups.slice(0, n).map((g) => g || '0')
+}
+
 /** Masks an IP for display and storage: IPv4 keeps 3 octets, IPv6 keeps the first 48 bits. */
 export function maskIp(ip: string): string {
   const v = isIP(ip)
   if (v === 4) return ip.slice(0, ip.lastIndexOf('.')) + '.0'
-  if (v === 6) {
-    const [head = '', tail] = ip.split('::')
-    const left = head ? head.split(':') : []
-    const right = tail !== undefined && tail !== '' ? tail.split(':') : []
-    const groups = tail === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill('0'), ...right]
-    return groups.slice(0, 3).map((g) => g || '0').join(':') + '::'
-  }
+  if (v === 6) return v6Groups(ip, 3).join(':') + '::'
   return '0.0.0.0'
+}
+
+/**
+ * The address per-client caps count against: an IPv4 address as it is, an IPv6 address's /64 (a
+ * subscriber is usually handed a whole /64, so counting single IPv6 addresses would cap nothing).
+ */
+export function ipGroup(ip: string): string {
+  if (isIP(ip) !== 6) return ip
+  return v6Groups(ip, 4).map((g) => g.toLowerCase().replace(/^0+(?=.)/, '')).join(':') + '::/64'
 }

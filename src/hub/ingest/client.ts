@@ -1,6 +1,6 @@
 /** Builds `ClientInfo` for a request or WebSocket upgrade, once per request or connection. */
 import type { IncomingMessage } from 'node:http'
-import { clientIp, maskIp } from './client-ip'
+import { clientIp, ipGroup, maskIp } from './client-ip'
 import type { Locate } from './geo'
 import type { ClientInfo } from './types'
 import { parseAgent } from './user-agent'
@@ -32,6 +32,7 @@ export function describeClient(
     transport: connection === null ? 'http' : 'ws',
     ipMasked: maskIp(ip),
     ipRaw: ip,
+    ipGroup: ipGroup(ip),
     userAgent: ua,
     browser: agent.browser,
     os: agent.os,

@@ -50,7 +50,7 @@ export class TrackerDialer {
     })
     this.ws = ws
     const client: ClientInfo = {
-      connection: this.key, transport: 'ws', ipMasked: '0.0.0.0', ipRaw: '0.0.0.0', userAgent: 'livestats-dialer',
+      connection: this.key, transport: 'ws', ipMasked: '0.0.0.0', ipRaw: '0.0.0.0', ipGroup: '0.0.0.0', userAgent: 'livestats-dialer',
       browser: null, os: null, device: null, bot: false, country: null, region: null, city: null, language: null, authenticated: true,
     }
     ws.on('open', () => {

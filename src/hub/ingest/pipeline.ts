@@ -34,6 +34,9 @@ export type HandleDone = (err: unknown, result: Handled | null) => void
 
 type Decoded = ReturnType<Validator['decode']>
 
+/** Sites whose visitor hash one client (socket) keeps cached; past it the cache starts over. */
+const MAX_SITES_PER_CLIENT = 64
+
 /** Tabs remembered as refused at most; past it the memory starts over (a refused tab may then show again). */
 const MAX_REFUSED_TABS = 10_000
 
@@ -75,6 +78,8 @@ export class Ingest {
     if (bySite === undefined) this.visitors.set(client, (bySite = new Map()))
     let v = bySite.get(site)
     if (v !== undefined) return v
+    // one socket naming thousands of sites must not grow this for as long as it stays open
+    if (bySite.size >= MAX_SITES_PER_CLIENT) bySite.clear()
     if (this.carry.active) {
       // a visit going on at midnight keeps yesterday's id; not cached, so it ends with the visit
       const old = this.hasher.hashPrevious(site, client.ipRaw, client.userAgent)

@@ -18,6 +18,8 @@ export interface ClientInfo {
    * operator enables `feedFullIp`. It is never written to the store or to logs.
    */
   ipRaw: string
+  /** What per-client caps count against: the IPv4 address, or the IPv6 address's /64 (`ipGroup`). Memory only. */
+  ipGroup: string
   userAgent: string
   browser: string | null
   os: string | null

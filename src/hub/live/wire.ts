@@ -18,7 +18,7 @@ export interface LiveParts {
   channel: LiveChannel
 }
 
-type Seams = Pick<Hub, 'config' | 'store' | 'auth' | 'guard' | 'hostRefusal' | 'router' | 'ingest' | 'upgrades' | 'gauges' | 'closers' | 'feedId'>
+type Seams = Pick<Hub, 'config' | 'store' | 'auth' | 'guard' | 'hostRefusal' | 'router' | 'ingest' | 'upgrades' | 'gauges' | 'closers' | 'feedId' | 'metrics'>
 
 export function wireLive(hub: Seams): LiveParts {
   const { store, config } = hub
@@ -33,7 +33,7 @@ export function wireLive(hub: Seams): LiveParts {
     if (sessions.length > 0) track('sessions', store.appendSessions(sessions))
   }
   const bus = new MemoryBus({ onError: (err) => config.logger.error('livestats: bus handler threw', err) })
-  const presence = new MemoryPresence({ bus, sink })
+  const presence = new MemoryPresence({ bus, sink, caps: config.caps, onLimit: (l) => hub.metrics.limit(l) })
   const feed = feedListener(bus, { fullIp: config.feedFullIp })
   const channel = createLiveChannel({
     presence, bus,
@@ -55,7 +55,7 @@ export function wireLive(hub: Seams): LiveParts {
   hub.ingest.listeners.push(presence, feed)
   hub.upgrades.set('/live', (req, socket, head, url) => channel.handleUpgrade(req, socket, head, url))
   liveRoutes(hub.router, presence)
-  hub.gauges.push(() => liveGauges(presence, channel))
+  hub.gauges.push(() => liveGauges(presence, channel, config.caps.metricsSites))
   // Closers run after /collect closed (its tabs ended) and before the store closes.
   hub.closers.push(async () => {
     await channel.close()

@@ -19,9 +19,18 @@
  * on a new socket. Knowing a `cid` is therefore not enough to speak for a tab, and dashboards never
  * see one: changes carry an opaque `key` instead.
  *
+ * Live state is bounded (issue 10.6, src/hub/caps.ts): every live message spends its client
+ * address's budget as well as its tab's (a new `cid` per message gets past the tab's); a tab opens
+ * only while its address, its site and the hub are under their tab caps and the hub under its site
+ * cap; a site's pages past its cap are counted under `(other)`; a client's heartbeat interval is
+ * shortened to the cap. A `presence` over a cap is refused with the cap's code; a `pageview` over a
+ * tab cap is stored but not made live (its visit is real; only the live room is full). Each cap hit
+ * is reported through `onLimit` for `/metrics`.
+ *
  * Bots (`client.bot`) are ignored, never refused: their pageviews are still stored, flagged.
  */
 import { STATES, DEFAULT_HEARTBEAT_SECONDS, type PresenceState } from '../../protocol/limits'
+import { DEFAULT_CAPS, type HubCaps, type LimitName } from '../caps'
 import type { ErrorCode } from '../../protocol/errors'
 import type { LeaveEvent, PageviewEvent, PresenceEvent, ProcessEvent } from '../../protocol/schema'
 import type { Accepted, ClientInfo } from '../ingest/types'
@@ -32,6 +41,7 @@ import { Aggregate, NONE, STATE_INDEX } from './aggregate'
 import { MinuteSampler } from './history'
 import { pathOf } from './path'
 import { ProcessTable } from './processes'
+import { IpTable, type IpEntry } from './ip-table'
 import { DEFAULT_RATE, TokenBucket, type RateLimit } from './token-bucket'
 import type {
   ConnectionView, HistorySink, LiveCounts, PageCounts, Presence, PresenceSnapshot, ProcessView,
@@ -58,7 +68,19 @@ export interface MemoryPresenceOptions {
   leaveTombstoneMs?: number
   /** Most `leave` tombstones held; past it the oldest go. @default 10000 */
   maxTombstones?: number
+  /** Caps on live state (src/hub/caps.ts). @default DEFAULT_CAPS */
+  caps?: Partial<PresenceCaps>
+  /** Told of every cap hit (a refusal or a fold), for `/metrics`. @default none */
+  onLimit?: (limit: LimitName) => void
 }
+
+/** The caps presence applies; the rest of `HubCaps` is for `/collect` and `/metrics`. */
+export type PresenceCaps = Pick<HubCaps,
+  'maxSites' | 'maxTabs' | 'maxTabsPerSite' | 'maxTabsPerIp' | 'maxPagesPerSite' | 'maxProcesses' |
+  'ipRatePerSecond' | 'ipRateBurst' | 'maxIntervalSeconds'>
+
+/** The page a tab is counted on when its site already holds `maxPagesPerSite` others. */
+export const OTHER_PAGE = '(other)'
 
 interface Tab {
   readonly cid: string
@@ -69,6 +91,8 @@ interface Tab {
   /** Who opened the tab (client IP, user agent): only they may move it to another transport. */
   readonly ip: string
   readonly agent: string
+  /** The opener's address: its live-tab count goes down when the tab ends. */
+  readonly from: IpEntry
   path: string
   /** Last URL seen, so an unchanged URL is not parsed again on every heartbeat. */
   url: string
@@ -100,6 +124,10 @@ class SiteState {
     if (a === undefined) this.pages.set(path, (a = new Aggregate()))
     return a
   }
+  /** True when `path` would be one page too many: it is new and the site holds `max` pages already, `(other)` aside. */
+  full(path: string, max: number): boolean {
+    return this.pages.size >= max && !this.pages.has(path) && this.pages.size - (this.pages.has(OTHER_PAGE) ? 1 : 0) >= max
+  }
 }
 
 /** A `leave` seen for a tab: a heartbeat from the same visitor racing it must not reopen the tab. */
@@ -125,6 +153,11 @@ export class MemoryPresence implements Presence {
   /** `site \0 cid` → until when its visitor's heartbeat may not reopen it (insertion order = expiry order). */
   private readonly tombstones = new Map<string, Tombstone>()
   private keys = 0
+  private tabCount = 0
+  private readonly ips: IpTable
+  private readonly caps: Readonly<PresenceCaps>
+  private readonly maxIntervalMs: number
+  private readonly onLimit: (limit: LimitName) => void
   private readonly procs = new ProcessTable()
   private procSeq = 0
   private seq = 0
@@ -151,6 +184,10 @@ export class MemoryPresence implements Presence {
     this.processTimeoutMs = opts.processTimeoutMs ?? 60_000
     this.tombstoneMs = opts.leaveTombstoneMs ?? 60_000
     this.maxTombstones = opts.maxTombstones ?? 10_000
+    const c = (this.caps = Object.freeze({ ...DEFAULT_CAPS, ...opts.caps }))
+    this.ips = new IpTable(Object.freeze({ burst: c.ipRateBurst, perSecond: c.ipRatePerSecond }))
+    this.maxIntervalMs = c.maxIntervalSeconds * 1000
+    this.onLimit = opts.onLimit ?? ((): void => {})
     const sweepMs = opts.sweepMs ?? 1000
     // unref'd: a sweep timer alone must not keep a process (a test, a CLI) alive
     this.timer = sweepMs > 0 ? setInterval(() => this.tick(), sweepMs).unref() : null
@@ -196,40 +233,48 @@ export class MemoryPresence implements Presence {
     const path = item.row?.path ?? pathOf(ev.url)
     const site = this.sitesByName.get(ev.site)
     const tab = site?.tabs.get(ev.cid)
+    const refused = this.spend(tab, client, now)
+    if (refused !== null) return refused
     if (site === undefined || tab === undefined) {
+      const from = this.ips.get(client.ipGroup, now)
       if (this.tombstones.size > 0) this.tombstones.delete(`${ev.site}\0${ev.cid}`)
-      this.open(ev.site, ev.cid, item.visitor ?? ev.cid, ev.url, path, STATE_INDEX.reading, null, client, now)
+      // over a tab cap the page view is still stored, just not live: the visit happened
+      if (this.room(site, from) !== null) return null
+      this.open(ev.site, ev.cid, item.visitor ?? ev.cid, ev.url, path, STATE_INDEX.reading, null, client, from, now)
       return null
     }
-    if (!owns(tab, client)) return 'LS_ERR_NOT_OWNER'
     if (!tab.bucket.take(now)) return 'LS_ERR_RATE_LIMITED'
     this.touch(tab, client, now)
     tab.pageviews++
     tab.url = ev.url
-    this.change(tab, path, tab.state, now)
+    this.change(tab, this.fold(tab.site, path), tab.state, now)
     return null
   }
 
   private onPresence(ev: PresenceEvent, item: Accepted, client: ClientInfo): ErrorCode | null {
     if (ev.cid === undefined) return 'LS_ERR_UNKNOWN_CONNECTION'
     const now = this.now()
+    const site = this.sitesByName.get(ev.site)
+    const tab = site?.tabs.get(ev.cid)
+    const refused = this.spend(tab, client, now)
+    if (refused !== null) return refused
     const state = STATE_INDEX[ev.state]
-    const intervalMs = ev.interval === undefined ? null : ev.interval * 1000
-    const tab = this.sitesByName.get(ev.site)?.tabs.get(ev.cid)
+    const intervalMs = ev.interval === undefined ? null : this.intervalMs(ev.interval)
     if (tab === undefined) {
       if (ev.url === undefined || this.tombstoned(`${ev.site}\0${ev.cid}`, client, now)) return 'LS_ERR_UNKNOWN_CONNECTION'
-      this.open(ev.site, ev.cid, item.visitor ?? ev.cid, ev.url, pathOf(ev.url), state, intervalMs, client, now)
+      const from = this.ips.get(client.ipGroup, now)
+      const full = this.room(site, from)
+      if (full !== null) return full
+      this.open(ev.site, ev.cid, item.visitor ?? ev.cid, ev.url, pathOf(ev.url), state, intervalMs, client, from, now)
       return null
     }
-    // ownership first: a stranger's message must not even spend the tab's rate budget
-    if (!owns(tab, client)) return 'LS_ERR_NOT_OWNER'
     if (!tab.bucket.take(now)) return 'LS_ERR_RATE_LIMITED'
     this.touch(tab, client, now)
     if (intervalMs !== null) tab.intervalMs = intervalMs
     let path = tab.path
     if (ev.url !== undefined && ev.url !== tab.url) {
       tab.url = ev.url
-      path = pathOf(ev.url)
+      path = this.fold(tab.site, pathOf(ev.url))
     }
     this.change(tab, path, state, now)
     return null
@@ -238,9 +283,10 @@ export class MemoryPresence implements Presence {
   private onLeave(ev: LeaveEvent, client: ClientInfo): ErrorCode | null {
     // a leave for a tab already gone (its socket closed first) is normal: accept it quietly
     if (ev.cid === undefined) return null
-    const tab = this.sitesByName.get(ev.site)?.tabs.get(ev.cid)
-    if (tab !== undefined && !owns(tab, client)) return 'LS_ERR_NOT_OWNER'
     const now = this.now()
+    const tab = this.sitesByName.get(ev.site)?.tabs.get(ev.cid)
+    const refused = this.spend(tab, client, now)
+    if (refused !== null) return refused
     // the tombstone names the sender, so only the sender's own heartbeats are held back by it
     const key = `${ev.site}\0${ev.cid}`
     this.tombstones.delete(key)
@@ -256,10 +302,55 @@ export class MemoryPresence implements Presence {
   }
 
   private onProcess(ev: ProcessEvent, client: ClientInfo): ErrorCode | null {
+    if (this.procs.size >= this.caps.maxProcesses && !this.procs.has(ev)) return this.limit('processes', 'LS_ERR_TOO_MANY_PROCESSES')
     const now = this.now()
     const view = this.procs.sample(ev, client.connection, now)
     this.bus?.publish(channels.processes, { type: 'process', seq: ++this.procSeq, at: now, process: view })
     return null
+  }
+
+  /**
+   * Spends one message of the sender's address budget, then checks that a message for an open `tab`
+   * comes from its owner; null when it may go on. The owner's address is the tab's (its socket and
+   * its visitor have the opener's IP), so a tab's own heartbeat looks nothing up. A stranger's
+   * message spends its own address's budget and never the tab's rate budget.
+   */
+  private spend(tab: Tab | undefined, client: ClientInfo, now: number): ErrorCode | null {
+    const own = tab !== undefined && owns(tab, client)
+    const from = own ? tab.from : this.ips.get(client.ipGroup, now)
+    if (!from.bucket.take(now)) return this.limit('ip_rate', 'LS_ERR_IP_RATE_LIMITED')
+    return tab === undefined || own ? null : 'LS_ERR_NOT_OWNER'
+  }
+
+  /** Null when a new tab from `from` fits on `site` (undefined: a new site); else the cap's code. */
+  private room(site: SiteState | undefined, from: IpEntry): ErrorCode | null {
+    const c = this.caps
+    if (from.tabs >= c.maxTabsPerIp) return this.limit('ip_tabs', 'LS_ERR_TOO_MANY_IP_TABS')
+    if (this.tabCount >= c.maxTabs) return this.limit('tabs', 'LS_ERR_TOO_MANY_TABS')
+    if (site === undefined) {
+      if (this.sitesByName.size >= c.maxSites) return this.limit('sites', 'LS_ERR_TOO_MANY_SITES')
+    } else if (site.tabs.size >= c.maxTabsPerSite) return this.limit('site_tabs', 'LS_ERR_TOO_MANY_SITE_TABS')
+    return null
+  }
+
+  /** The page a tab on `path` is counted on: `path`, or `(other)` once the site holds its cap of pages. */
+  private fold(site: SiteState, path: string): string {
+    if (!site.full(path, this.caps.maxPagesPerSite)) return path
+    this.onLimit('pages')
+    return OTHER_PAGE
+  }
+
+  /** A client's heartbeat interval, ms, shortened to the cap (so a silent HTTP tab still expires soon). */
+  private intervalMs(seconds: number): number {
+    const ms = seconds * 1000
+    if (ms <= this.maxIntervalMs) return ms
+    this.onLimit('interval')
+    return this.maxIntervalMs
+  }
+
+  private limit(name: LimitName, code: ErrorCode): ErrorCode {
+    this.onLimit(name)
+    return code
   }
 
   private tombstoned(key: string, client: ClientInfo, now: number): boolean {
@@ -271,21 +362,24 @@ export class MemoryPresence implements Presence {
   // ---- tab lifecycle: every path into the counters goes through open, change and end ----
 
   private open(
-    siteName: string, cid: string, visitor: string, url: string, path: string, state: number,
-    intervalMs: number | null, client: ClientInfo, now: number,
+    siteName: string, cid: string, visitor: string, url: string, wanted: string, state: number,
+    intervalMs: number | null, client: ClientInfo, from: IpEntry, now: number,
   ): void {
     let site = this.sitesByName.get(siteName)
     if (site === undefined) {
       this.sitesByName.set(siteName, (site = new SiteState(siteName, now)))
       this.bus?.publish(channels.sites, { type: 'site-seen', at: now, site: siteName })
     }
+    const path = this.fold(site, wanted)
     const tab: Tab = {
-      cid, key: (++this.keys).toString(36), site, visitor, ip: client.ipRaw, agent: client.userAgent,
+      cid, key: (++this.keys).toString(36), site, visitor, ip: client.ipRaw, agent: client.userAgent, from,
       path, url, state, stateSince: now, started: now, lastSeen: now,
       intervalMs: intervalMs ?? DEFAULT_HEARTBEAT_SECONDS * 1000, connection: null,
       bucket: new TokenBucket(this.rate, now), pageviews: 0, entry: path, spent: [0, 0, 0, 0],
     }
     site.tabs.set(cid, tab)
+    this.tabCount++
+    from.tabs++
     this.attach(tab, client)
     const moved = site.visitors.move(visitor, NONE, state)
     site.page(path).move(visitor, NONE, state)
@@ -317,6 +411,8 @@ export class MemoryPresence implements Presence {
   private end(tab: Tab, reason: EndReason, now: number): void {
     const site = tab.site
     site.tabs.delete(tab.cid)
+    this.tabCount--
+    tab.from.tabs--
     this.detach(tab)
     // An expired tab was last heard of at `lastSeen`: the visit ends there, not at the sweep.
     const ended = reason === 'expired' ? tab.lastSeen : now
@@ -411,6 +507,7 @@ export class MemoryPresence implements Presence {
       this.tombstones.delete(key)
     }
     for (const key of this.procs.expire(now - this.processTimeoutMs)) this.processGone(key, 'expired')
+    this.ips.sweep(now)
     for (const site of this.sitesByName.values()) {
       site.sampler.roll(site.name, now, this.samples)
       // a site with no one for a whole minute is forgotten; it comes back with its next visitor
@@ -472,6 +569,11 @@ export class MemoryPresence implements Presence {
 
   get processCount(): number {
     return this.procs.size
+  }
+
+  /** Live tabs on every site together. */
+  get tabTotal(): number {
+    return this.tabCount
   }
 
   siteNames(): string[] {

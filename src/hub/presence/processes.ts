@@ -61,6 +61,11 @@ export class ProcessTable {
     return this.view(p, now)
   }
 
+  /** True when the process that sent `ev` is listed already. */
+  has(ev: ProcessEvent): boolean {
+    return this.procs.has(`${ev.app}/${ev.instance}`)
+  }
+
   /** Ends the processes carried by a WebSocket; returns their keys. */
   closeConnection(connection: string): string[] {
     if (!this.carriers.has(connection)) return []

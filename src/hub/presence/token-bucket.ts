@@ -33,4 +33,9 @@ export class TokenBucket {
     this.tokens -= 1
     return true
   }
+
+  /** True when the bucket would be full at `now`: its owner has been quiet long enough to be forgotten. */
+  full(now: number): boolean {
+    return this.tokens + ((now - this.at) * this.limit.perSecond) / 1000 >= this.limit.burst
+  }
 }
