@@ -61,7 +61,7 @@ function makeEvent(rand: () => number, n: number, ts: number, site: string): Sto
     ts, type: 'pageview', site,
     visitor: `v${Math.floor(VISITORS * rand())}`, cid: `c${n}`, host: site, path: skewed(PAGES, rand()),
     title: null, referrer: refHost === null ? null : `https://${refHost}/`, refHost,
-    utmSource: utm ? 'newsletter' : null, utmMedium: utm ? 'email' : null, utmCampaign: utm ? 'winter' : null, keyword: utm ? 'winter boots' : null,
+    utmSource: utm ? 'newsletter' : null, utmMedium: utm ? 'email' : null, utmCampaign: utm ? 'winter' : null, utmTerm: utm ? 'Winter Boots' : null, keyword: utm ? 'winter boots' : null,
     browser: skewed(BROWSERS, rand()), os: skewed(OSES, rand()), device: skewed(DEVICES, rand()),
     bot: rand() < 0.03, country: 'NL', region: null, city: null, screen: 1920, language: 'en',
     name: null, data: null, instance: null,

@@ -193,9 +193,9 @@ describe('collect: enrichment happens on the server, and raw IPs never reach the
     assert.equal(row.os, 'Linux')
     assert.equal(row.device, 'desktop')
     const top = await t.hub.store.top({ site: 'c.test', from: Date.now() - 3_600_000, to: Date.now() + 60_000 }, 'utm_source', 5)
-    assert.deepEqual(top, [{ value: 'news', pageviews: 1 }])
+    assert.deepEqual(top, [{ value: 'news', pageviews: 1, visits: 1, bounces: 1, durationMs: 0 }])
     const refs = await t.hub.store.top({ site: 'c.test', from: Date.now() - 3_600_000, to: Date.now() + 60_000 }, 'referrer', 5)
-    assert.deepEqual(refs, [{ value: 'search.example', pageviews: 1 }])
+    assert.deepEqual(refs, [{ value: 'search.example', pageviews: 1, visits: 1, bounces: 1, durationMs: 0 }])
   })
 
   it('ignores a client-sent ip, and the leftmost X-Forwarded-For entry is not believed', async () => {

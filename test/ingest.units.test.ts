@@ -38,8 +38,8 @@ describe('IP masking and proxy trust', () => {
 describe('page and referrer parts', () => {
   it('splits host, path and UTM; keeps an external referrer host only', () => {
     assert.deepEqual(pageParts('https://a.test/x/y?utm_source=s&utm_medium=m&utm_campaign=c#h'),
-      { host: 'a.test', path: '/x/y', utmSource: 's', utmMedium: 'm', utmCampaign: 'c', keyword: null })
-    assert.deepEqual(pageParts('/relative?q=1'), { host: null, path: '/relative', utmSource: null, utmMedium: null, utmCampaign: null, keyword: null })
+      { host: 'a.test', path: '/x/y', utmSource: 's', utmMedium: 'm', utmCampaign: 'c', utmTerm: null, keyword: null })
+    assert.deepEqual(pageParts('/relative?q=1'), { host: null, path: '/relative', utmSource: null, utmMedium: null, utmCampaign: null, utmTerm: null, keyword: null })
     assert.equal(referrerHost('https://www.other.test/p', 'a.test'), 'other.test')
     assert.equal(referrerHost('https://a.test/p', 'a.test'), null)
     assert.equal(referrerHost('javascript:alert(1)', 'a.test'), null)

@@ -7,7 +7,21 @@
 import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { LivestatsError } from '../../src/protocol/errors'
-import type { Bucket, Dimension, LiveSample, Store, StoredEvent } from '../../src/hub/store/types'
+import { FILTER_DIMENSIONS, type Filter, type FilterDimension } from '../../src/hub/store/filters'
+import type { Bucket, Dimension, LiveSample, Range, Store, StoredEvent } from '../../src/hub/store/types'
+import { Oracle } from './analytics-oracle'
+
+/** mulberry32: seeded, so a failing random case fails again. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
 
 export interface Backing {
   /** A store on this backing, not yet initialised. */
@@ -30,7 +44,7 @@ export function pageview(over: Partial<StoredEvent> = {}): StoredEvent {
   return {
     id: `ev${String(seq).padStart(10, '0')}${Math.random().toString(36).slice(2, 8)}`,
     ts: T0, type: 'pageview', site: 'a.example', visitor: 'v1', cid: 'c1', host: 'a.example', path: '/',
-    title: 'Home', referrer: null, refHost: null, utmSource: null, utmMedium: null, utmCampaign: null, keyword: null,
+    title: 'Home', referrer: null, refHost: null, utmSource: null, utmMedium: null, utmCampaign: null, utmTerm: null, keyword: null,
     browser: 'Firefox', os: 'Linux', device: 'desktop', bot: false, country: 'NL', region: 'North Holland', city: 'Amsterdam',
     screen: 1920, language: 'en', name: null, data: null, instance: null,
     ...over,
@@ -211,37 +225,43 @@ export function storeContract(name: string, makeBacking: MakeBacking, opts: { sk
     })
 
     it('ranks the top values of every dimension', withStore(async (s) => {
-      const utm = { utmSource: 'news', utmMedium: 'email', utmCampaign: 'spring', keyword: 'spring boots' }
+      const utm = { utmSource: 'news', utmMedium: 'email', utmCampaign: 'spring', utmTerm: 'Spring Boots', keyword: 'spring boots' }
       await s.append([
-        pageview({ path: '/a', refHost: 'search.example', referrer: 'https://search.example/?q=1', ...utm }),
-        pageview({ path: '/a', refHost: 'search.example', browser: 'Chrome', os: 'macOS', device: 'mobile', country: 'DE', region: 'Bavaria', city: null }),
-        pageview({ path: '/b', refHost: 'social.example', ts: T0 + HOUR - 1, keyword: 'spring boots' }),
-        pageview({ path: '/c', ts: T0 + HOUR }),
+        // visit A lands from search.example with a campaign and reads on; B lands from search.example;
+        // C lands from social.example with a keyword just before 11:00 and goes on after it
+        pageview({ visitor: 'a', path: '/a', refHost: 'search.example', referrer: 'https://search.example/?q=1', ...utm }),
+        pageview({ visitor: 'a', path: '/b', ts: T0 + 5 * MIN }),
+        pageview({ visitor: 'b', path: '/a', refHost: 'search.example', browser: 'Chrome', os: 'macOS', device: 'mobile', country: 'DE', region: 'Bavaria', city: null }),
+        pageview({ visitor: 'c', path: '/b', refHost: 'social.example', ts: T0 + HOUR - 1, keyword: 'spring boots' }),
+        pageview({ visitor: 'c', path: '/c', ts: T0 + HOUR }),
         pageview({ type: 'event', name: 'signup', path: '/a' }),
         pageview({ type: 'event', name: 'signup' }),
         pageview({ type: 'event', name: 'download' }),
       ])
       const r = hourOf(T0)
-      assert.deepEqual(await s.top(r, 'page', 10), [{ value: '/a', pageviews: 2 }, { value: '/b', pageviews: 1 }])
+      assert.deepEqual(await s.top(r, 'page', 10), [{ value: '/a', pageviews: 2 }, { value: '/b', pageviews: 2 }])
       assert.deepEqual(await s.top(r, 'page', 1), [{ value: '/a', pageviews: 2 }])
+      // the source is the visit's: every page view of A and C counts for where their visit came from
+      const visits = (value: string, n: number, bounces: number, pageviews: number, durationMs: number) => ({ value, pageviews, visits: n, bounces, durationMs })
       assert.deepEqual(await s.top(r, 'referrer', 10), [
-        { value: 'search.example', pageviews: 2 }, { value: 'social.example', pageviews: 1 },
+        visits('search.example', 2, 1, 3, 5 * MIN), visits('social.example', 1, 0, 2, 1),
       ])
-      assert.deepEqual(await s.top(r, 'utm_source', 10), [{ value: 'news', pageviews: 1 }])
-      assert.deepEqual(await s.top(r, 'utm_medium', 10), [{ value: 'email', pageviews: 1 }])
-      assert.deepEqual(await s.top(r, 'utm_campaign', 10), [{ value: 'spring', pageviews: 1 }])
-      assert.deepEqual(await s.top(r, 'keyword', 10), [{ value: 'spring boots', pageviews: 2 }])
-      assert.deepEqual(await s.top(r, 'browser', 10), [{ value: 'Firefox', pageviews: 2 }, { value: 'Chrome', pageviews: 1 }])
-      assert.deepEqual(await s.top(r, 'os', 10), [{ value: 'Linux', pageviews: 2 }, { value: 'macOS', pageviews: 1 }])
-      assert.deepEqual(await s.top(r, 'device', 10), [{ value: 'desktop', pageviews: 2 }, { value: 'mobile', pageviews: 1 }])
+      assert.deepEqual(await s.top(r, 'utm_source', 10), [visits('news', 1, 0, 2, 5 * MIN)])
+      assert.deepEqual(await s.top(r, 'utm_medium', 10), [visits('email', 1, 0, 2, 5 * MIN)])
+      assert.deepEqual(await s.top(r, 'utm_campaign', 10), [visits('spring', 1, 0, 2, 5 * MIN)])
+      assert.deepEqual(await s.top(r, 'utm_term', 10), [visits('Spring Boots', 1, 0, 2, 5 * MIN)])
+      assert.deepEqual(await s.top(r, 'keyword', 10), [visits('spring boots', 2, 0, 4, 5 * MIN + 1)])
+      assert.deepEqual(await s.top(r, 'browser', 10), [{ value: 'Firefox', pageviews: 3 }, { value: 'Chrome', pageviews: 1 }])
+      assert.deepEqual(await s.top(r, 'os', 10), [{ value: 'Linux', pageviews: 3 }, { value: 'macOS', pageviews: 1 }])
+      assert.deepEqual(await s.top(r, 'device', 10), [{ value: 'desktop', pageviews: 3 }, { value: 'mobile', pageviews: 1 }])
       assert.deepEqual(await s.top(r, 'event', 10), [{ value: 'signup', pageviews: 2 }, { value: 'download', pageviews: 1 }])
-      assert.deepEqual(await s.top(r, 'country', 10), [{ value: 'NL', pageviews: 2 }, { value: 'DE', pageviews: 1 }])
-      assert.deepEqual(await s.top(r, 'region', 10), [{ value: 'North Holland', pageviews: 2 }, { value: 'Bavaria', pageviews: 1 }])
-      assert.deepEqual(await s.top(r, 'city', 10), [{ value: 'Amsterdam', pageviews: 2 }])
+      assert.deepEqual(await s.top(r, 'country', 10), [{ value: 'NL', pageviews: 3 }, { value: 'DE', pageviews: 1 }])
+      assert.deepEqual(await s.top(r, 'region', 10), [{ value: 'North Holland', pageviews: 3 }, { value: 'Bavaria', pageviews: 1 }])
+      assert.deepEqual(await s.top(r, 'city', 10), [{ value: 'Amsterdam', pageviews: 3 }])
       // custom events are not pageviews
-      assert.deepEqual(await s.totals(r), { pageviews: 3, visitors: 1 })
+      assert.deepEqual(await s.totals(r), { pageviews: 4, visitors: 3 })
       assert.deepEqual(await s.top({ site, from: T0, to: T0 + 2 * HOUR }, 'page', 10), [
-        { value: '/a', pageviews: 2 }, { value: '/b', pageviews: 1 }, { value: '/c', pageviews: 1 },
+        { value: '/a', pageviews: 2 }, { value: '/b', pageviews: 2 }, { value: '/c', pageviews: 1 },
       ])
       assert.deepEqual(await s.top({ site: 'nobody.example', from: T0, to: T0 + HOUR }, 'page', 10), [])
       await badQuery(s.top(r, 'page', 0))
@@ -309,6 +329,10 @@ export function storeContract(name: string, makeBacking: MakeBacking, opts: { sk
       assert.deepEqual(await s.series(hourOf(T0), 'hour'), [{ t: T0, pageviews: 30, visitors: 7 }])
       assert.deepEqual(await s.top(hourOf(T0), 'event', 10), [{ value: 'old', pageviews: 1 }])
       assert.equal((await s.feed(null, 10)).length, 1)
+      // filtered queries read raw facts: none are left before the prune
+      const page = [{ dim: 'page' as const, op: 'is' as const, value: '/' }]
+      assert.deepEqual(await s.totals({ ...hourOf(T0), filters: page }), { pageviews: 0, visitors: 0 })
+      assert.deepEqual(await s.totals({ site, from: T0 + DAY, to: T0 + DAY + HOUR, filters: page }), { pageviews: 1, visitors: 1 })
       assert.equal(await s.prune(T0 + HOUR), 0)
     }))
 
@@ -490,6 +514,95 @@ export function storeContract(name: string, makeBacking: MakeBacking, opts: { sk
           await b.cleanup()
         }
       })
+    })
+
+    describe('filters', () => {
+      const pick = <T>(r: () => number, l: readonly T[]): T => l[Math.floor(r() * l.length)] as T
+      const PATHS = ['/', '/a', '/b', '/pricing', '/Docs/Intro', '/docs/api']
+      const REFS = [null, null, 'google.com', 'news.ycombinator.com', 'GitHub.com']
+      const SOURCES = [null, null, 'newsletter', 'Twitter']
+      const NAMES = ['signup', 'download', 'Play Video']
+      /** Random visitors over six hours: page views 1-40 minutes apart, sources now and then, custom events. */
+      function traffic(seed: number): StoredEvent[] {
+        const r = prng(seed)
+        const out: StoredEvent[] = []
+        for (let v = 0; v < 30; v++) {
+          const place = pick(r, [['DE', 'Bavaria', 'Munich'], ['NL', 'Utrecht', 'Utrecht'], ['US', null, null], [null, null, null]] as const)
+          const agent = { visitor: `v${v}`, country: place[0], region: place[1], city: place[2], browser: pick(r, ['Chrome', 'Firefox', 'Safari']),
+            os: pick(r, ['Linux', 'iOS', 'Windows']), device: pick(r, ['desktop', 'mobile']) }
+          let ts = T0 + Math.floor(r() * 2 * HOUR) + v
+          for (let i = 0, n = 1 + Math.floor(r() * 16); i < n; i++) {
+            const src = r() < 0.4
+            out.push(pageview({ ...agent, ts, path: pick(r, PATHS), refHost: src ? pick(r, REFS) : null, utmSource: src ? pick(r, SOURCES) : null,
+              utmMedium: src && r() < 0.5 ? 'email' : null, utmCampaign: src && r() < 0.3 ? 'Spring' : null, utmTerm: src && r() < 0.3 ? 'Boots' : null,
+              keyword: src && r() < 0.3 ? 'boots' : null }))
+            if (r() < 0.15) out.push(pageview({ ...agent, type: 'event', ts: ts + 1000, name: pick(r, NAMES), path: pick(r, PATHS) }))
+            ts += Math.floor((1 + r() * 39) * MIN) + 7
+          }
+          if (r() < 0.2) out.push(pageview({ ...agent, type: 'event', ts: ts + 5 * HOUR, name: 'late', path: '/' }))
+        }
+        out.push(pageview({ visitor: 'bot', bot: true, ts: T0 + HOUR, path: '/a', browser: 'Googlebot' }))
+        return out.sort((a, b) => a.ts - b.ts)
+      }
+      function randomFilters(r: () => number): Filter[] {
+        const out: Filter[] = []
+        for (let i = 0, n = Math.floor(r() * 4); i < n; i++) {
+          const dim = pick(r, FILTER_DIMENSIONS)
+          const op = pick(r, ['is', 'is', 'not', 'contains'] as const)
+          const pool: Record<FilterDimension, readonly string[]> = {
+            page: PATHS, entry_page: PATHS, exit_page: PATHS, referrer: ['google.com', 'GitHub.com', 'nothing.example'],
+            utm_source: ['newsletter', 'Twitter'], utm_medium: ['email'], utm_campaign: ['Spring', 'spring'], utm_term: ['Boots'],
+            keyword: ['boots'], country: ['DE', 'NL', 'US'], region: ['Bavaria', 'Utrecht'], city: ['Munich', 'Utrecht'], browser: ['Chrome', 'Firefox', 'Safari'], os: ['Linux', 'iOS'],
+            device: ['desktop', 'mobile'], event: [...NAMES, 'late'],
+          }
+          const value = pick(r, pool[dim])
+          out.push({ dim, op, value: op === 'contains' ? pick(r, [value.slice(0, 2), value.slice(1).toUpperCase(), 'o', '/d']) || 'o' : value })
+        }
+        return out
+      }
+      const DIMS: Dimension[] = ['page', 'referrer', 'utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'keyword', 'browser', 'os',
+        'device', 'country', 'region', 'city', 'event', 'entry_page', 'exit_page']
+
+      it('answer every query as the rules say, with and without filters, on random traffic', withStore(async (s) => {
+        const events = traffic(12)
+        // batches of every size, in time order
+        const r = prng(3)
+        for (let i = 0; i < events.length;) {
+          const n = 1 + Math.floor(r() * 40)
+          await s.append(events.slice(i, i + n))
+          i += n
+        }
+        const o = new Oracle(events)
+        for (let k = 0; k < 60; k++) {
+          const filters = k === 0 ? [] : randomFilters(r)
+          const from = T0 - HOUR + Math.floor(r() * 3 * HOUR)
+          const to = from + Math.floor((0.5 + r() * 5) * HOUR)
+          const q = { site, from, to, filters }
+          const what = JSON.stringify(filters)
+          assert.deepEqual(await s.totals(q), o.totals(site, from, to, filters), `totals ${what}`)
+          assert.deepEqual(await s.visitTotals(q), o.visitTotals(site, from, to, filters), `visitTotals ${what}`)
+          assert.deepEqual(await s.series(q, 'hour'), o.series(site, from, to, 'hour', filters), `series ${what}`)
+          for (const dim of DIMS) assert.deepEqual(await s.top(q, dim, 100), o.top(site, dim, from, to, 100, filters), `top ${dim} ${what}`)
+        }
+      }))
+
+      it('give the same visits and page views filtered by nothing as the rollups give unfiltered', withStore(async (s) => {
+        const events = traffic(5)
+        // out of order: each batch reversed, so visits are joined late and bridged
+        for (let i = 0; i < events.length; i += 25) await s.append(events.slice(i, i + 25).reverse())
+        const all = (q: Range) => ({ ...q, filters: [{ dim: 'device' as const, op: 'not' as const, value: 'toaster' }] })
+        for (const [from, to] of [[T0, T0 + 3 * HOUR], [T0 - HOUR, T0 + 9 * HOUR], [T0 + 17 * MIN, T0 + 2 * HOUR + 3 * MIN]] as const) {
+          const q = { site, from, to }
+          assert.deepEqual(await s.totals(all(q)), await s.totals(q))
+          assert.deepEqual(await s.visitTotals(all(q)), await s.visitTotals(q))
+          assert.deepEqual(await s.series(all(q), 'minute'), await s.series(q, 'minute'))
+          for (const dim of DIMS) assert.deepEqual(await s.top(all(q), dim, 100), await s.top(q, dim, 100), dim)
+        }
+        const o = new Oracle(events)
+        const q = { site, from: T0 - HOUR, to: T0 + 9 * HOUR }
+        assert.deepEqual(await s.visitTotals(q), o.visitTotals(site, q.from, q.to, []))
+        assert.deepEqual(await s.top(q, 'referrer', 100), o.top(site, 'referrer', q.from, q.to, 100, []))
+      }))
     })
 
     it('keeps meta values: get, set, overwrite, list by prefix, delete', withStore(async (s) => {

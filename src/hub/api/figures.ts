@@ -30,3 +30,20 @@ export function figures(t: { pageviews: number; visitors: number }, v: VisitTota
     visitDurationMs: per(v.durationMs),
   }
 }
+
+/** The figures that change reports on. */
+const CHANGED: readonly (keyof Figures)[] = ['pageviews', 'visitors', 'visits', 'bounces', 'bounceRate', 'viewsPerVisit', 'visitDurationMs']
+
+/**
+ * Change from `prev` to `cur` in percent of `prev`, per figure ((cur − prev) / prev × 100; for
+ * the bounce rate too, so 40% → 50% is +25). Null where there is nothing to compare with (prev 0 or null).
+ */
+export function change(cur: Figures, prev: Figures): Record<string, number | null> {
+  const out: Record<string, number | null> = {}
+  for (const k of CHANGED) {
+    const a = cur[k]
+    const b = prev[k]
+    out[k] = a === null || b === null || b === 0 ? null : ((a - b) / b) * 100
+  }
+  return out
+}

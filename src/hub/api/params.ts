@@ -1,11 +1,12 @@
 /** Query-string parsing for the read API: a bad parameter is LS_ERR_BAD_QUERY naming it. */
 import { LivestatsError } from '../../protocol/errors'
+import { FILTER_DIMENSIONS, MAX_FILTERS, MAX_FILTER_VALUE, type Filter } from '../store/filters'
 import type { Bucket, Dimension, Range } from '../store/types'
 
 const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 }
 export const DIMENSIONS: readonly Dimension[] = [
   'page', 'referrer', 'utm_source', 'utm_medium', 'utm_campaign', 'browser', 'os', 'device', 'event', 'keyword', 'country', 'region', 'city',
-  'entry_page', 'exit_page',
+  'entry_page', 'exit_page', 'utm_term',
 ]
 
 function bad(message: string): never {
@@ -33,12 +34,48 @@ export function range(q: URLSearchParams, now: number = Date.now()): Range {
     const f = from === null ? bad('from is required with to') : time('from', from)
     const t = to === null ? now : time('to', to)
     if (t <= f) bad('to must be after from')
-    return { site: s, from: f, to: t }
+    return { site: s, from: f, to: t, filters: filters(q) }
   }
   const r = q.get('range') ?? '24h'
   const m = /^(\d{1,4})([mhd])$/.exec(r)
   if (m === null) bad(`range must look like 30m, 24h or 7d, got "${r}"`)
-  return { site: s, from: now - Number(m[1]) * (UNITS[m[2] as string] as number), to: now }
+  return { site: s, from: now - Number(m[1]) * (UNITS[m[2] as string] as number), to: now, filters: filters(q) }
+}
+
+/**
+ * Filters: a parameter named after a dimension (`page`, `referrer`, `country`, ...; FILTER_DIMENSIONS),
+ * its value `X` for "is X", `!X` for "is not X", `~X` for "contains X" (ignoring ASCII case); a
+ * leading `\` takes the next character as it is (`\!x` is "is !x"). Repeated or several, they combine with AND.
+ */
+export function filters(q: URLSearchParams): Filter[] {
+  const out: Filter[] = []
+  for (const dim of FILTER_DIMENSIONS) {
+    for (const raw of q.getAll(dim)) {
+      const op = raw.startsWith('!') ? 'not' : raw.startsWith('~') ? 'contains' : 'is'
+      const value = op !== 'is' || raw.startsWith('\\') ? raw.slice(1) : raw
+      if (value === '') bad(`${dim} filter needs a value: ${dim}=X (is), ${dim}=!X (is not) or ${dim}=~X (contains)`)
+      if (value.length > MAX_FILTER_VALUE) bad(`${dim} filter value is longer than ${MAX_FILTER_VALUE} characters`)
+      out.push({ dim, op, value })
+    }
+  }
+  if (out.length > MAX_FILTERS) bad(`at most ${MAX_FILTERS} filters, got ${out.length}`)
+  return out
+}
+
+/** `compare=previous` (the range just before, as long) or `compare=year` (the same dates a year before). */
+export function compare(q: URLSearchParams, r: Range): Range | null {
+  const c = q.get('compare')
+  if (c === null || c === '') return null
+  if (c === 'previous') return { ...r, from: r.from - (r.to - r.from), to: r.from }
+  if (c === 'year') return { ...r, from: yearBefore(r.from), to: yearBefore(r.to) }
+  return bad('compare must be previous or year')
+}
+
+/** The same UTC date and time a year before (29 February becomes 1 March). */
+function yearBefore(t: number): number {
+  const d = new Date(t)
+  d.setUTCFullYear(d.getUTCFullYear() - 1)
+  return d.getTime()
 }
 
 export function bucket(q: URLSearchParams, r: Range): Bucket {

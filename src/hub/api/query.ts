@@ -2,10 +2,25 @@
 import type { Router } from '../http/router'
 import { json } from '../http/reply'
 import type { GeoSource } from '../ingest/geo'
-import type { Dimension, Store } from '../store/types'
+import type { Dimension, Range, Store, TopRow } from '../store/types'
 import { opaqueFeed } from '../live/feed'
-import { figures } from './figures'
+import { change, figures, type Figures } from './figures'
 import * as p from './params'
+
+/**
+ * Gives each row the same value's count in the earlier period (`previous`, 0 when absent there) and
+ * the change in percent (null from 0): visits for visit dimensions, page views for the others.
+ */
+async function withPrevious(rows: TopRow[], before: TopRow[]): Promise<void> {
+  const by = new Map(before.map((r) => [r.value, r]))
+  for (const row of rows as (TopRow & { previous?: number; change?: number | null })[]) {
+    const old = by.get(row.value)
+    const count = (x: TopRow | undefined): number => (x === undefined ? 0 : x.visits ?? x.pageviews)
+    const prev = count(old)
+    row.previous = prev
+    row.change = prev === 0 ? null : ((count(row) - prev) / prev) * 100
+  }
+}
 
 /** Dimensions whose values come from the IP database: their answers carry its licence notice. */
 const GEO_DIMS: ReadonlySet<Dimension> = new Set(['country', 'region', 'city'])
@@ -18,24 +33,40 @@ export function queryRoutes(router: Router, store: Store, feedId: (id: string) =
   const read = { auth: true }
   router.on('GET', '/api/sites', async (_req, res) => json(res, 200, { sites: await store.sites() }), read)
 
+  /** Totals of a range: page views and visitors, and the visits that started in it. */
+  const totalsOf = async (r: Range): Promise<Figures> => {
+    const [t, v] = await Promise.all([store.totals(r), store.visitTotals(r)])
+    return figures(t, v)
+  }
+
   router.on('GET', '/api/series', async (_req, res, url) => {
     const r = p.range(url.searchParams)
     const b = p.bucket(url.searchParams, r)
-    json(res, 200, { site: r.site, from: r.from, to: r.to, bucket: b, points: await store.series(r, b) })
+    const c = p.compare(url.searchParams, r)
+    const [points, previous] = await Promise.all([store.series(r, b), c === null ? null : store.series(c, b)])
+    const body: Record<string, unknown> = { site: r.site, from: r.from, to: r.to, bucket: b, points }
+    // the earlier period's buckets, in the same order: point i compares with previous.points[i]
+    if (c !== null) body.previous = { from: c.from, to: c.to, points: previous }
+    json(res, 200, body)
   }, read)
 
   router.on('GET', '/api/top', async (_req, res, url) => {
     const r = p.range(url.searchParams)
     const dim = p.dimension(url.searchParams)
+    const c = p.compare(url.searchParams, r)
     const rows = await store.top(r, dim, p.limit(url.searchParams, 10, 1000))
+    if (c !== null) await withPrevious(rows, await store.top(c, dim, 1000))
     if (GEO_DIMS.has(dim)) json(res, 200, { site: r.site, from: r.from, to: r.to, dim, rows, attribution: geo?.attribution ?? null })
     else json(res, 200, { site: r.site, from: r.from, to: r.to, dim, rows })
   }, read)
 
   router.on('GET', '/api/totals', async (_req, res, url) => {
     const r = p.range(url.searchParams)
-    const [t, v, bots] = await Promise.all([store.totals(r), store.visitTotals(r), store.bots(r)])
-    json(res, 200, { site: r.site, from: r.from, to: r.to, ...figures(t, v), bots })
+    const c = p.compare(url.searchParams, r)
+    const [now, before, bots] = await Promise.all([totalsOf(r), c === null ? null : totalsOf(c), store.bots(r)])
+    const body: Record<string, unknown> = { site: r.site, from: r.from, to: r.to, ...now, bots }
+    if (c !== null && before !== null) body.compare = { from: c.from, to: c.to, ...before, change: change(now, before) }
+    json(res, 200, body)
   }, read)
 
   // what the dashboard's history view opens with, in one round trip
@@ -43,11 +74,15 @@ export function queryRoutes(router: Router, store: Store, feedId: (id: string) =
     const r = p.range(url.searchParams)
     const b = p.bucket(url.searchParams, r)
     const n = p.limit(url.searchParams, 10, 100)
-    const [series, pages, referrers, bots] = await Promise.all([
+    const c = p.compare(url.searchParams, r)
+    const [series, pages, referrers, bots, previous] = await Promise.all([
       store.series(r, b), store.top(r, 'page', n), store.top(r, 'referrer', n), store.bots(r),
+      c === null ? null : store.series(c, b),
     ])
     // bots: page views kept out of every count as bots, so a tester sees why their visits are missing
-    json(res, 200, { site: r.site, from: r.from, to: r.to, bucket: b, series, pages, referrers, bots })
+    const body: Record<string, unknown> = { site: r.site, from: r.from, to: r.to, bucket: b, series, pages, referrers, bots }
+    if (c !== null) body.previous = { from: c.from, to: c.to, series: previous }
+    json(res, 200, body)
   }, read)
 
   // the IP database countries come from: the dashboard shows its licence notice

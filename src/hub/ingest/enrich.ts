@@ -18,6 +18,7 @@ interface PageParts {
   utmSource: string | null
   utmMedium: string | null
   utmCampaign: string | null
+  utmTerm: string | null
   /** `utm_term`, as a keyword (normaliseKeyword). */
   keyword: string | null
 }
@@ -31,12 +32,13 @@ function partsOf(u: UrlParts): PageParts {
   const q = u.query
   // most page URLs carry no campaign: no query scan beyond these two searches
   if (q === '' || (q.indexOf('utm_') === -1 && q.indexOf('ref=') === -1)) {
-    return { host: u.host, path: u.path, utmSource: null, utmMedium: null, utmCampaign: null, keyword: null }
+    return { host: u.host, path: u.path, utmSource: null, utmMedium: null, utmCampaign: null, utmTerm: null, keyword: null }
   }
+  const term = queryValue(q, 'utm_term=')
   return {
     host: u.host, path: u.path, utmSource: queryValue(q, 'utm_source=') ?? queryValue(q, 'ref='),
-    utmMedium: queryValue(q, 'utm_medium='), utmCampaign: queryValue(q, 'utm_campaign='),
-    keyword: normaliseKeyword(queryValue(q, 'utm_term=')),
+    utmMedium: queryValue(q, 'utm_medium='), utmCampaign: queryValue(q, 'utm_campaign='), utmTerm: term,
+    keyword: normaliseKeyword(term),
   }
 }
 
@@ -59,7 +61,7 @@ function externalKey(refHost: string | null, pageHost: string | null, site: stri
 function blank(ts: number, type: StoredEvent['type'], id: string, site: string, client: ClientInfo): StoredEvent {
   return {
     id, ts, type, site, visitor: null, cid: null, host: null, path: null, title: null, referrer: null, refHost: null,
-    utmSource: null, utmMedium: null, utmCampaign: null, keyword: null, browser: client.browser, os: client.os, device: client.device,
+    utmSource: null, utmMedium: null, utmCampaign: null, utmTerm: null, keyword: null, browser: client.browser, os: client.os, device: client.device,
     bot: client.bot, country: client.country, region: client.region, city: client.city, screen: null, language: null, name: null, data: null,
     instance: null,
   }
@@ -71,7 +73,7 @@ function processRow(ev: ProcessSideEvent, now: number): StoredEvent {
   const { id, type, app, instance, at: _at, ...payload } = ev
   return {
     id, ts: at, type, site: app, visitor: null, cid: null, host: null, path: null, title: null, referrer: null,
-    refHost: null, utmSource: null, utmMedium: null, utmCampaign: null, keyword: null, browser: null, os: null, device: null, bot: false,
+    refHost: null, utmSource: null, utmMedium: null, utmCampaign: null, utmTerm: null, keyword: null, browser: null, os: null, device: null, bot: false,
     country: null, region: null, city: null, screen: null, language: null, name: type === 'job' ? ev.name : null,
     data: JSON.stringify(payload), instance,
   }
@@ -100,6 +102,7 @@ export function toRow(
       row.utmSource = p.utmSource
       row.utmMedium = p.utmMedium
       row.utmCampaign = p.utmCampaign
+      row.utmTerm = p.utmTerm
       row.screen = ev.screen ?? null
       row.language = ev.language ?? client.language
       return row

@@ -176,15 +176,11 @@ export class RollupBatch {
     if (e.type === 'pageview') {
       c.pageview(e.ts, e.visitor)
       const dims = c.dims(e.ts)
+      // referrer, UTM and keyword are a visit's, rolled up with visits (visits.ts); their codes stay unused
       bump(dims, DIM_CODE.page, e.path)
-      bump(dims, DIM_CODE.referrer, e.refHost)
-      bump(dims, DIM_CODE.utm_source, e.utmSource)
-      bump(dims, DIM_CODE.utm_medium, e.utmMedium)
-      bump(dims, DIM_CODE.utm_campaign, e.utmCampaign)
       bump(dims, DIM_CODE.browser, e.browser)
       bump(dims, DIM_CODE.os, e.os)
       bump(dims, DIM_CODE.device, e.device)
-      bump(dims, DIM_CODE.keyword, e.keyword)
       bump(dims, DIM_CODE.country, e.country)
       bump(dims, DIM_CODE.region, e.region)
       bump(dims, DIM_CODE.city, e.city)

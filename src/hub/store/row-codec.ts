@@ -10,7 +10,7 @@
 import type { StoredEvent } from './types'
 
 const SEP = '\0'
-const FIELDS = 27
+const FIELDS = 28
 
 /** Whether `v` can travel in a packed batch: null, or a non-empty string without NUL. */
 function ok(v: string | null): boolean {
@@ -29,7 +29,7 @@ export function packRows(rows: readonly StoredEvent[]): string | null {
     if (!(ok(e.id) && ok(e.type) && ok(e.site) && ok(e.visitor) && ok(e.cid) && ok(e.host) && ok(e.path) &&
       ok(e.title) && ok(e.referrer) && ok(e.refHost) && ok(e.utmSource) && ok(e.utmMedium) && ok(e.utmCampaign) &&
       ok(e.browser) && ok(e.os) && ok(e.device) && ok(e.country) && ok(e.language) && ok(e.name) &&
-      ok(e.data) && ok(e.instance) && ok(e.keyword) && ok(e.region) && ok(e.city)) || !Number.isSafeInteger(e.ts) || (e.screen !== null && !Number.isSafeInteger(e.screen))) {
+      ok(e.data) && ok(e.instance) && ok(e.keyword) && ok(e.region) && ok(e.city) && ok(e.utmTerm)) || !Number.isSafeInteger(e.ts) || (e.screen !== null && !Number.isSafeInteger(e.screen))) {
       return null
     }
     t += e.id + SEP + e.ts + SEP + e.type + SEP + e.site + SEP + s(e.visitor) + SEP + s(e.cid) + SEP + s(e.host) + SEP +
@@ -37,7 +37,7 @@ export function packRows(rows: readonly StoredEvent[]): string | null {
       s(e.utmMedium) + SEP + s(e.utmCampaign) + SEP + s(e.browser) + SEP + s(e.os) + SEP + s(e.device) + SEP +
       (e.bot ? '1' : '') + SEP + s(e.country) + SEP + (e.screen === null ? '' : e.screen) + SEP +
       s(e.language) + SEP + s(e.name) + SEP + s(e.data) + SEP + s(e.instance) + SEP + s(e.keyword) + SEP +
-      s(e.region) + SEP + s(e.city) + SEP
+      s(e.region) + SEP + s(e.city) + SEP + s(e.utmTerm) + SEP
   }
   return t
 }
@@ -59,7 +59,7 @@ export function unpackRows(text: string): StoredEvent[] {
       utmCampaign: n(f[i + 13]), browser: n(f[i + 14]), os: n(f[i + 15]), device: n(f[i + 16]), bot: f[i + 17] === '1',
       country: n(f[i + 18]), screen: screen === '' || screen === undefined ? null : Number(screen),
       language: n(f[i + 20]), name: n(f[i + 21]), data: n(f[i + 22]), instance: n(f[i + 23]), keyword: n(f[i + 24]),
-      region: n(f[i + 25]), city: n(f[i + 26]),
+      region: n(f[i + 25]), city: n(f[i + 26]), utmTerm: n(f[i + 27]),
     })
   }
   return out

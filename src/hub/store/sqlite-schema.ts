@@ -4,6 +4,7 @@
  * (a second `init()`, a restart) does nothing.
  */
 import type Database from 'better-sqlite3'
+import { factsMigration } from './sqlite-facts-schema'
 import { VISITS_MIGRATION } from './sqlite-visits-schema'
 
 export interface SqlitePragmas {
@@ -36,7 +37,10 @@ export function applyPragmas(db: Database.Database, p: SqlitePragmas): void {
 /** Schema 4's third key column (schema 8 keys on `type` instead): 1 for web events, 0 for tracker events. */
 const WEB_SCOPE = "type IN ('pageview', 'event', 'leave')"
 
-const MIGRATIONS: readonly string[] = [
+/** SQL to run, or a function for a migration that fills tables with more than SQL. */
+type Migration = string | ((db: Database.Database) => void)
+
+const MIGRATIONS: readonly Migration[] = [
   // 1: events, rollups, live samples, sessions.
   `
   CREATE TABLE events (
@@ -151,6 +155,9 @@ const MIGRATIONS: readonly string[] = [
   `,
   // 9: region and city, filled when the hub reads a city-level IP database (--geoip); older rows have none.
   `ALTER TABLE events ADD COLUMN region TEXT; ALTER TABLE events ADD COLUMN city TEXT;`,
+  // 10: what filtered queries read (page view and custom event facts, a string dictionary, engaged
+  // time per page), utm_term, and the source dimensions' visit rollups; filled from what is stored.
+  factsMigration,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length
@@ -175,7 +182,9 @@ export function migrate(db: Database.Database, target: number = SCHEMA_VERSION):
       throw new Error(`Database schema ${current} is newer than this Livestats (${SCHEMA_VERSION})`)
     }
     if (current >= target) return false
-    db.exec(MIGRATIONS[current] as string)
+    const m = MIGRATIONS[current] as Migration
+    if (typeof m === 'string') db.exec(m)
+    else m(db)
     write.run(VERSION_KEY, String(current + 1))
     return true
   })

@@ -19,16 +19,19 @@ import type Database from 'better-sqlite3'
 import { BUCKETS, coverRange } from './time'
 import type { StoredEvent, TopRow, VisitDimension, VisitTotals } from './types'
 import {
-  VISIT_DIM_CODE, VISIT_DIMENSIONS, VISIT_GAP_MS, VisitDeltas, isZero, join, touches, visitOf, zeroSums,
+  VISIT_DIM_CODE, VISIT_DIMENSIONS, VISIT_GAP_MS, VisitDeltas, isZero, join, sameSource, touches, visitOf, zeroSums,
   type Visit, type VisitSums,
 } from './visits'
 
 const VISIT_COLUMNS = `id, visitor, start, end, pageviews, entry, exit, ref_host AS refHost, utm_source AS utmSource,
-  utm_medium AS utmMedium, utm_campaign AS utmCampaign, keyword, country, browser, os, device, engaged_n AS engagedN,
+  utm_medium AS utmMedium, utm_campaign AS utmCampaign, utm_term AS utmTerm, keyword, country, region, city, browser, os, device, engaged_n AS engagedN,
   engaged_ms AS engagedMs, writing_ms AS writingMs, rolled`
 
 /** The visits column holding each visit dimension. */
-const VISIT_COLUMN: Readonly<Record<VisitDimension, string>> = { entry_page: 'entry', exit_page: 'exit' }
+export const VISIT_COLUMN: Readonly<Record<VisitDimension, string>> = {
+  entry_page: 'entry', exit_page: 'exit', referrer: 'ref_host', utm_source: 'utm_source', utm_medium: 'utm_medium',
+  utm_campaign: 'utm_campaign', utm_term: 'utm_term', keyword: 'keyword',
+}
 
 function prepare(db: Database.Database) {
   return {
@@ -41,13 +44,14 @@ function prepare(db: Database.Database) {
     setState: db.prepare<[number, number, number]>(`INSERT INTO visit_state (site, closed_to, max_span) VALUES (?, ?, ?)
       ON CONFLICT (site) DO UPDATE SET closed_to = excluded.closed_to, max_span = excluded.max_span`),
     insert: db.prepare(`INSERT INTO visits (site, visitor, start, end, pageviews, entry, exit, ref_host, utm_source,
-      utm_medium, utm_campaign, keyword, country, browser, os, device, rolled) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0)`),
+      utm_medium, utm_campaign, utm_term, keyword, country, region, city, browser, os, device, rolled)
+      VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0)`),
     // SQLite rewrites the index entries of every column a SET names, changed or not: the usual
     // update (a later page view of an open visit) leaves start and rolled, and so every index, alone
     grow: db.prepare<[number, number, string | null, number]>('UPDATE visits SET end = ?, pageviews = ?, exit = ? WHERE id = ?'),
     update: db.prepare(`UPDATE visits SET start = ?, end = ?, pageviews = ?, entry = ?, exit = ?, ref_host = ?,
-      utm_source = ?, utm_medium = ?, utm_campaign = ?, keyword = ?, engaged_n = ?, engaged_ms = ?, writing_ms = ?,
-      rolled = 0 WHERE id = ?`),
+      utm_source = ?, utm_medium = ?, utm_campaign = ?, utm_term = ?, keyword = ?, engaged_n = ?, engaged_ms = ?,
+      writing_ms = ?, rolled = 0 WHERE id = ?`),
     /** Open visits that started before the watermark: the ones that may have closed. */
     open: db.prepare<[number, number], Row>(`SELECT ${VISIT_COLUMNS} FROM visits WHERE site = ? AND rolled = 0 AND start < ?`),
     roll: db.prepare<[number]>('UPDATE visits SET rolled = 1 WHERE id = ?'),
@@ -81,6 +85,21 @@ function prepare(db: Database.Database) {
         WHERE site = ? AND rolled = 0 AND start >= ? AND start < ? AND ${VISIT_COLUMN[dim]} IS NOT NULL
       ) GROUP BY value HAVING sum(visits) > 0 ORDER BY visits DESC, value LIMIT ?`)),
   }
+}
+
+/** What joining a page view did. */
+export interface Joined {
+  visit: Visit
+  /** The later visit the page view bridged into `visit` (now deleted), or null. */
+  merged: Visit | null
+  /** Whether the visit's source (referrer, UTM, keyword) changed for page views it already had (a new first page view). */
+  sourceChanged: boolean
+  /** The visit is new, or starts earlier than before. */
+  began: boolean
+}
+
+function sourceOf(v: Visit): Visit {
+  return { ...v }
 }
 
 /** A visits row: `rolled` is 1 once its figures are in the rollups (it closed), 0 while it is open. */
@@ -148,10 +167,12 @@ export class SqliteVisits {
     this.load()
   }
 
-  /** Joins a fresh, human page view of site id `site` to its visit. */
-  pageview(siteId: number, e: StoredEvent): void {
-    const visitor = e.visitor
-    if (visitor === null) return
+  /**
+   * Joins a fresh, human page view (with a visitor) of site id `site` to its visit, and says what
+   * changed for the fact rows of the visit's other page views.
+   */
+  pageview(siteId: number, e: StoredEvent): Joined {
+    const visitor = e.visitor ?? ''
     const site = this.site(siteId)
     if (!(e.ts <= site.seen)) site.seen = e.ts
     const last = site.open.get(visitor)
@@ -173,11 +194,13 @@ export class SqliteVisits {
     if (into === null) {
       const v: Row = { ...visitOf(e), rolled: 0 }
       v.id = Number(this.q.insert.run(siteId, visitor, v.start, v.end, v.pageviews, v.entry, v.exit, v.refHost,
-        v.utmSource, v.utmMedium, v.utmCampaign, v.keyword, v.country, v.browser, v.os, v.device).lastInsertRowid)
+        v.utmSource, v.utmMedium, v.utmCampaign, v.utmTerm, v.keyword, v.country, v.region, v.city, v.browser, v.os, v.device).lastInsertRowid)
       if (last === undefined || v.start > last.start) site.open.set(visitor, v)
-      return
+      return { visit: v, merged: null, sourceChanged: false, began: true }
     }
     const start = into.start
+    // only a new first page view changes the source: copy it only then
+    const was = e.ts < start || (other !== null && other.start < start) ? sourceOf(into) : null
     // a closed visit that grows again leaves the rollups until it closes anew
     const reopened = into.rolled === 1
     if (reopened) this.deltas.remove(siteId, into)
@@ -188,7 +211,7 @@ export class SqliteVisits {
       this.q.grow.run(into.end, into.pageviews, into.exit, into.id)
     } else {
       this.q.update.run(into.start, into.end, into.pageviews, into.entry, into.exit, into.refHost, into.utmSource,
-        into.utmMedium, into.utmCampaign, into.keyword, into.engagedN, into.engagedMs, into.writingMs, into.id)
+        into.utmMedium, into.utmCampaign, into.utmTerm, into.keyword, into.engagedN, into.engagedMs, into.writingMs, into.id)
     }
     if (other !== null) this.q.delete.run(other.id)
     if (into.end - into.start > site.maxSpan) {
@@ -197,6 +220,30 @@ export class SqliteVisits {
     }
     const latest = site.open.get(visitor)
     if (latest === undefined || latest.id === other?.id || into.start > latest.start) site.open.set(visitor, into)
+    return { visit: into, merged: other, sourceChanged: was !== null && !sameSource(was, into), began: into.start < start }
+  }
+
+  /**
+   * The visit a fresh custom event at `ts` belongs to: its visitor's visit that starts at most a gap
+   * after it and ends at most a gap before it; of two, the one that started before it. Null for none.
+   */
+  visitAt(siteId: number, visitor: string, ts: number): Visit | null {
+    const site = this.site(siteId)
+    const last = site.open.get(visitor)
+    if (ts >= site.closedTo + VISIT_GAP_MS && (last === undefined || ts >= last.start)) {
+      return last !== undefined && touches(last, ts) ? last : null
+    }
+    let found: Visit | null = null
+    for (const row of this.q.near.all(siteId, ts - VISIT_GAP_MS - site.maxSpan, ts + VISIT_GAP_MS, visitor)) {
+      const v = last !== undefined && row.id === last.id ? last : row
+      if (touches(v, ts) && (found === null || v.start <= ts)) found = v
+    }
+    return found
+  }
+
+  /** The longest visit of a site so far, ms: queries widen ranges by it to find a visit's page views. */
+  maxSpan(siteId: number): number {
+    return this.sites.get(siteId)?.maxSpan ?? 0
   }
 
   /**

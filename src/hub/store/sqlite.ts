@@ -6,12 +6,13 @@ import Database from 'better-sqlite3'
 import { LivestatsError } from '../../protocol/errors'
 import { DIM_CODE, OpenVisitors, RECOUNT, RollupBatch } from './rollup'
 import { applyPragmas, migrate } from './sqlite-schema'
-import { SqliteVisits } from './sqlite-visits'
+import { SqliteAnalytics } from './sqlite-analytics'
 import { BUCKET_MS, BUCKETS, alignRange, coverRange, pointsOf } from './time'
 import type {
   AppendResult, Bucket, Dimension, FeedRow, LiveSample, ProcessMinute, Range, SeriesPoint, SessionRecord, Store,
   StoredEvent, TopRow, VisitTotals,
 } from './types'
+import type { Filter } from './filters'
 import { isVisitDimension, zeroSums } from './visits'
 
 export interface SqliteStoreOptions {
@@ -44,7 +45,7 @@ function prepareAll(db: Db) {
   return {
     insert: db.prepare(`INSERT OR IGNORE INTO events (id, ts, type, site, visitor, cid, host, path, title, referrer,
       ref_host, utm_source, utm_medium, utm_campaign, browser, os, device, bot, country, screen, language, name,
-      data, instance, keyword, region, city) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`),
+      data, instance, keyword, region, city, utm_term) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`),
     upsertSite: db.prepare<[string, number, number], { id: number }>(`INSERT INTO sites (name, first, last)
       VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET first = min(first, excluded.first),
       last = max(last, excluded.last) RETURNING id`),
@@ -89,6 +90,10 @@ function prepareAll(db: Db) {
     countSite: db.prepare<[string], [number]>('SELECT count(*) FROM events WHERE site = ?').raw(),
     pruneChunk: db.prepare<[string, string, number, number]>(`DELETE FROM events WHERE rowid IN
       (SELECT rowid FROM events WHERE site = ? AND type = ? AND ts < ? LIMIT ?)`),
+    firstPv: db.prepare<[number], [number | null]>('SELECT min(ts) FROM pv WHERE site = ?').raw(),
+    firstCe: db.prepare<[number], [number | null]>('SELECT min(ts) FROM ce WHERE site = ?').raw(),
+    prunePv: db.prepare<[number, number]>('DELETE FROM pv WHERE site = ? AND ts < ?'),
+    pruneCe: db.prepare<[number, number]>('DELETE FROM ce WHERE site = ? AND ts < ?'),
     pruneVisits: db.prepare<[number, number, number]>(`DELETE FROM visits WHERE rowid IN
       (SELECT rowid FROM visits WHERE site = ? AND start < ? AND end < ? LIMIT 5000)`),
     upsertLive: db.prepare<[string, ...number[]]>(`INSERT INTO live_minute (site, minute, total_max,
@@ -123,6 +128,11 @@ function prepareAll(db: Db) {
 type Statements = ReturnType<typeof prepareAll>
 type ProcessMinuteRow = Omit<ProcessMinute, 'hist'> & { hist: string }
 
+/** Whether a query has filters (and so reads the fact tables, not the rollups). */
+function filtered(range: Range): range is Range & { filters: readonly Filter[] } {
+  return range.filters !== undefined && range.filters.length > 0
+}
+
 function checkLimit(limit: number): void {
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
     throw new LivestatsError('LS_ERR_BAD_QUERY', `limit must be an integer from 1 to ${MAX_LIMIT}`)
@@ -136,7 +146,7 @@ export class SqliteStore implements Store {
   private readonly open = new OpenVisitors()
   private readonly siteIds = new Map<string, number>()
   private st: Statements | null = null
-  private vis: SqliteVisits | null = null
+  private an: SqliteAnalytics | null = null
   private appendTx: Database.Transaction<(events: readonly StoredEvent[]) => AppendResult> | null = null
 
   constructor(readonly path: string, opts: SqliteStoreOptions = {}) {
@@ -156,7 +166,7 @@ export class SqliteStore implements Store {
     // a migration may have deleted data (schema 6 drops the masked IPs): none of it stays in the WAL
     if (migrate(this.db) > 0) this.scrubWal()
     this.st = prepareAll(this.db)
-    this.vis = new SqliteVisits(this.db)
+    this.an = new SqliteAnalytics(this.db)
     this.appendTx = this.db.transaction((events: readonly StoredEvent[]) => this.appendRows(events))
     this.reseed()
   }
@@ -183,20 +193,24 @@ export class SqliteStore implements Store {
     } catch (err) {
       // The transaction rolled back but the open visitor sets already took its visitors.
       this.reseed()
-      this.visits.rollback()
+      this.analytics.rollback()
       throw err
     }
   }
 
-  private get visits(): SqliteVisits {
-    if (this.vis === null) throw new Error('SqliteStore: call init() first')
-    return this.vis
+  private get analytics(): SqliteAnalytics {
+    if (this.an === null) throw new Error('SqliteStore: call init() first')
+    return this.an
+  }
+
+  private get visits(): SqliteAnalytics['visits'] {
+    return this.analytics.visits
   }
 
   private appendRows(events: readonly StoredEvent[]): AppendResult {
     const q = this.q
-    const visits = this.visits
-    visits.begin()
+    const an = this.analytics
+    an.begin()
     const batch = new RollupBatch(this.open)
     const fresh = new Array<boolean>(events.length)
     let stored = 0
@@ -204,17 +218,19 @@ export class SqliteStore implements Store {
       const e = events[i] as StoredEvent
       const r = q.insert.run(e.id, e.ts, e.type, e.site, e.visitor, e.cid, e.host, e.path, e.title, e.referrer,
         e.refHost, e.utmSource, e.utmMedium, e.utmCampaign, e.browser, e.os, e.device, e.bot ? 1 : 0,
-        e.country, e.screen, e.language, e.name, e.data, e.instance, e.keyword, e.region, e.city)
+        e.country, e.screen, e.language, e.name, e.data, e.instance, e.keyword, e.region, e.city, e.utmTerm)
       const isNew = r.changes === 1
       fresh[i] = isNew
       if (isNew) {
         stored++
         batch.add(e)
-        if (e.type === 'pageview' && !e.bot && e.visitor !== null) visits.pageview(this.siteFor(e.site, e.ts), e)
+        if ((e.type === 'pageview' || e.type === 'event') && !e.bot && e.visitor !== null) {
+          an.fresh(this.siteFor(e.site, e.ts), Number(r.lastInsertRowid), e)
+        }
       }
     }
     this.writeRollups(batch)
-    visits.flush()
+    an.flush()
     return { stored, duplicates: events.length - stored, fresh }
   }
 
@@ -269,6 +285,10 @@ export class SqliteStore implements Store {
     for (let i = 0; i < n; i++) out[i] = { t: from + i * size, pageviews: 0, visitors: 0 }
     const site = this.siteId(range.site)
     if (site === undefined) return out
+    if (filtered(range)) {
+      this.analytics.filtered.series(site, from, size, out, range.filters)
+      return out
+    }
     for (const [t, pageviews, visitors] of this.q.series.iterate(site, BUCKETS.indexOf(bucket), from, from + n * size)) {
       const p = out[(t - from) / size]
       if (p !== undefined) {
@@ -287,6 +307,7 @@ export class SqliteStore implements Store {
     const { from, to } = alignRange(range.from, range.to, BUCKET_MS.hour)
     const site = this.siteId(range.site)
     if (site === undefined) return []
+    if (filtered(range)) return this.analytics.filtered.top(site, dim, from, to, limit, range.filters)
     if (visitDim) return this.visits.top(site, dim, from, to, limit)
     return this.q.top.all(site, DIM_CODE[dim], from, to, limit)
   }
@@ -296,6 +317,7 @@ export class SqliteStore implements Store {
     const { from, to } = alignRange(range.from, range.to, BUCKET_MS.minute)
     const site = this.siteId(range.site)
     if (site === undefined || from === to) return zeroSums()
+    if (filtered(range)) return this.analytics.filtered.visitTotals(site, from, to, range.filters)
     return this.visits.totals(site, from, to)
   }
 
@@ -309,6 +331,7 @@ export class SqliteStore implements Store {
     const { from, to } = alignRange(range.from, range.to, BUCKET_MS.minute)
     const site = this.siteId(range.site)
     if (site === undefined || from === to) return { pageviews: 0, visitors: 0 }
+    if (filtered(range)) return this.analytics.filtered.totals(site, from, to, range.filters)
     let pageviews = 0
     for (const s of coverRange(from, to)) {
       pageviews += this.q.sumPageviews.get(site, BUCKETS.indexOf(s.bucket), s.from, s.to)?.[0] ?? 0
@@ -362,6 +385,15 @@ export class SqliteStore implements Store {
       // a visit goes with its last page view, so a pruned range never leaves half a visit behind
       while (site !== undefined && q.pruneVisits.run(site, before, before).changes === 5000) {
         await new Promise<void>((resolve) => setImmediate(resolve))
+      }
+      // the fact rows go with their raw events, an hour of them per statement
+      if (site !== undefined) {
+        for (const [first, prune] of [[q.firstPv.get(site)?.[0], q.prunePv], [q.firstCe.get(site)?.[0], q.pruneCe]] as const) {
+          for (let t = first ?? before; t < before; t += BUCKET_MS.hour) {
+            prune.run(site, Math.min(before, t + BUCKET_MS.hour))
+            await new Promise<void>((resolve) => setImmediate(resolve))
+          }
+        }
       }
       for (const type of STORED_TYPES) {
         for (;;) {
@@ -448,7 +480,7 @@ export class SqliteStore implements Store {
       this.db.close()
     }
     this.st = null
-    this.vis = null
+    this.an = null
     this.appendTx = null
   }
 }

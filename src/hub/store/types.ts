@@ -7,6 +7,7 @@
  * store never sees an IP, raw or masked, nor the salts of the visitor hashes (issue 10 item 5), and
  * never decides anything about the client.
  */
+import type { Filter } from './filters'
 
 /** One row of the event table. Web-only and process-only columns are null on the other kind. */
 export interface StoredEvent {
@@ -32,6 +33,8 @@ export interface StoredEvent {
   utmSource: string | null
   utmMedium: string | null
   utmCampaign: string | null
+  /** `utm_term` from the page URL, as sent (the keyword dimension also reads it, normalised). */
+  utmTerm: string | null
   /** Search keyword: `utm_term`, or the words in a search engine's referrer (lower case). */
   keyword: string | null
   browser: string | null
@@ -71,10 +74,13 @@ export type Dimension =
   | 'city'
   | VisitDimension
 /** Dimensions of a visit rather than of a page view: their top lists count visits (see `visits.ts`). */
-export type VisitDimension = 'entry_page' | 'exit_page'
+export type VisitDimension =
+  | 'entry_page' | 'exit_page' | 'referrer' | 'utm_source' | 'utm_medium' | 'utm_campaign' | 'utm_term' | 'keyword'
 
 export interface Range {
   site: string
+  /** Filters, combined with AND (filters.ts says what each selects); none or empty: everything. */
+  filters?: readonly Filter[]
   /** Inclusive start, ms since epoch. */
   from: number
   /** Exclusive end, ms since epoch. */

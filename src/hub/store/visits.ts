@@ -7,6 +7,7 @@
  * two consecutive ones (a gap of exactly 30 minutes still continues it). Its start is its first
  * page view, its end its last, its duration end − start (0 for a single page view, a bounce).
  * Entry page and source (referrer, UTM, keyword) are the first page view's, exit page the last's;
+ * the source is the visit's, not each page view's: a page view belongs to the source its visit came from;
  * country, browser, OS and device are the same for every page view of a visit (the visitor id
  * hashes IP and user agent).
  *
@@ -22,7 +23,9 @@ import type { StoredEvent, VisitDimension } from './types'
 export const VISIT_GAP_MS = 30 * 60_000
 
 /** Visit dimensions' codes in visit rollups are indexes into this list: append only, never reorder. */
-export const VISIT_DIMENSIONS: readonly VisitDimension[] = Object.freeze(['entry_page', 'exit_page'])
+export const VISIT_DIMENSIONS: readonly VisitDimension[] = Object.freeze([
+  'entry_page', 'exit_page', 'referrer', 'utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'keyword',
+])
 export const VISIT_DIM_CODE: Readonly<Record<VisitDimension, number>> = Object.freeze(
   Object.fromEntries(VISIT_DIMENSIONS.map((d, i) => [d, i])) as Record<VisitDimension, number>,
 )
@@ -44,8 +47,11 @@ export interface Visit {
   utmSource: string | null
   utmMedium: string | null
   utmCampaign: string | null
+  utmTerm: string | null
   keyword: string | null
   country: string | null
+  region: string | null
+  city: string | null
   browser: string | null
   os: string | null
   device: string | null
@@ -60,7 +66,7 @@ export function visitOf(e: StoredEvent): Visit {
   return {
     id: 0, visitor: e.visitor ?? '', start: e.ts, end: e.ts, pageviews: 1, entry: e.path, exit: e.path,
     refHost: e.refHost, utmSource: e.utmSource, utmMedium: e.utmMedium, utmCampaign: e.utmCampaign,
-    keyword: e.keyword, country: e.country, browser: e.browser, os: e.os, device: e.device, engagedN: 0, engagedMs: 0, writingMs: 0,
+    utmTerm: e.utmTerm, keyword: e.keyword, country: e.country, region: e.region, city: e.city, browser: e.browser, os: e.os, device: e.device, engagedN: 0, engagedMs: 0, writingMs: 0,
   }
 }
 
@@ -93,6 +99,7 @@ export function join(into: Visit, e: StoredEvent, other: Visit | null): Visit {
     into.utmSource = e.utmSource
     into.utmMedium = e.utmMedium
     into.utmCampaign = e.utmCampaign
+    into.utmTerm = e.utmTerm
     into.keyword = e.keyword
   }
   if (e.ts >= into.end) {
@@ -110,7 +117,28 @@ function setEntry(into: Visit, from: Visit): void {
   into.utmSource = from.utmSource
   into.utmMedium = from.utmMedium
   into.utmCampaign = from.utmCampaign
+  into.utmTerm = from.utmTerm
   into.keyword = from.keyword
+}
+
+/** A visit's value of a visit dimension. */
+export function visitValue(v: Visit, dim: VisitDimension): string | null {
+  switch (dim) {
+    case 'entry_page': return v.entry
+    case 'exit_page': return v.exit
+    case 'referrer': return v.refHost
+    case 'utm_source': return v.utmSource
+    case 'utm_medium': return v.utmMedium
+    case 'utm_campaign': return v.utmCampaign
+    case 'utm_term': return v.utmTerm
+    case 'keyword': return v.keyword
+  }
+}
+
+/** Whether two states of a visit have the same source (what its page views' fact rows carry). */
+export function sameSource(a: Visit, b: Visit): boolean {
+  return a.refHost === b.refHost && a.utmSource === b.utmSource && a.utmMedium === b.utmMedium &&
+    a.utmCampaign === b.utmCampaign && a.utmTerm === b.utmTerm && a.keyword === b.keyword
 }
 
 /** Additive visit figures: one rollup row, or a whole range summed. */
@@ -177,8 +205,9 @@ export class VisitDeltas {
     const hour = floorTo(v.start, BUCKET_MS.hour)
     let dims = hours.get(hour)
     if (dims === undefined) hours.set(hour, (dims = VISIT_DIMENSIONS.map(() => new Map())))
-    this.bump(dims[VISIT_DIM_CODE.entry_page] as Map<string, VisitSums>, v.entry, v, sign)
-    this.bump(dims[VISIT_DIM_CODE.exit_page] as Map<string, VisitSums>, v.exit, v, sign)
+    for (let code = 0; code < VISIT_DIMENSIONS.length; code++) {
+      this.bump(dims[code] as Map<string, VisitSums>, visitValue(v, VISIT_DIMENSIONS[code] as VisitDimension), v, sign)
+    }
   }
 
   private bump(m: Map<string, VisitSums>, value: string | null, v: Visit, sign: number): void {

@@ -20,7 +20,7 @@ const DIMS = [
 /** Lists only a city-level IP database fills (--geoip): hidden while they have nothing to show. */
 const ONLY_WITH_DATA: ReadonlySet<string> = new Set(['region', 'city'])
 /** Lists of visits, not page views (docs/api.md, Visits). */
-const VISIT_DIMS: ReadonlySet<string> = new Set(['entry_page', 'exit_page'])
+const VISIT_DIMS: ReadonlySet<string> = new Set(['entry_page', 'exit_page', 'referrer', 'utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'keyword'])
 
 const pct = (n: number | null): string => (n === null ? '–' : `${Math.round(n * 100)}%`)
 const KPIS: readonly { key: keyof Totals; label: string; fmt: (t: Totals) => string }[] = [

@@ -1,0 +1,50 @@
+/**
+ * Everything the SQLite store keeps beyond raw events and page-view rollups, in one place for its
+ * append transaction: visits (sqlite-visits.ts), the fact rows filtered queries read
+ * (sqlite-facts.ts), and those queries (sqlite-filtered.ts).
+ */
+import type Database from 'better-sqlite3'
+import { Facts } from './sqlite-facts'
+import { FilteredQueries } from './sqlite-filtered'
+import { SqliteVisits } from './sqlite-visits'
+import type { StoredEvent } from './types'
+
+export class SqliteAnalytics {
+  readonly visits: SqliteVisits
+  readonly facts: Facts
+  readonly filtered: FilteredQueries
+
+  constructor(db: Database.Database) {
+    this.visits = new SqliteVisits(db)
+    this.facts = new Facts(db)
+    this.filtered = new FilteredQueries(db, this.facts.dict, this.visits)
+  }
+
+  begin(): void {
+    this.visits.begin()
+  }
+
+  /** The transaction rolled back: what memory holds about visits and ids is read again. */
+  rollback(): void {
+    this.visits.rollback()
+    this.facts.recount()
+  }
+
+  /** A freshly stored event of site id `site`, `rid` its events rowid. Bots and visitor-less events count nowhere. */
+  fresh(site: number, rid: number, e: StoredEvent): void {
+    if (e.bot || e.visitor === null) return
+    if (e.type === 'pageview') {
+      const j = this.visits.pageview(site, e)
+      if (j.merged !== null) this.facts.merged(site, j.merged, j.visit)
+      else if (j.sourceChanged) this.facts.resource(site, j.visit)
+      this.facts.pageview(site, rid, e, j.visit)
+    } else if (e.type === 'event') {
+      this.facts.event(site, rid, e, this.visits.visitAt(site, e.visitor, e.ts)?.id ?? null)
+    }
+  }
+
+  /** Ends the transaction: visits that closed go into the rollups. */
+  flush(): void {
+    this.visits.flush()
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * The fact rows filtered queries read (tables in sqlite-facts-schema.ts), written in the append
+ * transaction beside the raw events: one `pv` row per counted page view (after its visit is known,
+ * carrying the visit's source), one `ce` row per counted custom event. When a late page view moves
+ * a visit's start (a new source) or bridges two visits, the rows of that visit's page views follow.
+ */
+import type Database from 'better-sqlite3'
+import { Dict, visitorKey } from './sqlite-dict'
+import type { StoredEvent } from './types'
+import { VISIT_GAP_MS, type Visit } from './visits'
+
+export class Facts {
+  readonly dict: Dict
+  private readonly pv: Database.Statement
+  private readonly ce: Database.Statement
+  private readonly movePv: Database.Statement
+  private readonly moveCe: Database.Statement
+  private readonly source: Database.Statement
+  private readonly adoptCe: Database.Statement
+  private readonly orphanCount: Database.Statement<[], [number]>
+  /** Custom events that fell in no visit: while none, page views skip looking for them. */
+  private orphans = 0
+
+  constructor(db: Database.Database) {
+    this.dict = new Dict(db)
+    this.pv = db.prepare(`INSERT INTO pv (site, ts, rid, visit, vid, path, ref, utm_source, utm_medium, utm_campaign,
+      utm_term, keyword, country, region, city, browser, os, device) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
+    this.ce = db.prepare(`INSERT INTO ce (site, ts, rid, visit, vid, name, path, country, region, city, browser, os, device)
+      VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`)
+    this.movePv = db.prepare('UPDATE pv SET visit = ? WHERE site = ? AND ts >= ? AND ts <= ? AND visit = ?')
+    this.moveCe = db.prepare('UPDATE ce SET visit = ? WHERE site = ? AND ts >= ? AND ts <= ? AND visit = ?')
+    this.source = db.prepare(`UPDATE pv SET ref = ?, utm_source = ?, utm_medium = ?, utm_campaign = ?, utm_term = ?,
+      keyword = ? WHERE site = ? AND ts >= ? AND ts <= ? AND visit = ?`)
+    this.adoptCe = db.prepare('UPDATE ce SET visit = ? WHERE site = ? AND vid = ? AND ts >= ? AND ts <= ? AND visit IS NULL')
+    this.orphanCount = db.prepare<[], [number]>('SELECT count(*) FROM ce WHERE visit IS NULL').raw()
+    this.recount()
+  }
+
+  /** Reads how many orphan custom events there are (at start and after a rollback). */
+  recount(): void {
+    this.orphans = this.orphanCount.get()?.[0] ?? 0
+    this.dict.forget()
+  }
+
+  /** A counted page view, once its visit is known. `rid` is its events rowid. */
+  pageview(site: number, rid: number, e: StoredEvent, v: Visit): void {
+    const d = this.dict
+    this.pv.run(site, e.ts, rid, v.id, visitorKey(e.visitor ?? ''), d.id(e.path), d.id(v.refHost), d.id(v.utmSource),
+      d.id(v.utmMedium), d.id(v.utmCampaign), d.id(v.utmTerm), d.id(v.keyword), d.id(e.country), d.id(e.region),
+      d.id(e.city), d.id(e.browser), d.id(e.os), d.id(e.device))
+    // custom events that came before the page views of their visit join it now
+    if (this.orphans > 0) this.adopt(site, v)
+  }
+
+  /** A counted custom event, in visit `visit` or none. */
+  event(site: number, rid: number, e: StoredEvent, visit: number | null): void {
+    const d = this.dict
+    this.ce.run(site, e.ts, rid, visit, visitorKey(e.visitor ?? ''), d.id(e.name), d.id(e.path), d.id(e.country),
+      d.id(e.region), d.id(e.city), d.id(e.browser), d.id(e.os), d.id(e.device))
+    if (visit === null) this.orphans++
+  }
+
+  /** `from` was bridged into `into`: its page views and custom events now belong to `into`. */
+  merged(site: number, from: Visit, into: Visit): void {
+    this.movePv.run(into.id, site, from.start, from.end, from.id)
+    this.moveCe.run(into.id, site, from.start - VISIT_GAP_MS, from.end + VISIT_GAP_MS, from.id)
+    this.resource(site, into)
+  }
+
+  /** The visit's page views carry its (new) source. */
+  resource(site: number, v: Visit): void {
+    const d = this.dict
+    this.source.run(d.id(v.refHost), d.id(v.utmSource), d.id(v.utmMedium), d.id(v.utmCampaign), d.id(v.utmTerm),
+      d.id(v.keyword), site, v.start, v.end, v.id)
+  }
+
+  /** Custom events that came before their visit's page views join it once one arrives. */
+  private adopt(site: number, v: Visit): void {
+    const n = this.adoptCe.run(v.id, site, visitorKey(v.visitor), v.start - VISIT_GAP_MS, v.end + VISIT_GAP_MS).changes
+    this.orphans -= n
+  }
+}

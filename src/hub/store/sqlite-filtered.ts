@@ -1,0 +1,202 @@
+/**
+ * Filtered queries on SQLite (what a filter means: filters.ts). Unfiltered queries read rollups;
+ * these read the fact rows: `pv` for page views (its visit's source is on each row, so a source
+ * filter costs no join), `ce` for custom events, `visits` for visit figures. A range is one
+ * sequential read of (site, time) keys; conditions compare dict ids; filters that cross from one
+ * kind to another (a page filter on visits, an entry page or event filter on page views) become an
+ * `IN` over the other table, bounded by the site's longest visit.
+ */
+import type Database from 'better-sqlite3'
+import type { Filter, FilterDimension } from './filters'
+import type { Dict } from './sqlite-dict'
+import type { SqliteVisits } from './sqlite-visits'
+import { VISIT_COLUMN } from './sqlite-visits'
+import type { SeriesPoint, TopRow, VisitDimension, VisitTotals } from './types'
+import { VISIT_GAP_MS, isVisitDimension } from './visits'
+
+type Param = number | string
+interface Cond {
+  sql: string
+  params: Param[]
+}
+
+const TRUE: Cond = { sql: '1', params: [] }
+const FALSE: Cond = { sql: '0', params: [] }
+
+/** pv columns (dict ids) of the filters a page view answers itself. */
+const PV_COLUMN: Partial<Record<FilterDimension, string>> = {
+  page: 'path', referrer: 'ref', utm_source: 'utm_source', utm_medium: 'utm_medium', utm_campaign: 'utm_campaign',
+  utm_term: 'utm_term', keyword: 'keyword', country: 'country', region: 'region', city: 'city', browser: 'browser',
+  os: 'os', device: 'device',
+}
+/** ce columns (dict ids) of the filters a custom event answers itself. */
+const CE_COLUMN: Partial<Record<FilterDimension, string>> = {
+  page: 'path', country: 'country', region: 'region', city: 'city', browser: 'browser', os: 'os', device: 'device',
+  event: 'name',
+}
+/** visits columns (text) of the filters a visit answers itself. */
+const VISITS_COLUMN: Partial<Record<FilterDimension, string>> = {
+  ...VISIT_COLUMN, country: 'country', region: 'region', city: 'city', browser: 'browser', os: 'os', device: 'device',
+}
+/** Top-list dimensions counted over page views, and their pv column. */
+const PV_TOP: Readonly<Record<string, string>> = {
+  page: 'path', country: 'country', region: 'region', city: 'city', browser: 'browser', os: 'os', device: 'device',
+}
+
+/** Sorted as the rollup lists are: most first, then by value. */
+function rank<T extends { value: string }>(rows: T[], n: (r: T) => number, limit: number): T[] {
+  return rows.sort((a, b) => n(b) - n(a) || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0)).slice(0, limit)
+}
+
+export class FilteredQueries {
+  private readonly cache = new Map<string, Database.Statement>()
+
+  constructor(private readonly db: Database.Database, private readonly dict: Dict, private readonly visits: SqliteVisits) {}
+
+  private stmt(sql: string): Database.Statement {
+    let s = this.cache.get(sql)
+    if (s === undefined) {
+      if (this.cache.size >= 500) this.cache.clear()
+      this.cache.set(sql, (s = this.db.prepare(sql)))
+    }
+    return s
+  }
+
+  /** A condition on a dict-id column. */
+  private ids(col: string, f: Filter): Cond {
+    if (f.op === 'contains') {
+      const ids = this.dict.containing(f.value)
+      return ids.length === 0 ? FALSE : { sql: `${col} IN (SELECT value FROM json_each(?))`, params: [JSON.stringify(ids)] }
+    }
+    const id = this.dict.lookup(f.value)
+    if (f.op === 'is') return id === null ? FALSE : { sql: `${col} = ?`, params: [id] }
+    return id === null ? TRUE : { sql: `${col} IS NOT ?`, params: [id] }
+  }
+
+  /** A condition on a text column. */
+  private text(col: string, f: Filter): Cond {
+    if (f.op === 'is') return { sql: `${col} = ?`, params: [f.value] }
+    if (f.op === 'not') return { sql: `${col} IS NOT ?`, params: [f.value] }
+    return { sql: `${col} LIKE ? ESCAPE '\\'`, params: [`%${f.value.replace(/[\\%_]/g, (c) => `\\${c}`)}%`] }
+  }
+
+  /** Visits of page views in [from, to) with an event matching `f`. */
+  private withEvent(site: number, from: number, to: number, f: Filter): Cond {
+    const c = this.ids('name', f)
+    return { sql: `(SELECT visit FROM ce WHERE site = ? AND ts >= ? AND ts < ? AND visit IS NOT NULL AND ${c.sql})`, params: [site, from, to, ...c.params] }
+  }
+
+  /** Page views in [from, to) matching every filter. */
+  private pvWhere(site: number, from: number, to: number, filters: readonly Filter[]): Cond {
+    const span = this.visits.maxSpan(site)
+    const parts: Cond[] = [{ sql: 'site = ? AND ts >= ? AND ts < ?', params: [site, from, to] }]
+    for (const f of filters) {
+      const col = PV_COLUMN[f.dim]
+      if (col !== undefined) parts.push(this.ids(col, f))
+      else if (f.dim === 'event') {
+        const sub = this.withEvent(site, from - span - VISIT_GAP_MS, to + span + VISIT_GAP_MS, f)
+        parts.push({ sql: `visit IN ${sub.sql}`, params: sub.params })
+      } else {
+        const c = this.text(VISITS_COLUMN[f.dim] as string, f)
+        parts.push({ sql: `visit IN (SELECT id FROM visits WHERE site = ? AND start >= ? AND start < ? AND ${c.sql})`, params: [site, from - span, to, ...c.params] })
+      }
+    }
+    return join(parts)
+  }
+
+  /** Visits that started in [from, to) matching every filter. */
+  private visitWhere(site: number, from: number, to: number, filters: readonly Filter[]): Cond {
+    const span = this.visits.maxSpan(site)
+    const parts: Cond[] = [{ sql: 'site = ? AND start >= ? AND start < ?', params: [site, from, to] }]
+    for (const f of filters) {
+      const col = VISITS_COLUMN[f.dim]
+      if (col !== undefined) parts.push(this.text(col, f))
+      else if (f.dim === 'page') {
+        const c = this.ids('path', f)
+        parts.push({ sql: `id IN (SELECT visit FROM pv WHERE site = ? AND ts >= ? AND ts <= ? AND ${c.sql})`, params: [site, from, to + span, ...c.params] })
+      } else {
+        const sub = this.withEvent(site, from - VISIT_GAP_MS, to + span + VISIT_GAP_MS + 1, f)
+        parts.push({ sql: `id IN ${sub.sql}`, params: sub.params })
+      }
+    }
+    return join(parts)
+  }
+
+  /** Custom events in [from, to) matching every filter. */
+  private ceWhere(site: number, from: number, to: number, filters: readonly Filter[]): Cond {
+    const span = this.visits.maxSpan(site)
+    const parts: Cond[] = [{ sql: 'site = ? AND ts >= ? AND ts < ?', params: [site, from, to] }]
+    for (const f of filters) {
+      const col = CE_COLUMN[f.dim]
+      if (col !== undefined) parts.push(this.ids(col, f))
+      else {
+        const c = this.text(VISITS_COLUMN[f.dim] as string, f)
+        parts.push({ sql: `visit IN (SELECT id FROM visits WHERE site = ? AND start >= ? AND start <= ? AND ${c.sql})`,
+          params: [site, from - span - VISIT_GAP_MS, to + VISIT_GAP_MS, ...c.params] })
+      }
+    }
+    return join(parts)
+  }
+
+  totals(site: number, from: number, to: number, filters: readonly Filter[]): { pageviews: number; visitors: number } {
+    const w = this.pvWhere(site, from, to, filters)
+    const r = this.stmt(`SELECT count(*), count(DISTINCT vid) FROM pv WHERE ${w.sql}`).raw().get(...w.params) as [number, number]
+    return { pageviews: r[0], visitors: r[1] }
+  }
+
+  /** Fills `out` (zeroed points from `from`, `size` apart) with the filtered page views and visitors. */
+  series(site: number, from: number, size: number, out: SeriesPoint[], filters: readonly Filter[]): void {
+    const w = this.pvWhere(site, from, from + out.length * size, filters)
+    const rows = this.stmt(`SELECT CAST((ts - ?) / ? AS INTEGER) AS i, count(*), count(DISTINCT vid) FROM pv WHERE ${w.sql} GROUP BY i`)
+      .raw().all(from, size, ...w.params) as [number, number, number][]
+    for (const [i, pageviews, visitors] of rows) {
+      const p = out[i]
+      if (p !== undefined) {
+        p.pageviews = pageviews
+        p.visitors = visitors
+      }
+    }
+  }
+
+  visitTotals(site: number, from: number, to: number, filters: readonly Filter[]): VisitTotals {
+    const w = this.visitWhere(site, from, to, filters)
+    const r = this.stmt(`SELECT count(*), coalesce(sum(pageviews = 1), 0), coalesce(sum(pageviews), 0),
+      coalesce(sum(end - start), 0), coalesce(sum(engaged_n > 0), 0), coalesce(sum(engaged_ms), 0),
+      coalesce(sum(writing_ms), 0) FROM visits WHERE ${w.sql}`).raw().get(...w.params) as number[]
+    return {
+      visits: r[0] ?? 0, bounces: r[1] ?? 0, pageviews: r[2] ?? 0, durationMs: r[3] ?? 0,
+      engagedVisits: r[4] ?? 0, engagedMs: r[5] ?? 0, writingMs: r[6] ?? 0,
+    }
+  }
+
+  top(site: number, dim: string, from: number, to: number, limit: number, filters: readonly Filter[]): TopRow[] {
+    if (isVisitDimension(dim)) return this.topVisits(site, dim, from, to, limit, filters)
+    if (dim === 'event') {
+      const w = this.ceWhere(site, from, to, filters)
+      const rows = this.stmt(`SELECT name, count(*) FROM ce WHERE ${w.sql} AND name IS NOT NULL GROUP BY name`)
+        .raw().all(...w.params) as [number, number][]
+      const names = this.dict.values(rows.map((r) => r[0]))
+      return rank(rows.map(([id, n]) => ({ value: names.get(id) ?? '', pageviews: n })), (r) => r.pageviews, limit)
+    }
+    const col = PV_TOP[dim]
+    if (col === undefined) return []
+    const w = this.pvWhere(site, from, to, filters)
+    const rows = this.stmt(`SELECT ${col}, count(*) FROM pv WHERE ${w.sql} AND ${col} IS NOT NULL GROUP BY ${col}`)
+      .raw().all(...w.params) as [number, number][]
+    const names = this.dict.values(rows.map((r) => r[0]))
+    return rank(rows.map(([id, n]) => ({ value: names.get(id) ?? '', pageviews: n })), (r) => r.pageviews, limit)
+  }
+
+  private topVisits(site: number, dim: VisitDimension, from: number, to: number, limit: number, filters: readonly Filter[]): TopRow[] {
+    const col = VISIT_COLUMN[dim]
+    const w = this.visitWhere(site, from, to, filters)
+    const rows = this.stmt(`SELECT ${col}, count(*), sum(pageviews = 1), sum(pageviews), sum(end - start) FROM visits
+      WHERE ${w.sql} AND ${col} IS NOT NULL GROUP BY ${col}`).raw().all(...w.params) as [string, number, number, number, number][]
+    return rank(rows.map(([value, visits, bounces, pageviews, durationMs]) => ({ value, pageviews, visits, bounces, durationMs })),
+      (r) => r.visits, limit)
+  }
+}
+
+function join(parts: Cond[]): Cond {
+  return { sql: parts.map((p) => p.sql).join(' AND '), params: parts.flatMap((p) => p.params) }
+}
