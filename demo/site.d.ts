@@ -6,6 +6,7 @@ export interface Agent { weight: number; screens: number[]; ua: string }
 export const SITE: string
 export const NAME: string
 export const PAGES: Page[]
+export const LANDING: Page[]
 export const SOURCES: Source[]
 export const COUNTRIES: Country[]
 export const AGENTS: Agent[]

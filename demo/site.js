@@ -26,6 +26,9 @@ const PAGES = [
   { path: '/about', title: `About us · ${NAME}`, weight: 3 },
 ]
 
+/** Pages a visit starts on: not a form, not the basket. */
+const LANDING = PAGES.filter((p) => !p.form && p.path !== '/cart')
+
 /** Where a visit comes from: the landing page's referrer and UTM query. */
 const SOURCES = [
   { weight: 30, referrer: '', query: '' },
@@ -90,4 +93,4 @@ function nextPage(from, rand = Math.random) {
   return p
 }
 
-module.exports = { SITE, NAME, PAGES, SOURCES, COUNTRIES, AGENTS, LANGUAGES, weighted, nextPage }
+module.exports = { SITE, NAME, PAGES, LANDING, SOURCES, COUNTRIES, AGENTS, LANGUAGES, weighted, nextPage }

@@ -9,7 +9,7 @@
  * `X-Forwarded-For` (the demo hub trusts loopback proxies), so the hub finds their country.
  */
 const WebSocket = require('ws')
-const { SITE, PAGES, SOURCES, COUNTRIES, AGENTS, LANGUAGES, weighted, nextPage } = require('./site')
+const { SITE, PAGES, LANDING, SOURCES, COUNTRIES, AGENTS, LANGUAGES, weighted, nextPage } = require('./site')
 
 const pick = (xs) => xs[Math.floor(Math.random() * xs.length)]
 const between = (lo, hi) => lo + Math.random() * (hi - lo)
@@ -34,9 +34,9 @@ function visitor(base) {
     const screen = pick(agent.screens)
     const language = pick(LANGUAGES)
     const cid = newId()
-    let page = source.query !== '' && Math.random() < 0.6 ? PAGES.find((p) => p.path === '/category/new-releases') : weighted(PAGES)
+    let page = source.query !== '' && Math.random() < 0.6 ? PAGES.find((p) => p.path === '/category/new-releases') : weighted(LANDING)
     let views = 0
-    const leaveAfter = 2 + Math.floor(Math.random() * 7)
+    const leaveAfter = 1 + Math.floor(Math.random() * 6)
     const url = (p, query = '') => `https://${SITE}${p.path}${query ? `?${query}` : ''}`
     ws = new WebSocket(`${base.replace(/^http/, 'ws')}/collect`, { headers: { 'user-agent': agent.ua, 'x-forwarded-for': ip } })
     const send = (ev) => { if (ws !== null && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ id: newId(), site: SITE, cid, ...ev })) }
@@ -47,12 +47,13 @@ function visitor(base) {
     }
     const step = () => {
       const r = Math.random()
-      if (views >= leaveAfter && r < 0.3) {
+      if (views >= leaveAfter && r < 0.25) {
         send({ type: 'leave' })
         ws.close()
         return
       }
-      if (r < 0.3) {
+      // a new page about every half minute: people read before they click on
+      if (r < 0.18) {
         const next = nextPage(page.path)
         if (page.path === '/checkout' && Math.random() < 0.5) send({ type: 'event', name: 'order_placed', url: url(page), props: { total: Math.round(between(12, 90)) } })
         view(next, url(page))
@@ -65,7 +66,7 @@ function visitor(base) {
           : (s < 0.7 ? 'reading' : s < 0.86 ? 'idle' : s < 0.97 ? 'hidden' : 'writing')
         send({ type: 'presence', state, url: url(page) })
       }
-      timer = setTimeout(step, between(1500, 6000))
+      timer = setTimeout(step, between(2000, 8000))
     }
     ws.on('open', () => {
       view(page, source.referrer, source.query)
