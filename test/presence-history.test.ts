@@ -47,11 +47,11 @@ test('a finished tab becomes a session with its time in each state', () => {
   const batches: HistoryBatch[] = []
   const p = new MemoryPresence({ now: clock.now, sweepMs: 0, sink: (b) => batches.push(b) })
   const t0 = clock.t
-  p.accept(pageview(S, cid(1), 'v1', '/a'), client('c1'))
+  p.accept(pageview(S, cid(1), 'v1', '/a', t0 - 3), client('c1'))
   clock.t += 10_000
   p.accept(presence(S, cid(1), 'v1', 'writing'), client('c1'))
   clock.t += 5_000
-  p.accept(pageview(S, cid(1), 'v1', '/b'), client('c1'))
+  p.accept(pageview(S, cid(1), 'v1', '/b', t0 + 15_000 - 2), client('c1'))
   clock.t += 2_000
   p.accept(presence(S, cid(1), 'v1', 'hidden'), client('c1'))
   clock.t += 20_000
@@ -64,7 +64,34 @@ test('a finished tab becomes a session with its time in each state', () => {
   assert.deepEqual(sessions[0], {
     id: sessions[0]?.id, site: S, visitor: 'v1', started: t0, ended: t0 + 38_000, pageviews: 1,
     readingMs: 10_000, writingMs: 7_000, hiddenMs: 20_000, idleMs: 1_000, entry: '/a', exit: '/b',
+    // per page, from the time stamped on each page view: the store matches them to the stored views
+    pages: [
+      { path: '/a', at: t0 - 3, viewed: true, readingMs: 10_000, writingMs: 5_000, idleMs: 0, hiddenMs: 0 },
+      { path: '/b', at: t0 + 15_000 - 2, viewed: true, readingMs: 0, writingMs: 2_000, idleMs: 1_000, hiddenMs: 20_000 },
+    ],
   })
+})
+
+test('a tab that changes page without a page view (an SPA heartbeat, a reopened tab) records the page, not as viewed', () => {
+  const clock = fakeClock()
+  const batches: HistoryBatch[] = []
+  const p = new MemoryPresence({ now: clock.now, sweepMs: 0, sink: (b) => batches.push(b) })
+  const t0 = clock.t
+  p.accept(presence(S, cid(1), 'v1', 'reading', '/x'), client('c1')) // reopens after a hub restart
+  clock.t += 4_000
+  p.accept(presence(S, cid(1), 'v1', 'reading', '/y'), client('c1')) // the URL moved
+  clock.t += 6_000
+  p.accept(pageview(S, cid(1), 'v1', '/y', clock.t), client('c1')) // the same page viewed again: a page of its own
+  clock.t += 1_000
+  p.accept(leave(S, cid(1), 'v1'), client(null))
+  p.flush()
+  const [s] = batches.flatMap((b) => b.sessions)
+  assert.deepEqual(s?.pages, [
+    { path: '/x', at: t0, viewed: false, readingMs: 4_000, writingMs: 0, idleMs: 0, hiddenMs: 0 },
+    { path: '/y', at: t0 + 4_000, viewed: false, readingMs: 6_000, writingMs: 0, idleMs: 0, hiddenMs: 0 },
+    { path: '/y', at: t0 + 10_000, viewed: true, readingMs: 1_000, writingMs: 0, idleMs: 0, hiddenMs: 0 },
+  ])
+  assert.equal(s?.readingMs, 11_000)
 })
 
 test('an expired HTTP tab ends at its last heartbeat; close() ends the rest', async () => {

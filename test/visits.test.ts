@@ -42,7 +42,7 @@ describe('visits over the HTTP API', () => {
     // visits starting 10:00-11:00: A1 (3 page views, 50 min) and B1 (a bounce); C1 started at 09:50
     assert.deepEqual(r.body, {
       site: SITE, from: at(10), to: at(11), pageviews: 5, visitors: 3, visits: 2, bounces: 1, bounceRate: 0.5,
-      viewsPerVisit: 2, visitDurationMs: 25 * MIN, bots: 0,
+      viewsPerVisit: 2, visitDurationMs: 25 * MIN, engagedVisits: 0, engagedMs: null, writingShare: null, bots: 0,
     })
     const day = await api(t, `/api/totals?site=${SITE}&from=2025-01-15T00:00:00Z&to=2025-01-16T00:00:00Z`)
     // A1, A2, B1, C1, E1 (starts before midnight; its 00:10 page view is on the next day)

@@ -20,8 +20,9 @@ function item(event: LivestatsEvent, visitor: string | null, ts = Date.now()): A
   return { event, ts, visitor, row: null }
 }
 
-export function pageview(site: string, cid: string, visitor: string, url: string): Accepted {
-  return item({ type: 'pageview', id: id(), site, cid, url: `https://${site}${url}` }, visitor)
+/** `ts`: the time the hub stamped on the stored page view (default now). */
+export function pageview(site: string, cid: string, visitor: string, url: string, ts?: number): Accepted {
+  return item({ type: 'pageview', id: id(), site, cid, url: `https://${site}${url}` }, visitor, ts)
 }
 
 export function presence(

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { LivestatsError } from '../../src/protocol/errors'
 import { FILTER_DIMENSIONS, type Filter, type FilterDimension } from '../../src/hub/store/filters'
-import type { Bucket, Dimension, LiveSample, Range, Store, StoredEvent } from '../../src/hub/store/types'
+import type { Bucket, Dimension, LiveSample, PageStint, Range, SessionRecord, Store, StoredEvent } from '../../src/hub/store/types'
 import { Oracle } from './analytics-oracle'
 
 /** mulberry32: seeded, so a failing random case fails again. */
@@ -602,6 +602,58 @@ export function storeContract(name: string, makeBacking: MakeBacking, opts: { sk
         const q = { site, from: T0 - HOUR, to: T0 + 9 * HOUR }
         assert.deepEqual(await s.visitTotals(q), o.visitTotals(site, q.from, q.to, []))
         assert.deepEqual(await s.top(q, 'referrer', 100), o.top(site, 'referrer', q.from, q.to, 100, []))
+      }))
+    })
+
+    describe('engaged time', () => {
+      const stint = (path: string, at: number, readingMs: number, writingMs: number, more: Partial<PageStint> = {}): PageStint =>
+        ({ path, at, viewed: true, readingMs, writingMs, idleMs: 0, hiddenMs: 0, ...more })
+      const session = (id: string, visitor: string, pages: PageStint[]): SessionRecord => ({
+        id, site, visitor, started: pages[0]?.at ?? T0, ended: T0 + HOUR, pageviews: pages.filter((p) => p.viewed).length,
+        readingMs: pages.reduce((n, p) => n + p.readingMs, 0), writingMs: pages.reduce((n, p) => n + p.writingMs, 0), idleMs: 0,
+        hiddenMs: 0, entry: pages[0]?.path ?? null, exit: pages[pages.length - 1]?.path ?? null, pages,
+      })
+      const sessions = [
+        // a reads /a 30 s and writes 10 s, reads /b 20 s, then the URL moves to /c without a page view (5 s)
+        session('s-a', 'a', [stint('/a', T0, 30_000, 10_000, { idleMs: 5_000 }), stint('/b', T0 + MIN, 20_000, 0),
+          stint('/c', T0 + 90_000, 5_000, 0, { viewed: false })]),
+        // b's tab stayed hidden: measured, engaged 0
+        session('s-b', 'b', [stint('/a', T0 + 2 * MIN, 0, 0, { hiddenMs: 60_000 })]),
+        // a stint whose page view was never stored counts nowhere per page
+        session('s-x', 'x', [stint('/a', T0 + 3 * MIN, 9_000, 0)]),
+      ]
+      const views = () => [pageview({ visitor: 'a', ts: T0, path: '/a' }), pageview({ visitor: 'a', ts: T0 + MIN, path: '/b' }),
+        pageview({ visitor: 'b', ts: T0 + 2 * MIN, path: '/a' })]
+      const firefox = [{ dim: 'browser' as const, op: 'is' as const, value: 'Firefox' }]
+
+      it('adds each page\'s reading and writing time to its page view and visit, once', withStore(async (s) => {
+        await s.append(views())
+        await s.appendSessions(sessions)
+        await s.appendSessions(sessions) // a resend adds nothing
+        const r = hourOf(T0)
+        const pages = [
+          { value: '/a', pageviews: 2, engagedViews: 2, engagedMs: 40_000, writingMs: 10_000 },
+          { value: '/b', pageviews: 1, engagedViews: 1, engagedMs: 20_000, writingMs: 0 },
+        ]
+        assert.deepEqual(await s.top(r, 'page', 10), pages)
+        assert.deepEqual(await s.top({ ...r, filters: firefox }, 'page', 10), pages)
+        const visits = { visits: 2, bounces: 1, pageviews: 3, durationMs: MIN, engagedVisits: 2, engagedMs: 65_000, writingMs: 10_000 }
+        assert.deepEqual(await s.visitTotals(r), visits)
+        assert.deepEqual(await s.visitTotals({ ...r, filters: firefox }), visits)
+        assert.deepEqual(await s.visitTotals({ ...r, filters: [{ dim: 'page', op: 'is', value: '/b' }] }),
+          { visits: 1, bounces: 0, pageviews: 2, durationMs: MIN, engagedVisits: 1, engagedMs: 65_000, writingMs: 10_000 })
+        assert.deepEqual(await s.top({ ...r, filters: [{ dim: 'page', op: 'is', value: '/b' }] }, 'page', 10), [pages[1]])
+      }))
+
+      it('moves engaged time with a visit that was already counted', withStore(async (s) => {
+        await s.append(views())
+        // hours later the visits are settled in the rollups; then the sessions arrive
+        await s.append([pageview({ visitor: 'z', ts: T0 + 5 * HOUR, path: '/z' })])
+        await s.appendSessions(sessions)
+        const r = hourOf(T0)
+        const visits = { visits: 2, bounces: 1, pageviews: 3, durationMs: MIN, engagedVisits: 2, engagedMs: 65_000, writingMs: 10_000 }
+        assert.deepEqual(await s.visitTotals(r), visits)
+        assert.deepEqual(await s.visitTotals({ ...r, filters: firefox }), visits)
       }))
     })
 

@@ -3,7 +3,7 @@
  * over the range, and the visits that started in it with their rates and means. A rate or mean
  * over no visits is null, not 0: "no visits" is not "no bounces".
  */
-import type { VisitTotals } from '../store/types'
+import type { TopRow, VisitTotals } from '../store/types'
 
 export interface Figures {
   pageviews: number
@@ -16,6 +16,12 @@ export interface Figures {
   viewsPerVisit: number | null
   /** Mean visit duration (last page view − first), ms. */
   visitDurationMs: number | null
+  /** Visits presence reported time for (a tab of theirs ran the snippet). */
+  engagedVisits: number
+  /** Mean engaged time (reading + writing) per such visit, ms. */
+  engagedMs: number | null
+  /** Share of the engaged time spent writing, 0–1. */
+  writingShare: number | null
 }
 
 export function figures(t: { pageviews: number; visitors: number }, v: VisitTotals): Figures {
@@ -28,11 +34,26 @@ export function figures(t: { pageviews: number; visitors: number }, v: VisitTota
     bounceRate: per(v.bounces),
     viewsPerVisit: per(v.pageviews),
     visitDurationMs: per(v.durationMs),
+    engagedVisits: v.engagedVisits,
+    engagedMs: v.engagedVisits === 0 ? null : v.engagedMs / v.engagedVisits,
+    writingShare: v.engagedMs === 0 ? null : v.writingMs / v.engagedMs,
   }
 }
 
+/**
+ * A top-list row as the API answers it: a page's summed engaged time becomes the mean per page view
+ * presence reported on, and the writing share of it.
+ */
+export function topRow(r: TopRow): Record<string, unknown> {
+  if (r.engagedViews === undefined) return { ...r }
+  const { engagedViews, engagedMs = 0, writingMs = 0, ...rest } = r
+  return { ...rest, engagedViews, engagedMs: engagedMs / engagedViews, writingShare: engagedMs === 0 ? null : writingMs / engagedMs }
+}
+
 /** The figures that change reports on. */
-const CHANGED: readonly (keyof Figures)[] = ['pageviews', 'visitors', 'visits', 'bounces', 'bounceRate', 'viewsPerVisit', 'visitDurationMs']
+const CHANGED: readonly (keyof Figures)[] = [
+  'pageviews', 'visitors', 'visits', 'bounces', 'bounceRate', 'viewsPerVisit', 'visitDurationMs', 'engagedMs', 'writingShare',
+]
 
 /**
  * Change from `prev` to `cur` in percent of `prev`, per figure ((cur − prev) / prev × 100; for

@@ -4,7 +4,7 @@ import { json } from '../http/reply'
 import type { GeoSource } from '../ingest/geo'
 import type { Dimension, Range, Store, TopRow } from '../store/types'
 import { opaqueFeed } from '../live/feed'
-import { change, figures, type Figures } from './figures'
+import { change, figures, topRow, type Figures } from './figures'
 import * as p from './params'
 
 /**
@@ -54,8 +54,9 @@ export function queryRoutes(router: Router, store: Store, feedId: (id: string) =
     const r = p.range(url.searchParams)
     const dim = p.dimension(url.searchParams)
     const c = p.compare(url.searchParams, r)
-    const rows = await store.top(r, dim, p.limit(url.searchParams, 10, 1000))
-    if (c !== null) await withPrevious(rows, await store.top(c, dim, 1000))
+    const found = await store.top(r, dim, p.limit(url.searchParams, 10, 1000))
+    if (c !== null) await withPrevious(found, await store.top(c, dim, 1000))
+    const rows = found.map(topRow)
     if (GEO_DIMS.has(dim)) json(res, 200, { site: r.site, from: r.from, to: r.to, dim, rows, attribution: geo?.attribution ?? null })
     else json(res, 200, { site: r.site, from: r.from, to: r.to, dim, rows })
   }, read)
@@ -80,7 +81,7 @@ export function queryRoutes(router: Router, store: Store, feedId: (id: string) =
       c === null ? null : store.series(c, b),
     ])
     // bots: page views kept out of every count as bots, so a tester sees why their visits are missing
-    const body: Record<string, unknown> = { site: r.site, from: r.from, to: r.to, bucket: b, series, pages, referrers, bots }
+    const body: Record<string, unknown> = { site: r.site, from: r.from, to: r.to, bucket: b, series, pages: pages.map(topRow), referrers, bots }
     if (c !== null) body.previous = { from: c.from, to: c.to, series: previous }
     json(res, 200, body)
   }, read)

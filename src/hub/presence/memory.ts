@@ -34,7 +34,7 @@ import { DEFAULT_CAPS, type HubCaps, type LimitName } from '../caps'
 import type { ErrorCode } from '../../protocol/errors'
 import type { LeaveEvent, PageviewEvent, PresenceEvent, ProcessEvent } from '../../protocol/schema'
 import type { Accepted, ClientInfo } from '../ingest/types'
-import type { LiveSample, SessionRecord } from '../store/types'
+import type { LiveSample, PageStint, SessionRecord } from '../store/types'
 import { channels, type Bus } from '../bus/types'
 import type { EndReason, PresenceChange } from '../bus/messages'
 import { Aggregate, NONE, STATE_INDEX } from './aggregate'
@@ -107,7 +107,18 @@ interface Tab {
   readonly entry: string
   /** ms spent per state index. */
   readonly spent: number[]
+  /** The page the tab shows now (not folded under (other)), when it began, whether a page view began it. */
+  pagePath: string
+  pageAt: number
+  pageViewed: boolean
+  /** ms spent per state index on the current page. */
+  readonly pageSpent: number[]
+  /** Pages shown before the current one (at most MAX_STINTS). */
+  readonly stints: PageStint[]
 }
+
+/** Pages of one tab kept for its session; later ones go uncounted per page (the tab's totals still count). */
+const MAX_STINTS = 200
 
 class SiteState {
   readonly tabs = new Map<string, Tab>()
@@ -240,13 +251,15 @@ export class MemoryPresence implements Presence {
       if (this.tombstones.size > 0) this.tombstones.delete(`${ev.site}\0${ev.cid}`)
       // over a tab cap the page view is still stored, just not live: the visit happened
       if (this.room(site, from) !== null) return null
-      this.open(ev.site, ev.cid, item.visitor ?? ev.cid, ev.url, path, STATE_INDEX.reading, null, client, from, now)
+      this.open(ev.site, ev.cid, item.visitor ?? ev.cid, ev.url, path, STATE_INDEX.reading, null, client, from, now, item.ts, true)
       return null
     }
     if (!tab.bucket.take(now)) return 'LS_ERR_RATE_LIMITED'
     this.touch(tab, client, now)
     tab.pageviews++
     tab.url = ev.url
+    // every page view starts a page of its own, a reload of the same one too: each stored view gets its time
+    this.newPage(tab, path, item.ts, true, now)
     this.change(tab, this.fold(tab.site, path), tab.state, now)
     return null
   }
@@ -265,7 +278,7 @@ export class MemoryPresence implements Presence {
       const from = this.ips.get(client.ipGroup, now)
       const full = this.room(site, from)
       if (full !== null) return full
-      this.open(ev.site, ev.cid, item.visitor ?? ev.cid, ev.url, pathOf(ev.url), state, intervalMs, client, from, now)
+      this.open(ev.site, ev.cid, item.visitor ?? ev.cid, ev.url, pathOf(ev.url), state, intervalMs, client, from, now, now, false)
       return null
     }
     if (!tab.bucket.take(now)) return 'LS_ERR_RATE_LIMITED'
@@ -274,7 +287,9 @@ export class MemoryPresence implements Presence {
     let path = tab.path
     if (ev.url !== undefined && ev.url !== tab.url) {
       tab.url = ev.url
-      path = this.fold(tab.site, pathOf(ev.url))
+      const real = pathOf(ev.url)
+      if (real !== tab.pagePath) this.newPage(tab, real, now, false, now)
+      path = this.fold(tab.site, real)
     }
     this.change(tab, path, state, now)
     return null
@@ -363,7 +378,7 @@ export class MemoryPresence implements Presence {
 
   private open(
     siteName: string, cid: string, visitor: string, url: string, wanted: string, state: number,
-    intervalMs: number | null, client: ClientInfo, from: IpEntry, now: number,
+    intervalMs: number | null, client: ClientInfo, from: IpEntry, now: number, pageAt: number, pageViewed: boolean,
   ): void {
     let site = this.sitesByName.get(siteName)
     if (site === undefined) {
@@ -376,6 +391,7 @@ export class MemoryPresence implements Presence {
       path, url, state, stateSince: now, started: now, lastSeen: now,
       intervalMs: intervalMs ?? DEFAULT_HEARTBEAT_SECONDS * 1000, connection: null,
       bucket: new TokenBucket(this.rate, now), pageviews: 0, entry: path, spent: [0, 0, 0, 0],
+      pagePath: wanted, pageAt, pageViewed, pageSpent: [0, 0, 0, 0], stints: [],
     }
     site.tabs.set(cid, tab)
     this.tabCount++
@@ -392,8 +408,7 @@ export class MemoryPresence implements Presence {
     if (path === wasPath && state === was) return // a heartbeat: memory only, nothing to publish
     const site = tab.site
     if (state !== was) {
-      tab.spent[was] = (tab.spent[was] as number) + (now - tab.stateSince)
-      tab.stateSince = now
+      this.accrue(tab, now)
       tab.state = state
     }
     tab.path = path
@@ -416,7 +431,8 @@ export class MemoryPresence implements Presence {
     this.detach(tab)
     // An expired tab was last heard of at `lastSeen`: the visit ends there, not at the sweep.
     const ended = reason === 'expired' ? tab.lastSeen : now
-    tab.spent[tab.state] = (tab.spent[tab.state] as number) + Math.max(0, ended - tab.stateSince)
+    this.accrue(tab, Math.max(ended, tab.stateSince))
+    this.closePage(tab)
     const moved = site.visitors.move(tab.visitor, tab.state, NONE)
     site.page(tab.path).move(tab.visitor, tab.state, NONE)
     const s = tab.spent
@@ -424,9 +440,38 @@ export class MemoryPresence implements Presence {
       id: `${tab.cid}.${tab.started.toString(36)}`, site: site.name, visitor: tab.visitor,
       started: tab.started, ended, pageviews: tab.pageviews,
       writingMs: s[0] as number, readingMs: s[1] as number, idleMs: s[2] as number, hiddenMs: s[3] as number,
-      entry: tab.entry, exit: tab.path,
+      entry: tab.entry, exit: tab.path, pages: tab.stints,
     })
     this.changed(site, tab, 'leave', undefined, reason, moved, tab.path, null, now)
+  }
+
+  /** Adds the time since the tab's state began to the tab's and its page's totals. */
+  private accrue(tab: Tab, now: number): void {
+    const d = now - tab.stateSince
+    if (d <= 0) return
+    const i = tab.state
+    tab.spent[i] = (tab.spent[i] as number) + d
+    tab.pageSpent[i] = (tab.pageSpent[i] as number) + d
+    tab.stateSince = now
+  }
+
+  /** The tab shows another page (or the same one again after a page view) from `at`. */
+  private newPage(tab: Tab, real: string, at: number, viewed: boolean, now: number): void {
+    this.accrue(tab, now)
+    this.closePage(tab)
+    tab.pagePath = real
+    tab.pageAt = at
+    tab.pageViewed = viewed
+    tab.pageSpent.fill(0)
+  }
+
+  private closePage(tab: Tab): void {
+    if (tab.stints.length >= MAX_STINTS) return
+    const p = tab.pageSpent
+    tab.stints.push({
+      path: tab.pagePath, at: tab.pageAt, viewed: tab.pageViewed,
+      writingMs: p[0] as number, readingMs: p[1] as number, idleMs: p[2] as number, hiddenMs: p[3] as number,
+    })
   }
 
   /** After any tab change: feed the minute sampler (when the site counts moved) and publish. */

@@ -7,7 +7,7 @@ import type Database from 'better-sqlite3'
 import { Facts } from './sqlite-facts'
 import { FilteredQueries } from './sqlite-filtered'
 import { SqliteVisits } from './sqlite-visits'
-import type { StoredEvent } from './types'
+import type { PageStint, StoredEvent } from './types'
 
 export class SqliteAnalytics {
   readonly visits: SqliteVisits
@@ -40,6 +40,20 @@ export class SqliteAnalytics {
       this.facts.pageview(site, rid, e, j.visit)
     } else if (e.type === 'event') {
       this.facts.event(site, rid, e, this.visits.visitAt(site, e.visitor, e.ts)?.id ?? null)
+    }
+  }
+
+  /**
+   * A tab's pages with their time per state (a session's stints): reading + writing is engaged
+   * time, added to the page view each began with (matched by site, time, visitor and page) and to
+   * that page view's visit. A stint with no stored page view (the URL changed without one, or its
+   * page view is not committed yet) still counts for the visit.
+   */
+  engaged(site: number, visitor: string, pages: readonly PageStint[]): void {
+    for (const p of pages) {
+      const engaged = p.readingMs + p.writingMs
+      if (p.viewed) this.facts.engage(site, p.at, visitor, p.path, engaged, p.writingMs)
+      this.visits.engage(site, visitor, p.at, engaged, p.writingMs)
     }
   }
 

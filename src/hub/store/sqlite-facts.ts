@@ -9,6 +9,8 @@ import { Dict, visitorKey } from './sqlite-dict'
 import type { StoredEvent } from './types'
 import { VISIT_GAP_MS, type Visit } from './visits'
 
+const HOUR = 3_600_000
+
 export class Facts {
   readonly dict: Dict
   private readonly pv: Database.Statement
@@ -18,6 +20,8 @@ export class Facts {
   private readonly source: Database.Statement
   private readonly adoptCe: Database.Statement
   private readonly orphanCount: Database.Statement<[], [number]>
+  private readonly engagePv: Database.Statement<[number, number, number, number, number, number]>
+  private readonly addEngaged: Database.Statement<[number, number, string, number, number]>
   /** Custom events that fell in no visit: while none, page views skip looking for them. */
   private orphans = 0
 
@@ -32,6 +36,13 @@ export class Facts {
     this.source = db.prepare(`UPDATE pv SET ref = ?, utm_source = ?, utm_medium = ?, utm_campaign = ?, utm_term = ?,
       keyword = ? WHERE site = ? AND ts >= ? AND ts <= ? AND visit = ?`)
     this.adoptCe = db.prepare('UPDATE ce SET visit = ? WHERE site = ? AND vid = ? AND ts >= ? AND ts <= ? AND visit IS NULL')
+    // one page view per (site, time, visitor, page): LIMIT-free, the key seeks straight to the time
+    this.engagePv = db.prepare<[number, number, number, number, number, number]>(`UPDATE pv SET
+      engaged_ms = coalesce(engaged_ms, 0) + ?, writing_ms = coalesce(writing_ms, 0) + ?
+      WHERE site = ? AND ts = ? AND vid = ? AND path = ?`)
+    this.addEngaged = db.prepare<[number, number, string, number, number]>(`INSERT INTO rollup_engaged
+      (site, t, path, views, engaged_ms, writing_ms) VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (site, t, path)
+      DO UPDATE SET views = views + 1, engaged_ms = engaged_ms + excluded.engaged_ms, writing_ms = writing_ms + excluded.writing_ms`)
     this.orphanCount = db.prepare<[], [number]>('SELECT count(*) FROM ce WHERE visit IS NULL').raw()
     this.recount()
   }
@@ -58,6 +69,18 @@ export class Facts {
     this.ce.run(site, e.ts, rid, visit, visitorKey(e.visitor ?? ''), d.id(e.name), d.id(e.path), d.id(e.country),
       d.id(e.region), d.id(e.city), d.id(e.browser), d.id(e.os), d.id(e.device))
     if (visit === null) this.orphans++
+  }
+
+  /**
+   * Adds a tab's time on a page to the page view it began with, and to the page's engaged rollup.
+   * False when no stored page view matches (none was viewed at that time, or it is not committed).
+   */
+  engage(site: number, at: number, visitor: string, path: string, engagedMs: number, writingMs: number): boolean {
+    const id = this.dict.lookup(path)
+    if (id === null) return false
+    if (this.engagePv.run(engagedMs, writingMs, site, at, visitorKey(visitor), id).changes === 0) return false
+    this.addEngaged.run(site, at - (at % HOUR), path, engagedMs, writingMs)
+    return true
   }
 
   /** `from` was bridged into `into`: its page views and custom events now belong to `into`. */

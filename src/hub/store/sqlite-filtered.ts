@@ -181,10 +181,16 @@ export class FilteredQueries {
     const col = PV_TOP[dim]
     if (col === undefined) return []
     const w = this.pvWhere(site, from, to, filters)
-    const rows = this.stmt(`SELECT ${col}, count(*) FROM pv WHERE ${w.sql} AND ${col} IS NOT NULL GROUP BY ${col}`)
-      .raw().all(...w.params) as [number, number][]
+    // pages carry engaged time too: count() of a column counts the page views presence reported on
+    const more = dim === 'page' ? ', count(engaged_ms), coalesce(sum(engaged_ms), 0), coalesce(sum(writing_ms), 0)' : ''
+    const rows = this.stmt(`SELECT ${col}, count(*)${more} FROM pv WHERE ${w.sql} AND ${col} IS NOT NULL GROUP BY ${col}`)
+      .raw().all(...w.params) as [number, number, number?, number?, number?][]
     const names = this.dict.values(rows.map((r) => r[0]))
-    return rank(rows.map(([id, n]) => ({ value: names.get(id) ?? '', pageviews: n })), (r) => r.pageviews, limit)
+    return rank(rows.map(([id, n, views, engagedMs, writingMs]) => {
+      const row: TopRow = { value: names.get(id) ?? '', pageviews: n }
+      if (views !== undefined && views > 0) Object.assign(row, { engagedViews: views, engagedMs, writingMs })
+      return row
+    }), (r) => r.pageviews, limit)
   }
 
   private topVisits(site: number, dim: VisitDimension, from: number, to: number, limit: number, filters: readonly Filter[]): TopRow[] {

@@ -55,6 +55,7 @@ function prepare(db: Database.Database) {
     /** Open visits that started before the watermark: the ones that may have closed. */
     open: db.prepare<[number, number], Row>(`SELECT ${VISIT_COLUMNS} FROM visits WHERE site = ? AND rolled = 0 AND start < ?`),
     roll: db.prepare<[number]>('UPDATE visits SET rolled = 1 WHERE id = ?'),
+    engage: db.prepare<[number, number, number, number]>('UPDATE visits SET engaged_n = ?, engaged_ms = ?, writing_ms = ? WHERE id = ?'),
     openSums: db.prepare<[number, number, number], VisitSums>(`SELECT count(*) AS visits, coalesce(sum(pageviews = 1), 0) AS bounces,
       coalesce(sum(pageviews), 0) AS pageviews, coalesce(sum(end - start), 0) AS durationMs,
       coalesce(sum(engaged_n > 0), 0) AS engagedVisits, coalesce(sum(engaged_ms), 0) AS engagedMs,
@@ -239,6 +240,19 @@ export class SqliteVisits {
       if (touches(v, ts) && (found === null || v.start <= ts)) found = v
     }
     return found
+  }
+
+  /** Adds engaged time (a presence stint that began at `at`) to the visitor's visit then, if any. */
+  engage(siteId: number, visitor: string, at: number, engagedMs: number, writingMs: number): void {
+    const v = this.visitAt(siteId, visitor, at) as Row | null
+    if (v === null) return
+    // a closed visit's figures are in the rollups: they move with it
+    if (v.rolled === 1) this.deltas.remove(siteId, v)
+    v.engagedN++
+    v.engagedMs += engagedMs
+    v.writingMs += writingMs
+    if (v.rolled === 1) this.deltas.add(siteId, v)
+    this.q.engage.run(v.engagedN, v.engagedMs, v.writingMs, v.id)
   }
 
   /** The longest visit of a site so far, ms: queries widen ranges by it to find a visit's page views. */

@@ -90,6 +90,9 @@ function prepareAll(db: Db) {
     countSite: db.prepare<[string], [number]>('SELECT count(*) FROM events WHERE site = ?').raw(),
     pruneChunk: db.prepare<[string, string, number, number]>(`DELETE FROM events WHERE rowid IN
       (SELECT rowid FROM events WHERE site = ? AND type = ? AND ts < ? LIMIT ?)`),
+    engagedOf: db.prepare<[number, number, number, string], [string, number, number, number]>(`SELECT path, sum(views),
+      sum(engaged_ms), sum(writing_ms) FROM rollup_engaged WHERE site = ? AND t >= ? AND t < ?
+      AND path IN (SELECT value FROM json_each(?)) GROUP BY path`).raw(),
     firstPv: db.prepare<[number], [number | null]>('SELECT min(ts) FROM pv WHERE site = ?').raw(),
     firstCe: db.prepare<[number], [number | null]>('SELECT min(ts) FROM ce WHERE site = ?').raw(),
     prunePv: db.prepare<[number, number]>('DELETE FROM pv WHERE site = ? AND ts < ?'),
@@ -309,7 +312,14 @@ export class SqliteStore implements Store {
     if (site === undefined) return []
     if (filtered(range)) return this.analytics.filtered.top(site, dim, from, to, limit, range.filters)
     if (visitDim) return this.visits.top(site, dim, from, to, limit)
-    return this.q.top.all(site, DIM_CODE[dim], from, to, limit)
+    const rows = this.q.top.all(site, DIM_CODE[dim], from, to, limit)
+    if (dim === 'page' && rows.length > 0) {
+      for (const [path, views, engagedMs, writingMs] of this.q.engagedOf.iterate(site, from, to, JSON.stringify(rows.map((r) => r.value)))) {
+        const row = rows.find((r) => r.value === path)
+        if (row !== undefined) Object.assign(row, { engagedViews: views, engagedMs, writingMs })
+      }
+    }
+    return rows
   }
 
   /** Minute resolution, by visit start, from the visit rollups. */
@@ -440,12 +450,23 @@ export class SqliteStore implements Store {
   /** Idempotent by session id, like events. */
   async appendSessions(sessions: readonly SessionRecord[]): Promise<void> {
     const q = this.q
-    this.db.transaction(() => {
-      for (const s of sessions) {
-        q.insertSession.run(s.id, s.site, s.visitor, s.started, s.ended, s.pageviews, s.readingMs, s.writingMs,
-          s.idleMs, s.hiddenMs, s.entry, s.exit)
-      }
-    })()
+    const an = this.analytics
+    try {
+      this.db.transaction(() => {
+        an.begin()
+        for (const s of sessions) {
+          const r = q.insertSession.run(s.id, s.site, s.visitor, s.started, s.ended, s.pageviews, s.readingMs, s.writingMs,
+            s.idleMs, s.hiddenMs, s.entry, s.exit)
+          // engaged time goes to page views and visits once, with the session's first write
+          const site = r.changes === 1 && s.pages !== undefined ? this.siteId(s.site) : undefined
+          if (site !== undefined) an.engaged(site, s.visitor, s.pages ?? [])
+        }
+        an.flush()
+      })()
+    } catch (err) {
+      an.rollback()
+      throw err
+    }
   }
 
   async getMeta(key: string): Promise<string | null> {

@@ -104,6 +104,13 @@ export interface TopRow {
   bounces?: number
   /** Visit dimensions only: sum of those visits' durations (last page view − first), ms. */
   durationMs?: number
+  /**
+   * `page` only, when presence reported time for some of its page views: how many, and their summed
+   * engaged (reading + writing) and writing time, ms.
+   */
+  engagedViews?: number
+  engagedMs?: number
+  writingMs?: number
 }
 
 /**
@@ -169,6 +176,26 @@ export interface SessionRecord {
   hiddenMs: number
   entry: string | null
   exit: string | null
+  /**
+   * The tab's time per page it showed, in order: a page view (or a URL change) starts a stint, the
+   * next one or the tab's end closes it. The store adds each stint's reading and writing time to
+   * the page view it began with (`viewed`) and to that page view's visit (engaged time).
+   */
+  pages?: readonly PageStint[]
+}
+
+/** One page of a tab's session and the time the tab spent on it per state, ms. */
+export interface PageStint {
+  /** The page (unfolded path, as stored with page views). */
+  path: string
+  /** When it began: the page view's stored time when `viewed`, else when presence saw the URL change. */
+  at: number
+  /** True when a page view began it (so a stored page view has this path, time and visitor). */
+  viewed: boolean
+  readingMs: number
+  writingMs: number
+  idleMs: number
+  hiddenMs: number
 }
 
 /**
