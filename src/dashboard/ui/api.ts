@@ -42,9 +42,11 @@ export function onUnauthorized(fn: () => Promise<void>): void {
   askToken = fn
 }
 
-export async function get<T>(path: string, params: Record<string, string | number | undefined> = {}): Promise<T> {
+/** `params`: an object, or name-value pairs when a name repeats (two filters on one dimension). */
+export async function get<T>(path: string, params: Record<string, string | number | undefined> | readonly (readonly [string, string])[] = {}): Promise<T> {
   const u = new URL(path, location.href)
-  for (const [k, v] of Object.entries(params)) if (v !== undefined) u.searchParams.set(k, String(v))
+  if (Array.isArray(params)) for (const [k, v] of params as readonly (readonly [string, string])[]) u.searchParams.append(k, v)
+  else for (const [k, v] of Object.entries(params)) if (v !== undefined) u.searchParams.set(k, String(v))
   for (;;) {
     const t = token()
     const res = await fetch(u, { headers: t === null ? {} : { authorization: `Bearer ${t}` }, cache: 'no-store' })

@@ -13,6 +13,8 @@ export interface SeriesDef {
   /** CSS variable holding the colour, e.g. `--c-total`. */
   color: string
   fill?: boolean
+  /** Dash pattern, px (a compared period's line). */
+  dash?: number[]
   value?: (v: number) => string
 }
 
@@ -102,6 +104,7 @@ export class Chart {
           const c = css(s.color)
           const out: uPlot.Series = { label: s.label, stroke: c, width: 2, points: { show: false } }
           if (s.fill === true) out.fill = `${c}22`
+          if (s.dash !== undefined) out.dash = s.dash
           if (s.value !== undefined) { const f = s.value; out.value = (_u, v) => (v === null ? '–' : f(v)) }
           return out
         }),

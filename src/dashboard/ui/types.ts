@@ -38,7 +38,20 @@ export type ServerMessage =
   | { type: 'error'; code: string; message: string }
 
 export interface SeriesPoint { t: number; pageviews: number; visitors: number }
-export interface TopRow { value: string; pageviews: number; visits?: number; bounces?: number; durationMs?: number }
+export interface TopRow {
+  value: string
+  pageviews: number
+  visits?: number
+  bounces?: number
+  durationMs?: number
+  /** Pages with presence data: measured views, their mean engaged time, the writing share of it. */
+  engagedViews?: number
+  engagedMs?: number
+  writingShare?: number | null
+  /** With compare: the earlier period's count and the change in percent. */
+  previous?: number
+  change?: number | null
+}
 /** `/api/totals`: rates and means are null over no visits. */
 export interface Totals {
   pageviews: number
@@ -49,6 +62,11 @@ export interface Totals {
   bounceRate: number | null
   viewsPerVisit: number | null
   visitDurationMs: number | null
+  engagedVisits: number
+  engagedMs: number | null
+  writingShare: number | null
+  /** With compare: the earlier period's figures and the change of each, in percent. */
+  compare?: Totals & { from: number; to: number; change: Record<string, number | null> }
 }
 /** The notice an IP database's licence asks for (`/api/top?dim=country`, `/api/geo`). */
 export interface Attribution { text: string; url: string }

@@ -1,7 +1,8 @@
 /**
- * History: visitors and page views over a range, the live-state history (Total / Reading / Writing /
- * Idle means per bucket), top pages, referrers, UTM sources, keywords, browsers, OSes, devices, custom
- * events, countries (and regions and cities with a city database); a range picker; CSV export of exactly what is shown.
+ * History: visitors, visits and page views over a range with engaged time, the live-state history
+ * (Total / Reading / Writing / Idle means per bucket), top lists of every dimension; a range picker;
+ * filters (click a row to add one, chips to remove them) and a comparison with an earlier period,
+ * all held in the page URL (history-state.ts); CSV export of exactly what is shown.
  */
 import { get } from '../api'
 import { Chart } from '../chart'
@@ -10,15 +11,17 @@ import { download, toCsv, type Cell } from '../csv'
 import { h, replace, setText } from '../dom'
 import { dateTime, duration, int } from '../format'
 import type { Attribution, LiveSample, SeriesPoint, TopRow, Totals } from '../types'
+import { apiQuery, filterText, readState, withFilter, writeState, type Compare, type HistoryState, type UiFilter } from './history-state'
 
 const RANGES = [['1h', 'Last hour'], ['24h', '24 hours'], ['7d', '7 days'], ['30d', '30 days']] as const
 const DIMS = [
-  ['page', 'Top pages'], ['referrer', 'Referrers'], ['utm_source', 'UTM sources'], ['keyword', 'Keywords'],
+  ['page', 'Top pages'], ['referrer', 'Referrers'], ['utm_source', 'UTM sources'], ['utm_medium', 'UTM media'],
+  ['utm_campaign', 'UTM campaigns'], ['utm_term', 'UTM terms'], ['keyword', 'Keywords'],
   ['browser', 'Browsers'], ['os', 'Operating systems'], ['device', 'Devices'], ['event', 'Custom events'],
   ['country', 'Countries'], ['region', 'Regions'], ['city', 'Cities'], ['entry_page', 'Entry pages'], ['exit_page', 'Exit pages'],
 ] as const
-/** Lists only a city-level IP database fills (--geoip): hidden while they have nothing to show. */
-const ONLY_WITH_DATA: ReadonlySet<string> = new Set(['region', 'city'])
+/** Lists hidden while they have nothing to show: only a city-level IP database fills regions and cities (--geoip), few sites use every UTM field. */
+const ONLY_WITH_DATA: ReadonlySet<string> = new Set(['region', 'city', 'utm_medium', 'utm_campaign', 'utm_term'])
 /** Lists of visits, not page views (docs/api.md, Visits). */
 const VISIT_DIMS: ReadonlySet<string> = new Set(['entry_page', 'exit_page', 'referrer', 'utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'keyword'])
 
@@ -30,7 +33,19 @@ const KPIS: readonly { key: keyof Totals; label: string; fmt: (t: Totals) => str
   { key: 'viewsPerVisit', label: 'Views per visit', fmt: (t) => (t.viewsPerVisit === null ? '–' : t.viewsPerVisit.toFixed(1)) },
   { key: 'bounceRate', label: 'Bounce rate', fmt: (t) => pct(t.bounceRate) },
   { key: 'visitDurationMs', label: 'Visit duration', fmt: (t) => (t.visitDurationMs === null ? '–' : duration(t.visitDurationMs)) },
+  { key: 'engagedMs', label: 'Engaged per visit', fmt: (t) => (t.engagedMs === null ? '–' : duration(t.engagedMs)) },
+  { key: 'writingShare', label: 'Spent writing', fmt: (t) => pct(t.writingShare) },
 ]
+/** Figures where a rise is bad news (drawn red when up). */
+const WORSE_UP: ReadonlySet<string> = new Set(['bounceRate'])
+const COMPARES: readonly [Compare | null, string][] = [[null, 'No comparison'], ['previous', 'Previous period'], ['year', 'Year before']]
+
+/** "+12%", "−3%", "±0%", or "" when there is nothing to compare with. */
+function changeText(c: number | null | undefined): string {
+  if (c === null || c === undefined) return ''
+  const r = Math.round(c)
+  return r > 0 ? `+${r}%` : r < 0 ? `−${-r}%` : '±0%'
+}
 
 interface Loaded {
   site: string
@@ -40,6 +55,8 @@ interface Loaded {
   series: SeriesPoint[]
   samples: LiveSample[]
   totals: Totals
+  /** With compare: the earlier period's chart, bucket for bucket. */
+  previous: { from: number; to: number; points: SeriesPoint[] } | null
   tops: Record<string, TopRow[]>
   /** The IP database's licence notice, shown under the countries. */
   attribution: Attribution | null
@@ -67,15 +84,28 @@ export interface HistoryView {
 }
 
 export function history(): HistoryView {
-  let range: string = '24h'
-  let custom: { from: number; to: number } | null = null
+  let st: HistoryState = readState(location.search)
   let site: string | null = null
   let data: Loaded | null = null
   let seq = 0
 
+  /** A new state from a click: into the URL as a new history entry (back undoes it), then loaded. */
+  function go(next: HistoryState): void {
+    st = next
+    const u = new URL(location.href)
+    writeState(u, st)
+    if (u.href !== location.href) window.history.pushState(null, '', u)
+    void load()
+  }
+  // back and forward: the URL is the state
+  addEventListener('popstate', () => {
+    st = readState(location.search)
+    if (!el.hidden && site !== null) void load()
+  })
+
   const buttons = RANGES.map(([r, label]) => {
-    const b = h('button', { type: 'button', class: 'btn', 'aria-pressed': String(r === range) }, label)
-    b.addEventListener('click', () => { range = r; custom = null; void load() })
+    const b = h('button', { type: 'button', class: 'btn', 'aria-pressed': 'false' }, label)
+    b.addEventListener('click', () => go({ ...st, range: r, custom: null }))
     return { r, b }
   })
   const fromIn = h('input', { type: 'date', 'aria-label': 'From date', id: 'hist-from' })
@@ -87,19 +117,29 @@ export function history(): HistoryView {
     const f = fromIn.value ? new Date(`${fromIn.value}T00:00`).getTime() : NaN
     const t = toIn.value ? new Date(`${toIn.value}T00:00`).getTime() + 86_400_000 : Date.now()
     if (!Number.isFinite(f) || !(t > f)) { setText(msg, 'Pick a start date before the end date.'); return }
-    custom = { from: f, to: t }
-    void load()
+    go({ ...st, custom: { from: f, to: t } })
+  })
+  const compareButtons = COMPARES.map(([c, label]) => {
+    const b = h('button', { type: 'button', class: 'btn', 'aria-pressed': 'false' }, label)
+    b.addEventListener('click', () => go({ ...st, compare: c }))
+    return { c, b }
   })
   const exportBtn = h('button', { type: 'button', class: 'btn' }, 'Export CSV')
   exportBtn.addEventListener('click', () => exportCsv())
   const msg = h('p', { class: 'muted', role: 'status' })
   // why a tester's own visits (headless browser, curl, a script) are not in the counts
   const botsNote = h('p', { class: 'muted', id: 'hist-bots', hidden: '' })
+  const chips = h('div', { class: 'chips', role: 'group', 'aria-label': 'Filters' })
 
-  const kpis = KPIS.map((k) => ({ ...k, value: h('span', { class: 'kpi-value', 'data-kpi': k.key }, '–') }))
+  const kpis = KPIS.map((k) => ({
+    ...k,
+    value: h('span', { class: 'kpi-value', 'data-kpi': k.key }, '–'),
+    delta: h('span', { class: 'kpi-delta', 'data-kpi-change': k.key }),
+  }))
   const traffic = new Chart('Visitors and page views', [
     { label: 'Visitors', color: '--c-total', fill: true, value: int },
     { label: 'Page views', color: '--c-writing', value: int },
+    { label: 'Page views, compared period', color: '--muted', dash: [6, 4], value: int },
   ])
   const states = new Chart('Live visitors by state (mean)', [
     { label: 'Total', color: '--c-total', fill: true },
@@ -107,60 +147,95 @@ export function history(): HistoryView {
     { label: 'Writing', color: '--c-writing' },
     { label: 'Idle', color: '--c-idle' },
   ])
+  const statesNote = h('p', { class: 'muted note', hidden: '' }, 'Live states are site-wide: filters do not apply to this chart.')
   const topBoxes = DIMS.map(([dim, title]) => {
     const body = h('tbody')
     const note = h('p', { class: 'muted note' })
-    const box = h('section', { class: 'panel top-list', 'aria-label': title },
-      h('h3', null, title),
-      h('table', null, h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Value'),
-        h('th', { scope: 'col', class: 'n' }, VISIT_DIMS.has(dim) ? 'Visits' : 'Views'))), body),
-      dim === 'country' && note)
+    const engaged = dim === 'page' ? h('th', { scope: 'col', class: 'engaged', title: 'Mean engaged time (reading + writing) per measured page view, and the share spent writing' }, 'Engaged') : null
+    const head = h('tr', null, h('th', { scope: 'col' }, 'Value'), engaged, h('th', { scope: 'col', class: 'n' }, VISIT_DIMS.has(dim) ? 'Visits' : 'Views'))
+    const box = h('section', { class: 'panel top-list', 'aria-label': title, 'data-dim': dim },
+      h('h3', null, title), h('table', null, h('thead', null, head), body), dim === 'country' && note)
     return { dim, title, body, box, note }
   })
 
   const el = h('section', { class: 'history', 'aria-label': 'History' },
     h('div', { class: 'toolbar' }, h('div', { class: 'seg', role: 'group', 'aria-label': 'Range' }, ...buttons.map((b) => b.b)), picker, exportBtn),
+    h('div', { class: 'toolbar' }, h('div', { class: 'seg', role: 'group', 'aria-label': 'Compare with' }, ...compareButtons.map((b) => b.b)), chips),
     msg,
     botsNote,
-    h('div', { class: 'kpis' }, ...kpis.map((k) => h('div', { class: 'kpi' }, k.value, h('span', { class: 'kpi-label' }, k.label)))),
+    h('div', { class: 'kpis' }, ...kpis.map((k) => h('div', { class: 'kpi' }, k.value, h('span', { class: 'kpi-label' }, k.label, ' ', k.delta)))),
     h('section', { class: 'panel' }, h('h2', null, 'Visitors and page views'), traffic.el),
-    h('section', { class: 'panel' }, h('h2', null, 'Live visitors by state'), states.el),
+    h('section', { class: 'panel' }, h('h2', null, 'Live visitors by state'), statesNote, states.el),
     h('div', { class: 'tops' }, ...topBoxes.map((t) => t.box)))
 
+  /** The controls as the state says: pressed range and comparison, the filter chips. */
+  function controls(): void {
+    for (const b of buttons) b.b.setAttribute('aria-pressed', String(st.custom === null && b.r === st.range))
+    for (const b of compareButtons) b.b.setAttribute('aria-pressed', String(st.compare === b.c))
+    replace(chips, ...st.filters.map((f, i) => {
+      const text = filterText(f)
+      const x = h('button', { type: 'button', class: 'chip', 'aria-label': `Remove filter: ${text}`, title: 'Remove this filter' }, text, h('span', { 'aria-hidden': 'true' }, ' ×'))
+      x.addEventListener('click', () => go({ ...st, filters: st.filters.filter((_, j) => j !== i) }))
+      return x
+    }))
+    statesNote.hidden = st.filters.length === 0
+  }
+
   async function load(): Promise<void> {
+    controls()
     if (site === null) { setText(msg, 'No site has reported yet.'); return }
     const my = ++seq
-    for (const b of buttons) b.b.setAttribute('aria-pressed', String(custom === null && b.r === range))
-    const q: Record<string, string | number> = custom === null ? { site, range } : { site, from: custom.from, to: custom.to }
+    const q = apiQuery(site, st)
+    const c: [string, string][] = st.compare === null ? [] : [['compare', st.compare]]
     setText(msg, 'Loading…')
     try {
       const [s, live, totals, ...tops] = await Promise.all([
-        get<{ from: number; to: number; bucket: string; points: SeriesPoint[] }>('/api/series', q),
+        get<{ from: number; to: number; bucket: string; points: SeriesPoint[]; previous?: Loaded['previous'] }>('/api/series', [...q, ...c]),
         get<{ samples: LiveSample[] }>('/api/live-history', q),
-        get<Totals>('/api/totals', q),
-        ...DIMS.map(([dim]) => get<{ rows: TopRow[]; attribution?: Attribution | null }>('/api/top', { ...q, dim, limit: 10 })),
+        get<Totals>('/api/totals', [...q, ...c]),
+        ...DIMS.map(([dim]) => get<{ rows: TopRow[]; attribution?: Attribution | null }>('/api/top', [...q, ...c, ['dim', dim], ['limit', '10']])),
       ])
       if (my !== seq) return
       data = {
-        site, from: s.from, to: s.to, bucket: s.bucket, series: s.points, samples: live.samples, totals,
+        site, from: s.from, to: s.to, bucket: s.bucket, series: s.points, previous: s.previous ?? null, samples: live.samples, totals,
         tops: Object.fromEntries(DIMS.map(([dim], i) => [dim, tops[i]?.rows ?? []])),
         attribution: tops[DIMS.findIndex(([dim]) => dim === 'country')]?.attribution ?? null,
       }
-      if (custom === null) { fromIn.value = isoDate(s.from); toIn.value = isoDate(s.to) }
+      if (st.custom === null) { fromIn.value = isoDate(s.from); toIn.value = isoDate(s.to) }
       render(data)
-      setText(msg, `${dateTime(s.from)} – ${dateTime(s.to)}, by ${s.bucket}`)
+      const earlier = data.previous === null ? '' : `, compared with ${dateTime(data.previous.from)} – ${dateTime(data.previous.to)}`
+      setText(msg, `${dateTime(s.from)} – ${dateTime(s.to)}, by ${s.bucket}${earlier}`)
     } catch (err) {
       if (my === seq) setText(msg, `Could not load history: ${err instanceof Error ? err.message : String(err)}`)
     }
   }
 
+  /** The value cell of a top-list row: a button that adds the row's filter. */
+  function filterButton(dim: string, value: string): HTMLElement {
+    const f: UiFilter = { dim, op: 'is', value }
+    const label = dim === 'country' ? countryLabel(value) : [value === '' ? '(none)' : value]
+    const b = h('button', { type: 'button', class: 'row-filter', title: `Filter: ${filterText(f)}`, 'aria-label': `Filter: ${filterText(f)}` }, ...label)
+    b.addEventListener('click', () => go(withFilter(st, f)))
+    return b
+  }
+
   function render(d: Loaded): void {
-    for (const k of kpis) setText(k.value, k.fmt(d.totals))
+    const ch = d.totals.compare?.change
+    for (const k of kpis) {
+      setText(k.value, k.fmt(d.totals))
+      const c = ch?.[k.key]
+      setText(k.delta, changeText(c))
+      k.delta.className = `kpi-delta${c === null || c === undefined || Math.round(c) === 0 ? '' : (c > 0) !== WORSE_UP.has(k.key) ? ' up' : ' down'}`
+      k.delta.title = d.totals.compare === undefined ? '' : `${k.label} in the compared period: ${k.fmt(d.totals.compare)}`
+    }
     const bots = d.totals.bots ?? 0
     botsNote.hidden = bots === 0
     setText(botsNote, bots > 0 ? `${int(bots)} ${bots === 1 ? 'hit' : 'hits'} kept out as bots (crawlers, headless browsers, scripts: agents no person's browser sends), not counted above.` : '')
-    // both charts span the range asked for, whatever points came back
-    traffic.set([d.series.map((p) => p.t), d.series.map((p) => p.visitors), d.series.map((p) => p.pageviews)], d.from, d.to)
+    // both charts span the range asked for, whatever points came back; the compared period's
+    // buckets are drawn under this period's, bucket for bucket
+    const prev = d.previous?.points ?? []
+    traffic.set([d.series.map((p) => p.t), d.series.map((p) => p.visitors), d.series.map((p) => p.pageviews),
+      d.series.map((_, i) => (d.previous === null ? null : prev[i]?.pageviews ?? null))], d.from, d.to)
     // bucket the per-minute samples were averaged into is the API's; draw them as given
     const ls = d.samples
     states.set([ls.map((x) => x.minute), ls.map((x) => x.totalMean), ls.map((x) => x.readingMean), ls.map((x) => x.writingMean), ls.map((x) => x.idleMean)], d.from, d.to)
@@ -168,10 +243,12 @@ export function history(): HistoryView {
       const rows = d.tops[t.dim] ?? []
       const count = (r: TopRow): number => (VISIT_DIMS.has(t.dim) ? r.visits ?? 0 : r.pageviews)
       const max = Math.max(1, ...rows.map(count))
-      if (rows.length === 0) replace(t.body, h('tr', null, h('td', { class: 'muted', colspan: 2 }, 'No data in this range')))
+      const cols = t.dim === 'page' ? 3 : 2
+      if (rows.length === 0) replace(t.body, h('tr', null, h('td', { class: 'muted', colspan: cols }, 'No data in this range')))
       else replace(t.body, ...rows.map((r) => h('tr', null,
-        h('td', { class: 'path' }, ...(t.dim === 'country' ? countryLabel(r.value) : [r.value === '' ? '(none)' : r.value]), bar(count(r) / max)),
-        h('td', { class: 'n' }, int(count(r))))))
+        h('td', { class: 'path' }, filterButton(t.dim, r.value), bar(count(r) / max)),
+        t.dim === 'page' && h('td', { class: 'engaged' }, engagedText(r)),
+        h('td', { class: 'n' }, int(count(r)), r.change !== undefined && h('span', { class: 'row-delta' }, ` ${changeText(r.change)}`)))))
       if (t.dim === 'country') replace(t.note, attributionLink(d.attribution))
       t.box.hidden = rows.length === 0 && ONLY_WITH_DATA.has(t.dim)
     }
@@ -181,16 +258,33 @@ export function history(): HistoryView {
     if (data === null) return
     const d = data
     const iso = (t: number): string => new Date(t).toISOString()
+    const tf = d.totals
+    const figures = (x: Totals): Cell[] => [x.visitors, x.pageviews, x.visits, x.bounces, x.bounceRate, x.viewsPerVisit, x.visitDurationMs, x.engagedVisits, x.engagedMs, x.writingShare]
+    const filters = st.filters.map(filterText).join('; ')
     const sections: { title: string; header: string[]; rows: Cell[][] }[] = [
-      { title: `Livestats ${d.site} ${iso(d.from)} to ${iso(d.to)}`,
-        header: ['visitors', 'pageviews', 'visits', 'bounces', 'bounce_rate', 'views_per_visit', 'visit_duration_ms'],
-        rows: [[d.totals.visitors, d.totals.pageviews, d.totals.visits, d.totals.bounces, d.totals.bounceRate, d.totals.viewsPerVisit, d.totals.visitDurationMs]] },
-      { title: `Visitors and page views by ${d.bucket}`, header: ['time', 'visitors', 'pageviews'], rows: d.series.map((p) => [iso(p.t), p.visitors, p.pageviews]) },
+      { title: `Livestats ${d.site} ${iso(d.from)} to ${iso(d.to)}${filters === '' ? '' : `, filters: ${filters}`}`,
+        header: ['period', 'from', 'to', 'visitors', 'pageviews', 'visits', 'bounces', 'bounce_rate', 'views_per_visit', 'visit_duration_ms', 'engaged_visits', 'engaged_ms_per_visit', 'writing_share'],
+        rows: [['this', iso(d.from), iso(d.to), ...figures(tf)],
+          ...(tf.compare === undefined ? [] : [['compared', iso(tf.compare.from), iso(tf.compare.to), ...figures(tf.compare)],
+            ['change_percent', '', '', ...(['visitors', 'pageviews', 'visits', 'bounces', 'bounceRate', 'viewsPerVisit', 'visitDurationMs', 'engagedVisits', 'engagedMs', 'writingShare'] as const).map((k) => tf.compare?.change[k] ?? null)]])] },
+      { title: `Visitors and page views by ${d.bucket}`, header: ['time', 'visitors', 'pageviews', ...(d.previous === null ? [] : ['compared_time', 'compared_pageviews'])],
+        rows: d.series.map((p, i) => [iso(p.t), p.visitors, p.pageviews, ...(d.previous === null ? [] : [d.previous.points[i] === undefined ? null : iso(d.previous.points[i]?.t ?? 0), d.previous.points[i]?.pageviews ?? null])]) },
       { title: 'Live visitors by state (mean per minute bucket)', header: ['time', 'total', 'reading', 'writing', 'idle'],
         rows: d.samples.map((x) => [iso(x.minute), x.totalMean, x.readingMean, x.writingMean, x.idleMean]) },
-      ...DIMS.map(([dim, title]) => VISIT_DIMS.has(dim)
-        ? { title, header: [dim, 'visits', 'bounces', 'pageviews', 'duration_ms'], rows: (d.tops[dim] ?? []).map((r): Cell[] => [r.value, r.visits ?? 0, r.bounces ?? 0, r.pageviews, r.durationMs ?? 0]) }
-        : { title, header: [dim, 'pageviews'], rows: (d.tops[dim] ?? []).map((r): Cell[] => [r.value, r.pageviews]) }),
+      ...DIMS.map(([dim, title]) => {
+        const rows = d.tops[dim] ?? []
+        const cmp = (r: TopRow): Cell[] => (st.compare === null ? [] : [r.previous ?? 0, r.change ?? null])
+        const cmpHead = st.compare === null ? [] : ['compared', 'change_percent']
+        if (VISIT_DIMS.has(dim)) {
+          return { title, header: [dim, 'visits', 'bounces', 'pageviews', 'duration_ms', ...cmpHead],
+            rows: rows.map((r): Cell[] => [r.value, r.visits ?? 0, r.bounces ?? 0, r.pageviews, r.durationMs ?? 0, ...cmp(r)]) }
+        }
+        if (dim === 'page') {
+          return { title, header: [dim, 'pageviews', 'engaged_views', 'engaged_ms_per_view', 'writing_share', ...cmpHead],
+            rows: rows.map((r): Cell[] => [r.value, r.pageviews, r.engagedViews ?? 0, r.engagedMs ?? null, r.writingShare ?? null, ...cmp(r)]) }
+        }
+        return { title, header: [dim, 'pageviews', ...cmpHead], rows: rows.map((r): Cell[] => [r.value, r.pageviews, ...cmp(r)]) }
+      }),
     ]
     download(`livestats-${d.site}-${isoDate(d.from)}-${isoDate(d.to)}.csv`, toCsv(sections))
   }
@@ -200,10 +294,18 @@ export function history(): HistoryView {
     el,
     show(s) {
       site = s
+      st = readState(location.search)
       void load()
       clearInterval(timer)
-      timer = window.setInterval(() => { if (custom === null && !el.hidden) void load() }, 60_000)
+      timer = window.setInterval(() => { if (st.custom === null && !el.hidden) void load() }, 60_000)
     },
     restyle() { traffic.restyle(); states.restyle() },
   }
+}
+
+/** "42 s · 12% writing" for a page with measured views, "–" otherwise. */
+function engagedText(r: TopRow): string {
+  if (r.engagedViews === undefined || r.engagedMs === undefined) return '–'
+  const w = r.writingShare === null || r.writingShare === undefined || r.writingShare === 0 ? '' : ` · ${Math.round(r.writingShare * 100)}% writing`
+  return `${duration(r.engagedMs)}${w}`
 }
