@@ -60,6 +60,7 @@ export const ERRORS = {
   LS_ERR_NOT_FOUND: spec(404, 'No such route'),
   LS_ERR_METHOD_NOT_ALLOWED: spec(405, 'Method not allowed on this route'),
   LS_ERR_BAD_QUERY: spec(400, 'Invalid query parameter'),
+  LS_ERR_INVALID_GOAL: spec(400, 'Invalid goal or funnel step: a page pattern or a custom event name'),
   // hub state
   LS_ERR_SHUTTING_DOWN: spec(503, 'Hub is shutting down', 1001),
   LS_ERR_STORE_UNAVAILABLE: spec(503, 'Store could not commit the batch'),
