@@ -29,18 +29,15 @@ test('a dashboard gets a full snapshot at once, before any change', async (t) =>
   assert.equal(d.messages.length, 1)
 })
 
-test('diffs: joins, state changes and leaves, counts absolute, first one at once', async (t) => {
+test('diffs: joins, state changes and leaves, counts absolute', async (t) => {
   const r = await rig()
   t.after(() => r.close())
   const d = await dashboard(r.port, `?site=${S}`)
   t.after(() => d.close())
   await d.waitFor(isSnap)
   await sleep(40) // a quiet spell
-  const t0 = performance.now()
   r.presence.accept(pageview(S, cid(1), 'v1', '/a'), client('c1'))
   const join = await d.waitFor((m) => isDiff(m) && m.events?.[0]?.op === 'join')
-  const latency = (d.times.at(-1) ?? Infinity) - t0
-  assert.ok(latency < 20, `first diff after a quiet spell took ${latency.toFixed(1)} ms`)
   assert.ok(isDiff(join))
   assert.deepEqual(join.counts, { total: 1, reading: 1, writing: 0, idle: 0, hidden: 0 })
   assert.deepEqual(join.pages, [{ path: '/a', total: 1, reading: 1, writing: 0, idle: 0, hidden: 0 }])
@@ -59,34 +56,41 @@ test('diffs: joins, state changes and leaves, counts absolute, first one at once
   assert.deepEqual(leave.pages, [{ path: '/a', total: 0, reading: 0, writing: 0, idle: 0, hidden: 0 }])
 })
 
-test('many changes are coalesced into few messages, at most one per 25 ms', async (t) => {
-  const r = await rig()
+// "At once" is checked by structure, not by a stopwatch (wall-clock bounds flake on a loaded machine):
+// with a coalescing window of HOLD ms, a diff that was held would arrive HOLD ms after the change, so
+// one that arrives within HOLD / 2 went out without waiting for the window. Latency itself is measured
+// in bench/live-latency.ts.
+const HOLD = 3000
+
+test('many changes are coalesced: after a quiet spell the first goes out at once, the rest wait for the window as one diff', async (t) => {
+  const r = await rig({ limits: { coalesceMs: HOLD } })
   t.after(() => r.close())
   const d = await dashboard(r.port, `?site=${S}`)
   t.after(() => d.close())
   await d.waitFor(isSnap)
   const view = new LiveView()
   for (const m of d.messages) view.apply(m)
-  await sleep(40)
-  const start = performance.now()
+  await sleep(HOLD + 100) // a quiet spell: the window opened by the snapshot has passed
   let i = 0
-  // 500 joins and 500 state changes over about 100 ms, in bursts of 50 every 10 ms
+  // 500 joins and 500 state changes, in bursts of 50 every 10 ms
   while (i < 500) {
     for (let k = 0; k < 50; k++, i++) {
       r.presence.accept(pageview(S, cid(i), `v${i}`, `/p${i % 7}`), client(`c${i}`))
       r.presence.accept(presence(S, cid(i), `v${i}`, i % 3 === 0 ? 'writing' : 'idle'), client(`c${i}`))
     }
+    if (i === 50) {
+      // the first burst's first change went out at once, long before the window closes
+      await d.waitFor(isDiff, HOLD / 2)
+      assert.equal(d.messages.filter(isDiff).length, 1)
+    }
     await sleep(10)
   }
-  await sleep(80)
+  // every later change is held for the window and then sent together, as one more diff
+  await d.waitFor((m) => isDiff(m) && d.messages.filter(isDiff).length === 2, HOLD * 3)
+  await sleep(200)
   const diffs = d.messages.filter(isDiff)
-  const times = d.times.slice(1)
+  assert.equal(diffs.length, 2, `${diffs.length} diffs for 1000 changes`)
   for (const m of diffs) view.apply(m)
-  assert.ok(diffs.length >= 2 && diffs.length <= 8, `${diffs.length} diffs for 1000 changes`)
-  assert.ok((times[0] ?? Infinity) - start < 20, 'the first change went out at once')
-  // the server spaces them 25 ms apart (test/live-stream.test.ts); arrival adds jitter, so bound the count
-  const span = (times.at(-1) ?? 0) - (times[0] ?? 0)
-  assert.ok(diffs.length <= 2 + Math.ceil(span / 25), `${diffs.length} diffs in ${span.toFixed(0)} ms`)
   assert.deepEqual(view.counts, r.presence.countsOf(S))
   assert.deepEqual([...view.pages.values()].sort((a, b) => (a.path < b.path ? -1 : 1)),
     r.presence.pagesOf(S).sort((a, b) => (a.path < b.path ? -1 : 1)))
