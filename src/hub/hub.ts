@@ -31,6 +31,8 @@ import { wireLive, type LiveParts } from './live/wire'
 import { feedIds } from './live/feed'
 import { wireProcessSeries } from './api/process'
 import { setupRoutes } from './api/setup'
+import { goalRoutes } from './api/goals'
+import { GoalRegistry, REFRESH_MS } from './goals/registry'
 import type { LiveCounts } from './presence/types'
 
 const DAY = 86_400_000
@@ -69,6 +71,8 @@ export class Hub {
   readonly starters: (() => Promise<void> | void)[] = []
   /** Live presence, bus and the dashboard channel (issue 3). */
   readonly live: LiveParts
+  /** Each site's goals (issue 13), in memory for the live feed and in the store's key/value table. */
+  readonly goals: GoalRegistry
   /** Checks `Host` (DNS rebinding) and `Origin` (cross-site WebSockets) of reads. */
   readonly guard: ReadGuard
   /** Event id → the id readers see in feeds (`/live`, `/api/feed`): one secret per hub process. */
@@ -97,6 +101,7 @@ export class Hub {
     this.geo = openGeo(c.geoip)
     this.store = openStore(c.storeUrl)
     this.auth = new TokenAuth(c.requireToken)
+    this.goals = new GoalRegistry(this.store)
     this.writer = new BatchWriter(this.store)
     this.hasher = new VisitorHasher(c.keyFile === null ? memorySalts() : saltFile(c.keyFile), this.store)
     const trusted = makeTrust(c.trustProxy)
@@ -131,6 +136,7 @@ export class Hub {
     this.live = wireLive(this) // issue 3: after ingest and router exist
     wireProcessSeries(this) // issue 5.4 / 6: per-process series at /api/processes
     setupRoutes(r, c.publicUrl, () => this.server.address()) // the dashboard's install panel
+    goalRoutes(r, this.goals, (req) => this.guard.originAllowed(req)) // issue 13: goal definitions
 
     this.server = createServer({
       // set on purpose, not Node's 60 s / 300 s: a slow-headers client is answered 408 and let go
@@ -222,6 +228,7 @@ export class Hub {
     await this.store.init()
     await this.hasher.rotate()
     this.newToken = await this.auth.init(this.store, c.token, this.resetToken)
+    await this.goals.load()
     for (const fn of this.starters) await fn()
     await new Promise<void>((resolve, reject) => {
       const fail = (err: NodeJS.ErrnoException): void => {
@@ -236,6 +243,10 @@ export class Hub {
         resolve()
       })
     })
+    // another node of a cluster may change the goals: read them again now and then
+    this.timers.push(setInterval(() => {
+      this.goals.load().catch((err: unknown) => c.logger.error('livestats: reading goals failed', err))
+    }, REFRESH_MS).unref())
     if (c.retentionDays > 0) {
       const prune = (): void => {
         this.store.prune(Date.now() - c.retentionDays * DAY).catch((err: unknown) => c.logger.error('livestats: prune failed', err))

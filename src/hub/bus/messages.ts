@@ -57,6 +57,16 @@ export interface FeedPageview {
    * or the full one when the operator set `feedFullIp`; null on a stored row this hub did not see live.
    */
   ip: string | null
+  /**
+   * Names of the site's goals this row reached (issue 13), when any: the live feed says "Goal: …".
+   * Absent on rows that reached none.
+   */
+  goals?: string[]
+  /**
+   * Set on a custom event that reached a goal (its name): the feed lists those too, beside page
+   * views (whose rows never carry it). `path` is then the page it was sent from.
+   */
+  event?: string
 }
 
 export interface ProcessUpdate {

@@ -12,6 +12,7 @@
 import { createHmac, randomBytes } from 'node:crypto'
 import type { ErrorCode } from '../../protocol/errors'
 import type { FeedRow } from '../store/types'
+import type { GoalProbe } from '../goals/registry'
 import { feedPageview, type FeedPageview } from '../bus/messages'
 import { channels, type Bus } from '../bus/types'
 import type { Accepted, ClientInfo, IngestListener } from '../ingest/types'
@@ -22,6 +23,11 @@ export const RECENT_IPS = 1000
 export interface FeedOptions {
   /** Show the full IP in the live feed (the operator's `feedFullIp`) instead of the masked one. @default false */
   fullIp?: boolean
+  /**
+   * Names of the goals a freshly stored page view or custom event reaches (GoalRegistry.reached):
+   * page views carry them, and a custom event that reaches one is fed too. @default none
+   */
+  reached?: (row: GoalProbe) => string[]
 }
 
 export interface LiveFeed extends IngestListener {
@@ -31,6 +37,7 @@ export interface LiveFeed extends IngestListener {
 
 export function feedListener(bus: Bus, opts: FeedOptions = {}): LiveFeed {
   const fullIp = opts.fullIp === true
+  const reached = opts.reached ?? ((): string[] => [])
   const ring = new Array<FeedPageview | undefined>(RECENT_IPS)
   let next = 0
   return {
@@ -39,8 +46,13 @@ export function feedListener(bus: Bus, opts: FeedOptions = {}): LiveFeed {
     },
     committed(item: Accepted, client: ClientInfo): void {
       const row = item.row
-      if (row === null || row.type !== 'pageview' || client.bot) return
+      if (row === null || client.bot || (row.type !== 'pageview' && row.type !== 'event')) return
+      const goals = reached(row)
+      // custom events are fed only when they reach a goal: the feed lists page views
+      if (row.type === 'event' && goals.length === 0) return
       const m = feedPageview(row)
+      if (goals.length > 0) m.goals = goals
+      if (row.type === 'event' && row.name !== null) m.event = row.name
       m.ip = fullIp ? client.ipRaw : client.ipMasked
       ring[next] = m
       next = (next + 1) % RECENT_IPS
@@ -52,7 +64,12 @@ export function feedListener(bus: Bus, opts: FeedOptions = {}): LiveFeed {
       if (rows.length > 0) {
         for (const m of ring) if (m !== undefined) ips.set(`${m.site}\0${m.id}`, m.ip)
       }
-      return rows.map((r) => feedFromRow(r, ips.get(`${r.site}\0${r.id}`) ?? null))
+      return rows.map((r) => {
+        const m = feedFromRow(r, ips.get(`${r.site}\0${r.id}`) ?? null)
+        const goals = reached({ type: 'pageview', site: r.site, path: r.path, name: null, data: null })
+        if (goals.length > 0) m.goals = goals
+        return m
+      })
     },
   }
 }

@@ -18,7 +18,7 @@ export interface LiveParts {
   channel: LiveChannel
 }
 
-type Seams = Pick<Hub, 'config' | 'store' | 'auth' | 'guard' | 'hostRefusal' | 'router' | 'ingest' | 'upgrades' | 'gauges' | 'closers' | 'feedId' | 'metrics'>
+type Seams = Pick<Hub, 'config' | 'store' | 'auth' | 'guard' | 'hostRefusal' | 'router' | 'ingest' | 'upgrades' | 'gauges' | 'closers' | 'feedId' | 'metrics' | 'goals'>
 
 export function wireLive(hub: Seams): LiveParts {
   const { store, config } = hub
@@ -34,7 +34,7 @@ export function wireLive(hub: Seams): LiveParts {
   }
   const bus = new MemoryBus({ onError: (err) => config.logger.error('livestats: bus handler threw', err) })
   const presence = new MemoryPresence({ bus, sink, caps: config.caps, onLimit: (l) => hub.metrics.limit(l) })
-  const feed = feedListener(bus, { fullIp: config.feedFullIp })
+  const feed = feedListener(bus, { fullIp: config.feedFullIp, reached: (row) => hub.goals.reached(row) })
   const channel = createLiveChannel({
     presence, bus,
     authorize: (req) => {
