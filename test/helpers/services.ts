@@ -3,6 +3,7 @@
  * `describe(name, { skip })`, so a machine without the part reports the suite as skipped and
  * names what is missing. With LIVESTATS_REQUIRE_SERVICES=1 a missing part throws instead.
  */
+import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import net from 'node:net'
 
@@ -36,4 +37,17 @@ export async function redisMissing(): Promise<string | false> {
 }
 export function chromiumMissing(): string | false {
   return verdict(existsSync(CHROMIUM_PATH), `Chromium is not installed at ${CHROMIUM_PATH}`)
+}
+
+/**
+ * The same question as `postgresMissing`, answered synchronously (for `describe`'s skip option in a
+ * CommonJS test file, which cannot await at the top): connects with node-postgres and runs SELECT 1,
+ * so a missing database or role is named too, not only a closed port.
+ */
+export function postgresMissingSync(url = POSTGRES_URL): string | false {
+  const probe = `const pg = require('pg'); const c = new pg.Client({ connectionString: process.argv[1], connectionTimeoutMillis: 3000 });
+    c.connect().then(() => c.query('SELECT 1')).then(() => c.end()).catch((e) => { console.error(e.message); process.exit(1) })`
+  const r = spawnSync(process.execPath, ['-e', probe, url], { encoding: 'utf8', timeout: 10_000 })
+  const where = url.replace(/\/\/[^@/]*@/, '//')
+  return verdict(r.status === 0, `PostgreSQL is not reachable at ${where}: ${(r.stderr || r.error?.message || 'no answer').trim().split('\n')[0]}`)
 }

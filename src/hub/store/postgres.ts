@@ -1,0 +1,439 @@
+/**
+ * The `Store` on PostgreSQL (node-postgres pool), for hubs that share one database: any number of
+ * hub processes may append at once (postgres-append.ts says how they stay exact), and every read
+ * answers from what all of them committed. An append resolves only after its COMMIT returned.
+ *
+ * Differences from SQLite a user may notice: `deleteMeta` deletes the row, and PostgreSQL's
+ * VACUUM, not the hub, reclaims its old versions; unique visitors per bucket come from
+ * `visitor_seen`, which a prune trims with the raw events.
+ */
+import pg from 'pg'
+import { LivestatsError } from '../../protocol/errors'
+import { DIM_CODE } from './rollup'
+import { appendTx, lockVisitors, visitorLock, writeVisitDeltas } from './postgres-append'
+import { PgFiltered } from './postgres-filtered'
+import { migratePg, quoteIdent } from './postgres-schema'
+import { SiteIndex, visitAt } from './postgres-visits'
+import { BUCKET_MS, BUCKETS, alignRange, coverRange, floorTo, pointsOf } from './time'
+import type {
+  AppendResult, Bucket, Dimension, FeedRow, LiveSample, ProcessMinute, Range, SeriesPoint, SessionRecord, Store,
+  StoredEvent, TopRow, VisitTotals,
+} from './types'
+import type { Filter } from './filters'
+import { VISIT_DIM_CODE, VisitDeltas, isVisitDimension, zeroSums } from './visits'
+
+export interface PostgresStoreOptions {
+  /** Schema holding the tables (created when missing). @default the URL's `?schema=`, else `livestats` */
+  schema?: string
+  /** Pool size: connections this hub holds at most. @default 10 */
+  poolMax?: number
+  /** How long to wait for a connection (PostgreSQL down: appends fail after this, not hang), ms. @default 5000 */
+  connectTimeoutMs?: number
+  /** A statement running longer than this is cancelled, ms. @default 30000 */
+  statementTimeoutMs?: number
+}
+
+const MAX_LIMIT = 10_000
+const NO_END = Number.MAX_SAFE_INTEGER
+const HOUR = BUCKET_MS.hour
+const FEED_COLUMNS = 'id, ts, site, path, host, title, referrer, browser, os, device, country'
+const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
+
+/** bigint and numeric (sums) as JavaScript numbers: every figure here stays below 2^53. */
+const types = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === 20 || oid === 1700) return (v: string) => Number(v)
+    return pg.types.getTypeParser(oid, format)
+  },
+}
+
+function filtered(range: Range): range is Range & { filters: readonly Filter[] } {
+  return range.filters !== undefined && range.filters.length > 0
+}
+
+function checkLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
+    throw new LivestatsError('LS_ERR_BAD_QUERY', `limit must be an integer from 1 to ${MAX_LIMIT}`)
+  }
+}
+
+/** The connection string without Livestats' own `schema` parameter, and that schema. */
+export function parsePostgresUrl(url: string): { connectionString: string; schema: string | null } {
+  const u = new URL(url)
+  const schema = u.searchParams.get('schema')
+  u.searchParams.delete('schema')
+  return { connectionString: u.toString(), schema }
+}
+
+export class PostgresStore implements Store {
+  readonly kind = 'postgres'
+  readonly schema: string
+  private readonly pool: pg.Pool
+  private readonly filteredQ: PgFiltered
+
+  constructor(url: string, opts: PostgresStoreOptions = {}) {
+    const { connectionString, schema } = parsePostgresUrl(url)
+    this.schema = opts.schema ?? schema ?? 'livestats'
+    if (!SCHEMA_NAME.test(this.schema)) throw new LivestatsError('LS_ERR_CONFIG', `Invalid PostgreSQL schema name "${this.schema}"`)
+    this.pool = new pg.Pool({
+      connectionString,
+      max: opts.poolMax ?? 10,
+      connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000,
+      statement_timeout: opts.statementTimeoutMs ?? 30_000,
+      options: `-c search_path=${quoteIdent(this.schema)}`,
+      types,
+    })
+    // an idle connection that dies (PostgreSQL restarted) must not crash the hub; the next query reconnects
+    this.pool.on('error', () => undefined)
+    this.filteredQ = new PgFiltered(this.pool)
+  }
+
+  async init(): Promise<void> {
+    const c = await this.pool.connect()
+    try {
+      await migratePg(c, this.schema)
+    } finally {
+      c.release()
+    }
+  }
+
+  /** Runs `body` in a transaction on one connection; resolves after COMMIT returned. */
+  private async tx<T>(body: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    const c = await this.pool.connect()
+    let broken: Error | undefined
+    try {
+      await c.query('BEGIN')
+      const out = await body(c)
+      await c.query('COMMIT')
+      return out
+    } catch (err) {
+      await c.query('ROLLBACK').catch((e: Error) => {
+        broken = e
+      })
+      throw err
+    } finally {
+      // a connection that failed mid-transaction is dropped, not handed to the next caller
+      c.release(broken)
+    }
+  }
+
+  async append(events: readonly StoredEvent[]): Promise<AppendResult> {
+    if (events.length === 0) return { stored: 0, duplicates: 0, fresh: [] }
+    return this.tx((c) => appendTx(c, this.schema, events))
+  }
+
+  async series(range: Range, bucket: Bucket): Promise<SeriesPoint[]> {
+    const { from, n } = pointsOf(range.from, range.to, bucket)
+    const size = BUCKET_MS[bucket]
+    const out = new Array<SeriesPoint>(n)
+    for (let i = 0; i < n; i++) out[i] = { t: from + i * size, pageviews: 0, visitors: 0 }
+    if (n === 0) return out
+    if (filtered(range)) {
+      await this.filteredQ.series(range.site, from, size, out, range.filters)
+      return out
+    }
+    const r = await this.pool.query<{ t: number; pageviews: number; visitors: number }>(`SELECT t, pageviews, visitors
+      FROM rollup_series WHERE site = $1 AND bucket = $2 AND t >= $3 AND t < $4`, [range.site, BUCKETS.indexOf(bucket), from, from + n * size])
+    for (const row of r.rows) {
+      const p = out[(row.t - from) / size]
+      if (p !== undefined) {
+        p.pageviews = row.pageviews
+        p.visitors = row.visitors
+      }
+    }
+    return out
+  }
+
+  /** Hour resolution: every hour that overlaps the range counts whole. */
+  async top(range: Range, dim: Dimension, limit: number): Promise<TopRow[]> {
+    checkLimit(limit)
+    const visitDim = isVisitDimension(dim)
+    if (!visitDim && !Object.hasOwn(DIM_CODE, dim)) throw new LivestatsError('LS_ERR_BAD_QUERY', `Unknown dimension ${String(dim)}`)
+    const { from, to } = alignRange(range.from, range.to, HOUR)
+    if (filtered(range)) return this.filteredQ.top(range.site, dim, from, to, limit, range.filters)
+    if (visitDim) {
+      const r = await this.pool.query<Required<Pick<TopRow, 'value' | 'pageviews' | 'visits' | 'bounces' | 'durationMs'>>>(
+        `SELECT value, sum(pageviews) AS pageviews, sum(visits) AS visits, sum(bounces) AS bounces, sum(duration) AS "durationMs"
+        FROM rollup_vtop WHERE site = $1 AND dim = $2 AND t >= $3 AND t < $4 GROUP BY value HAVING sum(visits) > 0
+        ORDER BY 3 DESC, value COLLATE "C" LIMIT $5`, [range.site, VISIT_DIM_CODE[dim], from, to, limit])
+      return r.rows
+    }
+    const r = await this.pool.query<TopRow>(`SELECT value, sum(pageviews) AS pageviews FROM rollup_top
+      WHERE site = $1 AND dim = $2 AND t >= $3 AND t < $4 GROUP BY value HAVING sum(pageviews) > 0
+      ORDER BY 2 DESC, value COLLATE "C" LIMIT $5`, [range.site, DIM_CODE[dim], from, to, limit])
+    const rows = r.rows
+    if (dim === 'page' && rows.length > 0) {
+      const e = await this.pool.query<{ path: string; views: number; engaged: number; writing: number }>(`SELECT path,
+        sum(views) AS views, sum(engaged_ms) AS engaged, sum(writing_ms) AS writing FROM rollup_engaged
+        WHERE site = $1 AND t >= $2 AND t < $3 AND path = ANY($4) GROUP BY path`, [range.site, from, to, rows.map((x) => x.value)])
+      for (const x of e.rows) {
+        const row = rows.find((y) => y.value === x.path)
+        if (row !== undefined) Object.assign(row, { engagedViews: x.views, engagedMs: x.engaged, writingMs: x.writing })
+      }
+    }
+    return rows
+  }
+
+  /** Minute resolution, by visit start, from the visit rollups. */
+  async visitTotals(range: Range): Promise<VisitTotals> {
+    const { from, to } = alignRange(range.from, range.to, BUCKET_MS.minute)
+    if (from === to) return zeroSums()
+    if (filtered(range)) return this.filteredQ.visitTotals(range.site, from, to, range.filters)
+    const spans = coverRange(from, to)
+    const r = await this.pool.query<VisitTotals>(`SELECT coalesce(sum(visits), 0) AS visits, coalesce(sum(bounces), 0) AS bounces,
+      coalesce(sum(pageviews), 0) AS pageviews, coalesce(sum(duration), 0) AS "durationMs",
+      coalesce(sum(engaged_visits), 0) AS "engagedVisits", coalesce(sum(engaged_ms), 0) AS "engagedMs",
+      coalesce(sum(writing_ms), 0) AS "writingMs"
+      FROM rollup_visits r JOIN unnest($2::smallint[], $3::bigint[], $4::bigint[]) AS s(g, a, b)
+      ON r.bucket = s.g AND r.t >= s.a AND r.t < s.b WHERE r.site = $1`,
+    [range.site, spans.map((s) => BUCKETS.indexOf(s.bucket)), spans.map((s) => s.from), spans.map((s) => s.to)])
+    return r.rows[0] ?? zeroSums()
+  }
+
+  /**
+   * Minute resolution. Pageviews sum a few hundred rollup rows at most (coverRange). Visitors come
+   * from the rollup row when the range is exactly one minute, hour or day, else from
+   * COUNT(DISTINCT visitor) over the raw events (pruned ones are not counted).
+   */
+  async totals(range: Range): Promise<{ pageviews: number; visitors: number }> {
+    const { from, to } = alignRange(range.from, range.to, BUCKET_MS.minute)
+    if (from === to) return { pageviews: 0, visitors: 0 }
+    if (filtered(range)) return this.filteredQ.totals(range.site, from, to, range.filters)
+    const spans = coverRange(from, to)
+    const p = await this.pool.query<{ n: number }>(`SELECT coalesce(sum(pageviews), 0) AS n FROM rollup_series r
+      JOIN unnest($2::smallint[], $3::bigint[], $4::bigint[]) AS s(g, a, b) ON r.bucket = s.g AND r.t >= s.a AND r.t < s.b
+      WHERE r.site = $1`, [range.site, spans.map((s) => BUCKETS.indexOf(s.bucket)), spans.map((s) => s.from), spans.map((s) => s.to)])
+    const pageviews = p.rows[0]?.n ?? 0
+    const g = BUCKETS.findIndex((b) => BUCKET_MS[b] === to - from && from % BUCKET_MS[b] === 0)
+    if (g >= 0) {
+      const one = await this.pool.query<{ visitors: number }>('SELECT visitors FROM rollup_series WHERE site = $1 AND bucket = $2 AND t = $3',
+        [range.site, g, from])
+      return { pageviews, visitors: one.rows[0]?.visitors ?? 0 }
+    }
+    const v = await this.pool.query<{ n: number }>(`SELECT count(DISTINCT visitor) AS n FROM events WHERE site = $1
+      AND type = 'pageview' AND NOT bot AND ts >= $2 AND ts < $3`, [range.site, from, to])
+    return { pageviews, visitors: v.rows[0]?.n ?? 0 }
+  }
+
+  async bots(range: Range): Promise<number> {
+    if (!(range.to > range.from)) return 0
+    const r = await this.pool.query<{ n: number }>(`SELECT count(*) AS n FROM events WHERE site = $1 AND type = 'pageview'
+      AND ts >= $2 AND ts < $3 AND bot`, [range.site, range.from, range.to])
+    return r.rows[0]?.n ?? 0
+  }
+
+  /** Human pageviews, newest first; all sites: each site's newest `limit` through its index, merged. */
+  async feed(site: string | null, limit: number, before?: number): Promise<FeedRow[]> {
+    checkLimit(limit)
+    const end = before ?? NO_END
+    if (site !== null) {
+      const r = await this.pool.query<FeedRow>(`SELECT ${FEED_COLUMNS} FROM events WHERE site = $1 AND type = 'pageview'
+        AND NOT bot AND ts < $2 ORDER BY ts DESC LIMIT $3`, [site, end, limit])
+      return r.rows
+    }
+    const r = await this.pool.query<FeedRow>(`SELECT f.* FROM sites s CROSS JOIN LATERAL (SELECT ${FEED_COLUMNS} FROM events
+      WHERE site = s.name AND type = 'pageview' AND NOT bot AND ts < $1 ORDER BY ts DESC LIMIT $2) f ORDER BY f.ts DESC LIMIT $2`, [end, limit])
+    return r.rows
+  }
+
+  async sites(): Promise<{ site: string; first: number; last: number }[]> {
+    const r = await this.pool.query<{ site: string; first: number; last: number }>(
+      'SELECT name AS site, first, last FROM sites ORDER BY name COLLATE "C"')
+    return r.rows
+  }
+
+  async countEvents(site?: string): Promise<number> {
+    const r = site === undefined
+      ? await this.pool.query<{ n: number }>('SELECT count(*) AS n FROM events')
+      : await this.pool.query<{ n: number }>('SELECT count(*) AS n FROM events WHERE site = $1', [site])
+    return r.rows[0]?.n ?? 0
+  }
+
+  /**
+   * Deletes raw events older than `before`, visits that ended before it (a visit goes with its
+   * last page view), and the `visitor_seen` rows of buckets that ended by then. Rollups stay. One
+   * statement per table and site, each its own transaction, so appends interleave.
+   */
+  async prune(before: number): Promise<number> {
+    let deleted = 0
+    const sites = await this.pool.query<{ name: string }>('SELECT name FROM sites')
+    for (const { name } of sites.rows) {
+      await this.pool.query('DELETE FROM visits WHERE site = $1 AND start_ms < $2 AND end_ms < $2', [name, before])
+      for (let g = 0; g < BUCKETS.length; g++) {
+        const size = BUCKET_MS[BUCKETS[g] as Bucket]
+        await this.pool.query('DELETE FROM visitor_seen WHERE site = $1 AND bucket = $2 AND t <= $3', [name, g, before - size])
+      }
+      const r = await this.pool.query('DELETE FROM events WHERE site = $1 AND ts < $2', [name, before])
+      deleted += r.rowCount ?? 0
+    }
+    return deleted
+  }
+
+  async appendLiveSamples(samples: readonly LiveSample[]): Promise<void> {
+    if (samples.length === 0) return
+    // one row per (site, minute): the last sample of a key in the batch wins, as a replace would
+    const last = new Map<string, LiveSample>()
+    for (const s of samples) last.set(`${s.site}\0${s.minute}`, s)
+    const rows = [...last.values()].sort((a, b) => (a.site < b.site ? -1 : a.site > b.site ? 1 : a.minute - b.minute))
+    const col = (f: (s: LiveSample) => number): number[] => rows.map(f)
+    await this.pool.query(`INSERT INTO live_minute (site, minute, total_max, total_mean, reading_max, reading_mean,
+      writing_max, writing_mean, idle_max, idle_mean)
+      SELECT * FROM unnest($1::text[], $2::bigint[], $3::float8[], $4::float8[], $5::float8[], $6::float8[], $7::float8[],
+        $8::float8[], $9::float8[], $10::float8[])
+      ON CONFLICT (site, minute) DO UPDATE SET total_max = excluded.total_max, total_mean = excluded.total_mean,
+      reading_max = excluded.reading_max, reading_mean = excluded.reading_mean, writing_max = excluded.writing_max,
+      writing_mean = excluded.writing_mean, idle_max = excluded.idle_max, idle_mean = excluded.idle_mean`, [
+      rows.map((s) => s.site), col((s) => s.minute), col((s) => s.totalMax), col((s) => s.totalMean), col((s) => s.readingMax),
+      col((s) => s.readingMean), col((s) => s.writingMax), col((s) => s.writingMean), col((s) => s.idleMax), col((s) => s.idleMean),
+    ])
+  }
+
+  /** Only buckets that hold samples: a gap means the hub was down, not that nobody was there. */
+  async liveHistory(range: Range, bucket: Bucket): Promise<LiveSample[]> {
+    const { from, to } = pointsOf(range.from, range.to, bucket)
+    const r = await this.pool.query<LiveSample>(`SELECT site, minute - (minute % $1) AS minute,
+      max(total_max) AS "totalMax", avg(total_mean) AS "totalMean", max(reading_max) AS "readingMax",
+      avg(reading_mean) AS "readingMean", max(writing_max) AS "writingMax", avg(writing_mean) AS "writingMean",
+      max(idle_max) AS "idleMax", avg(idle_mean) AS "idleMean"
+      FROM live_minute WHERE site = $2 AND minute >= $3 AND minute < $4
+      GROUP BY site, minute - (minute % $1) ORDER BY 2`, [BUCKET_MS[bucket], range.site, from, to])
+    return r.rows
+  }
+
+  /**
+   * Idempotent by session id. Engaged time goes to page views and visits once, with the session's
+   * first write, under the same visitor locks as appends (so a visit and its rollups move together).
+   */
+  async appendSessions(sessions: readonly SessionRecord[]): Promise<void> {
+    if (sessions.length === 0) return
+    await this.tx(async (c) => {
+      await lockVisitors(c, sessions.filter((s) => s.pages !== undefined && s.pages.length > 0)
+        .map((s) => visitorLock(this.schema, s.site, s.visitor)))
+      const rows = [...new Map(sessions.map((s) => [s.id, s])).values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      const col = <T>(f: (s: SessionRecord) => T): T[] => rows.map(f)
+      const r = await c.query<{ id: string }>(`INSERT INTO sessions (id, site, visitor, started, ended, pageviews, reading_ms,
+        writing_ms, idle_ms, hidden_ms, entry, exit)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::int[], $7::bigint[],
+          $8::bigint[], $9::bigint[], $10::bigint[], $11::text[], $12::text[])
+        ON CONFLICT DO NOTHING RETURNING id`, [
+        col((s) => s.id), col((s) => s.site), col((s) => s.visitor), col((s) => s.started), col((s) => s.ended),
+        col((s) => s.pageviews), col((s) => s.readingMs), col((s) => s.writingMs), col((s) => s.idleMs), col((s) => s.hiddenMs),
+        col((s) => s.entry), col((s) => s.exit),
+      ])
+      const fresh = new Set(r.rows.map((x) => x.id))
+      const idx = new SiteIndex()
+      const deltas = new VisitDeltas()
+      const engagedRows = new Map<string, { views: number; engaged: number; writing: number }>()
+      for (const s of rows) {
+        if (!fresh.has(s.id) || s.pages === undefined) continue
+        for (const p of s.pages) await this.engage(c, s, p, idx, deltas, engagedRows)
+      }
+      const keys = [...engagedRows.keys()].sort()
+      if (keys.length > 0) {
+        const parts = keys.map((k) => k.split('\0'))
+        await c.query(`INSERT INTO rollup_engaged (site, t, path, views, engaged_ms, writing_ms)
+          SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
+          ON CONFLICT (site, t, path) DO UPDATE SET views = rollup_engaged.views + excluded.views,
+          engaged_ms = rollup_engaged.engaged_ms + excluded.engaged_ms, writing_ms = rollup_engaged.writing_ms + excluded.writing_ms`, [
+          parts.map((x) => x[0]), parts.map((x) => Number(x[1])), parts.map((x) => x.slice(2).join('\0')),
+          keys.map((k) => engagedRows.get(k)?.views ?? 0), keys.map((k) => engagedRows.get(k)?.engaged ?? 0),
+          keys.map((k) => engagedRows.get(k)?.writing ?? 0),
+        ])
+      }
+      await writeVisitDeltas(c, idx, deltas)
+    })
+  }
+
+  /** One stint: its page view (when viewed and stored) and its visit get the reading + writing time. */
+  private async engage(c: pg.PoolClient, s: SessionRecord, p: NonNullable<SessionRecord['pages']>[number], idx: SiteIndex,
+    deltas: VisitDeltas, engagedRows: Map<string, { views: number; engaged: number; writing: number }>): Promise<void> {
+    const engaged = p.readingMs + p.writingMs
+    if (p.viewed) {
+      const r = await c.query(`UPDATE events SET engaged_ms = coalesce(engaged_ms, 0) + $1, writing_ms = coalesce(writing_ms, 0) + $2
+        WHERE site = $3 AND type = 'pageview' AND ts = $4 AND visitor = $5 AND path = $6 AND NOT bot`,
+      [engaged, p.writingMs, s.site, p.at, s.visitor, p.path])
+      if ((r.rowCount ?? 0) > 0) {
+        const k = `${s.site}\0${floorTo(p.at, HOUR)}\0${p.path}`
+        const row = engagedRows.get(k) ?? { views: 0, engaged: 0, writing: 0 }
+        row.views++
+        row.engaged += engaged
+        row.writing += p.writingMs
+        engagedRows.set(k, row)
+      }
+    }
+    const v = await visitAt(c, s.site, s.visitor, p.at)
+    if (v === null) return
+    const sid = idx.of(s.site)
+    deltas.remove(sid, { ...v })
+    v.engagedN++
+    v.engagedMs += engaged
+    v.writingMs += p.writingMs
+    deltas.add(sid, v)
+    await c.query('UPDATE visits SET engaged_n = $1, engaged_ms = $2, writing_ms = $3 WHERE id = $4', [v.engagedN, v.engagedMs, v.writingMs, v.id])
+  }
+
+  async appendProcessMinutes(rows: readonly ProcessMinute[]): Promise<void> {
+    if (rows.length === 0) return
+    const last = new Map<string, ProcessMinute>()
+    for (const m of rows) last.set(`${m.app}\0${m.instance}\0${m.t}`, m)
+    const ms = [...last.values()]
+    const col = <T>(f: (m: ProcessMinute) => T): T[] => ms.map(f)
+    await this.pool.query(`INSERT INTO process_minute (app, instance, t, sent, received, read, written, jobs, failed, hist,
+      min, max, cpu, rss, heap_used, lag, samples)
+      SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::float8[], $5::float8[], $6::float8[], $7::float8[],
+        $8::int[], $9::int[], $10::text[], $11::float8[], $12::float8[], $13::float8[], $14::float8[], $15::float8[],
+        $16::float8[], $17::int[])
+      ON CONFLICT (app, instance, t) DO UPDATE SET sent = excluded.sent, received = excluded.received, read = excluded.read,
+      written = excluded.written, jobs = excluded.jobs, failed = excluded.failed, hist = excluded.hist, min = excluded.min,
+      max = excluded.max, cpu = excluded.cpu, rss = excluded.rss, heap_used = excluded.heap_used, lag = excluded.lag,
+      samples = excluded.samples`, [
+      col((m) => m.app), col((m) => m.instance), col((m) => m.t), col((m) => m.sent), col((m) => m.received), col((m) => m.read),
+      col((m) => m.written), col((m) => m.jobs), col((m) => m.failed), col((m) => JSON.stringify(m.hist)), col((m) => m.min),
+      col((m) => m.max), col((m) => m.cpu), col((m) => m.rss), col((m) => m.heapUsed), col((m) => m.lag), col((m) => m.samples),
+    ])
+  }
+
+  async processMinutes(from: number, to: number): Promise<ProcessMinute[]> {
+    const r = await this.pool.query<Omit<ProcessMinute, 'hist'> & { hist: string }>(`SELECT app, instance, t, sent, received,
+      read, written, jobs, failed, hist, min, max, cpu, rss, heap_used AS "heapUsed", lag, samples FROM process_minute
+      WHERE t >= $1 AND t < $2 ORDER BY t, app COLLATE "C", instance COLLATE "C"`, [from, to])
+    return r.rows.map((x) => ({ ...x, hist: JSON.parse(x.hist) as number[] }))
+  }
+
+  async getMeta(key: string): Promise<string | null> {
+    const r = await this.pool.query<{ value: string }>('SELECT value FROM meta WHERE key = $1', [key])
+    return r.rows[0]?.value ?? null
+  }
+
+  async setMeta(key: string, value: string): Promise<void> {
+    await this.pool.query('INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value])
+  }
+
+  async deleteMeta(key: string): Promise<void> {
+    await this.pool.query('DELETE FROM meta WHERE key = $1', [key])
+  }
+
+  async listMeta(prefix: string): Promise<{ key: string; value: string }[]> {
+    const r = await this.pool.query<{ key: string; value: string }>(
+      'SELECT key, value FROM meta WHERE left(key, length($1)) = $1 ORDER BY key COLLATE "C"', [prefix])
+    return r.rows
+  }
+
+  private closed = false
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    await this.pool.end()
+  }
+}
+
+/**
+ * Opens a PostgreSQL store; call `init()` before use. `?schema=NAME` in the URL picks the schema.
+ * @example
+ * const store = createPostgresStore('postgres://livestats@db.internal/livestats')
+ * await store.init()
+ */
+export function createPostgresStore(url: string, opts?: PostgresStoreOptions): PostgresStore {
+  return new PostgresStore(url, opts)
+}
