@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util'
 import { LivestatsError } from './protocol/errors'
-import { optionsFromEnv, resolveConfig } from './hub/config'
+import { optionsFromEnv, redactStoreUrl, resolveConfig } from './hub/config'
 import { Hub } from './hub/hub'
 import { reachableUrls } from './hub/reach'
 
@@ -13,7 +13,9 @@ const HELP = `Usage: livestats serve [options]
 Options (each also as an environment variable):
   --port N            port for the hub and dashboard           LIVESTATS_PORT (default 3000)
   --host ADDR         interface to bind                        LIVESTATS_HOST (default 127.0.0.1)
-  --db PATH           SQLite file, or a store URL              LIVESTATS_DB   (default ./livestats.db)
+  --store URL         SQLite file (sqlite:PATH or a path), or  LIVESTATS_STORE (default ./livestats.db)
+                      postgres://[USER@]HOST[:PORT]/DB[?schema=NAME] (schema default livestats)
+  --db PATH           the same as --store                      LIVESTATS_DB
   --retention DAYS    days of raw events to keep, 0 = all      LIVESTATS_RETENTION (default 180)
   --key-file PATH     visitor salts, mode 0600, not in backups LIVESTATS_KEY_FILE (default: the db path + .key)
   --trust-proxy LIST  proxies whose X-Forwarded-For is used    LIVESTATS_TRUST_PROXY (IPs or "loopback")
@@ -39,7 +41,7 @@ Options (each also as an environment variable):
 
 /** `serve`'s flags, each with the option it sets (string values: `resolveConfig` validates them). */
 const FLAGS: Readonly<Record<string, string>> = {
-  port: 'port', host: 'host', db: 'store', retention: 'retentionDays', 'key-file': 'keyFile',
+  port: 'port', host: 'host', db: 'store', store: 'store', retention: 'retentionDays', 'key-file': 'keyFile',
   'trust-proxy': 'trustProxy', sites: 'sites', 'site-hosts': 'siteHosts', auth: 'auth', 'public-url': 'publicUrl',
   'allowed-hosts': 'allowedHosts', 'allowed-origins': 'allowedOrigins', 'headers-timeout': 'headersTimeoutMs',
   'request-timeout': 'requestTimeoutMs', geoip: 'geoip', caps: 'caps',
@@ -147,7 +149,7 @@ export async function main(argv: string[]): Promise<void> {
   // URLs a visitor's browser can reach: --public-url, or this machine's addresses on 0.0.0.0 / ::
   const reach = reachableUrls({ host: info.host, port: info.port }, hub.config.publicUrl)
   const lines = [
-    `Livestats hub ready in ${Date.now() - started} ms (store: ${hub.config.storeUrl})`,
+    `Livestats hub ready in ${Date.now() - started} ms (store: ${redactStoreUrl(hub.config.storeUrl)})`,
     `  Dashboard:  ${reach.url}/${reach.others.length > 0 ? `   (also ${reach.others.map((u) => `${u}/`).join(', ')})` : ''}`,
   ]
   // the address this machine itself can always use, when the lines above name another

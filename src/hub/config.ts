@@ -175,11 +175,36 @@ function capsInput(v: unknown): Record<string, unknown> {
   return out
 }
 
+/** A store option as a store URL: `postgres://…` (checked here, at start), `sqlite:PATH`, a bare path, or `sqlite` (the default file). */
 function storeUrl(store: string): string {
-  if (store.startsWith('postgres://') || store.startsWith('postgresql://')) return store
+  if (store.startsWith('postgres://') || store.startsWith('postgresql://')) {
+    let u: URL
+    try {
+      u = new URL(store)
+    } catch {
+      return fail('store must be a valid postgres://[USER[:PASSWORD]@]HOST[:PORT]/DATABASE[?schema=NAME] URL')
+    }
+    if (u.hostname === '' && !u.searchParams.has('host')) fail('store postgres:// URL needs a host')
+    const schema = u.searchParams.get('schema')
+    if (schema !== null && !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(schema)) fail(`store schema "${schema}" must be a plain SQL name (letters, digits, _)`)
+    return store
+  }
+  if (store === 'sqlite') return 'sqlite:./livestats.db'
   if (store.startsWith('sqlite:')) return store
   if (store.startsWith('mongodb')) fail('MongoDB is not a Livestats store; use a SQLite path or postgres://')
   return `sqlite:${store}`
+}
+
+/** The store URL with any password replaced by `***`, for logs and the start banner. */
+export function redactStoreUrl(url: string): string {
+  if (!url.startsWith('postgres')) return url
+  try {
+    const u = new URL(url)
+    if (u.password !== '') u.password = '***'
+    return u.toString()
+  } catch {
+    return 'postgres://(unparsable)'
+  }
 }
 
 /** Name of the database file inside the bundled package (IPv4 and IPv6 in one tree). */
