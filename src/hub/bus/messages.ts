@@ -91,7 +91,19 @@ export interface SiteSeen {
   site: string
 }
 
-export type BusMessage = PresenceChange | FeedPageview | ProcessUpdate | ProcessGone | SiteSeen
+/**
+ * Dashboards of this channel must take a fresh snapshot: a change was lost in transit (a gap in the
+ * site's `seq`), the bus reconnected, or presence switched between cluster and node-only counts.
+ * A network bus delivers it to this node's subscribers only; it is never sent between nodes.
+ */
+export interface Resync {
+  type: 'resync'
+  at: number
+  /** Why, for logs and tests: `gap`, `subscribed`, `reconnected` or `mode`. */
+  reason: 'gap' | 'subscribed' | 'reconnected' | 'mode'
+}
+
+export type BusMessage = PresenceChange | FeedPageview | ProcessUpdate | ProcessGone | SiteSeen | Resync
 
 /**
  * The feed message the hub publishes on `channels.site(row.site)` for an accepted pageview. The

@@ -79,6 +79,16 @@ export type PresenceCaps = Pick<HubCaps,
   'maxSites' | 'maxTabs' | 'maxTabsPerSite' | 'maxTabsPerIp' | 'maxPagesPerSite' | 'maxProcesses' |
   'ipRatePerSecond' | 'ipRateBurst' | 'maxIntervalSeconds'>
 
+/** One open tab as `liveTabs` lists it. */
+export interface LocalTab {
+  cid: string
+  key: string
+  visitor: string
+  /** The page it is counted on (`(other)` past the page cap). */
+  path: string
+  state: PresenceState
+}
+
 /** The page a tab is counted on when its site already holds `maxPagesPerSite` others. */
 export const OTHER_PAGE = '(other)'
 
@@ -157,6 +167,9 @@ function owns(tab: Tab, client: ClientInfo): boolean {
 }
 
 export class MemoryPresence implements Presence {
+  /** One node holds every tab it counts. */
+  readonly scope = 'node' as const
+  readonly partial = false
   private readonly sitesByName = new Map<string, SiteState>()
   private readonly byConnection = new Map<string, Set<Tab>>()
   /** Tabs with no WebSocket: the only ones that can expire. */
@@ -610,6 +623,16 @@ export class MemoryPresence implements Presence {
       key: t.key, visitor: t.visitor, path: t.path, state: STATES[t.state] as PresenceState, since: t.stateSince,
       started: t.started, lastSeen: t.lastSeen, transport: t.connection === null ? 'http' : 'ws',
     }))
+  }
+
+  /**
+   * This node's open tabs on `site`, with their `cid`: for a cluster backend that re-publishes them
+   * after a reconnect or a fence (`presence/redis.ts`). Never handed to a reader.
+   */
+  liveTabs(site: string): LocalTab[] {
+    const s = this.sitesByName.get(site)
+    if (s === undefined) return []
+    return [...s.tabs.values()].map((t) => ({ cid: t.cid, key: t.key, visitor: t.visitor, path: t.path, state: STATES[t.state] as PresenceState }))
   }
 
   get processCount(): number {

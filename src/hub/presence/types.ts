@@ -136,7 +136,12 @@ export interface PresenceSnapshot {
   pages: PageCounts[]
   /** Open connections (tabs) on the site, as seed 001's "connections". */
   connections: number
+  /** Present (true) when a cluster node answers with its own tabs only: Redis is unreachable. */
+  partial?: true
 }
+
+/** Whose tabs reads count: every node's (`cluster`) or this node's only (`node`). */
+export type PresenceScope = 'cluster' | 'node'
 
 /** History the presence engine hands to the hub, which writes it with `appendLiveSamples`/`appendSessions`. */
 export interface HistoryBatch {
@@ -146,6 +151,10 @@ export interface HistoryBatch {
 export type HistorySink = (batch: HistoryBatch) => void
 
 export interface Presence extends IngestListener {
+  /** `cluster` while reads count every node's tabs; `node` on a single hub, or on a cluster node cut off from Redis. */
+  readonly scope: PresenceScope
+  /** True when this node belongs to a cluster but answers from its own tabs only (Redis unreachable). */
+  readonly partial: boolean
   /** Seed 002's `State::countStates()`. Unknown site: all zero. */
   countStates(site: string): Promise<LiveCounts>
   /** Per-page counts, most visitors first. */
