@@ -20,6 +20,12 @@ export interface Limits {
    * @default 100
    */
   maxJobNames: number
+  /**
+   * Most named HTTP routes (method + route pairs) per process; `(unmatched)` and `(other)` of each method come on top. The tracker
+   * counts later routes as `(other)` (its `maxHttpRoutes`), and the hub folds what it receives the same way.
+   * @default 50
+   */
+  maxHttpRoutes: number
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -31,10 +37,20 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxProps: 25,
   maxRunningJobs: 100,
   maxJobNames: 100,
+  maxHttpRoutes: 50,
 })
 
 /** The name jobs are counted under once a process has `maxJobNames` names. */
 export const OTHER_JOB_NAME = '(other)'
+
+/** The route of HTTP requests no framework named a route for (a plain handler, a 404): never the raw URL. */
+export const UNMATCHED_ROUTE = '(unmatched)'
+
+/** HTTP methods counted by name; any other method is counted as `OTHER`. */
+export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'OTHER'] as const
+
+/** Status classes of HTTP responses, in the order of `HttpRoute.status`. */
+export const STATUS_CLASSES = ['2xx', '3xx', '4xx', '5xx'] as const
 
 /** The version every batch names in `v`. A hub refuses a batch of another major version. */
 export const PROTOCOL_VERSION = 1

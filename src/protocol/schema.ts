@@ -4,7 +4,7 @@
  * limits builds its own schemas once at start (see `buildSchemas`).
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox'
-import { DEFAULT_LIMITS, STATES, type Limits } from './limits'
+import { DEFAULT_LIMITS, HTTP_METHODS, STATES, type Limits } from './limits'
 
 const ID_PATTERN = '^[A-Za-z0-9_-]{8,64}$'
 /** Longest custom property key, in UTF-16 code units. */
@@ -114,6 +114,25 @@ export function buildSchemas(limits: Limits = DEFAULT_LIMITS) {
     { name: short(), started: ms() },
     { additionalProperties: false },
   )
+  const httpRoute = Type.Object(
+    {
+      /** One of HTTP_METHODS. */
+      method: Type.Union(HTTP_METHODS.map((m) => Type.Literal(m))),
+      /** The route as the framework names it (`/users/:id`), `(unmatched)` or `(other)`; never a raw URL. */
+      route: short(),
+      /** Responses finished in the interval. */
+      count: count(),
+      /** Of them, per status class: 2xx (and below), 3xx, 4xx, 5xx (and above). */
+      status: Type.Array(count(), { minItems: 4, maxItems: 4 }),
+      /** Sum, min and max of their response times, ms. */
+      sum: ms(),
+      min: ms(),
+      max: ms(),
+      /** Counts per bucket of `JOB_BUCKETS_MS`, plus one open-ended bucket at the end. */
+      hist: Type.Array(count(), { maxItems: 64 }),
+    },
+    { additionalProperties: false },
+  )
   const process = Type.Object(
     {
       ...proc,
@@ -133,6 +152,10 @@ export function buildSchemas(limits: Limits = DEFAULT_LIMITS) {
       runningCount: count(),
       /** Samples the tracker dropped while its buffer was full. */
       dropped: Type.Optional(count()),
+      /** CPU time (user + system) since the process started, seconds (a counter; optional, newer trackers send it). */
+      cpuTime: Type.Optional(Type.Number({ minimum: 0, maximum: 1e12 })),
+      /** HTTP responses finished in the interval, per method and route (`t.http(server)`); absent when none. */
+      http: Type.Optional(Type.Array(httpRoute, { maxItems: limits.maxHttpRoutes + 2 * HTTP_METHODS.length })),
     },
     { additionalProperties: false },
   )
@@ -151,6 +174,8 @@ export type BytesEvent = Static<T['bytes']>
 export type DbEvent = Static<T['db']>
 export type JobEvent = Static<T['job']>
 export type ProcessEvent = Static<T['process']>
+/** One method + route's responses in a `process` event's `http`. */
+export type HttpRouteSample = NonNullable<ProcessEvent['http']>[number]
 
 export type WebEvent = PageviewEvent | PresenceEvent | LeaveEvent | CustomEvent
 export type ProcessSideEvent = BytesEvent | DbEvent | JobEvent | ProcessEvent

@@ -21,6 +21,7 @@ export interface Settings {
   interval: number
   buffer: number
   maxJobNames: number
+  maxHttpRoutes: number
   closeTimeout: number
   handleSignals: boolean
   maxRunning: number
@@ -30,6 +31,7 @@ export const DEFAULTS = Object.freeze({
   interval: 1000,
   buffer: 20_000,
   maxJobNames: DEFAULT_LIMITS.maxJobNames,
+  maxHttpRoutes: DEFAULT_LIMITS.maxHttpRoutes,
   closeTimeout: 5000,
   /** Running jobs tracked individually; past it they are only counted. */
   maxTrackedRunning: 10_000,
@@ -89,6 +91,7 @@ export function settings(input: unknown, warn: Warner, env: NodeJS.ProcessEnv = 
     interval: int('interval', DEFAULTS.interval, 1, 3_600_000),
     buffer: int('buffer', DEFAULTS.buffer, 1, 10_000_000),
     maxJobNames: int('maxJobNames', DEFAULTS.maxJobNames, 1, 100_000),
+    maxHttpRoutes: int('maxHttpRoutes', DEFAULTS.maxHttpRoutes, 1, 100_000),
     closeTimeout: int('closeTimeout', DEFAULTS.closeTimeout, 0, 3_600_000),
     handleSignals: c.handleSignals !== false,
     maxRunning: DEFAULTS.maxTrackedRunning,

@@ -5,6 +5,7 @@
  */
 import { buildEvents, Counters } from './events'
 import { HubClient } from './hub-client'
+import { HttpTable } from './http'
 import { JobTable, RunningList } from './jobs'
 import { ProcessMetrics } from './process-metrics'
 import { TrackerServer } from './server'
@@ -17,6 +18,9 @@ export class TrackerCore implements ExitHooks {
   readonly counters = new Counters()
   readonly jobs: JobTable
   readonly running: RunningList
+  readonly http: HttpTable
+  /** Servers `t.http` measures already. */
+  readonly servers = new WeakSet<object>()
   private readonly metrics = new ProcessMetrics()
   private readonly hub: HubClient | null = null
   private readonly server: TrackerServer | null = null
@@ -27,6 +31,7 @@ export class TrackerCore implements ExitHooks {
 
   constructor(readonly s: Settings, readonly warn: Warner) {
     this.jobs = new JobTable(s.maxJobNames, warn)
+    this.http = new HttpTable(s.maxHttpRoutes, warn)
     this.running = new RunningList(s.maxRunning, () => performance.now(), warn)
     const onDrop = (n: number) => this.onDrop(n)
     if (s.hubUrl !== null) {
@@ -52,6 +57,7 @@ export class TrackerCore implements ExitHooks {
         counters: this.counters,
         jobs: this.jobs,
         running: this.running,
+        http: this.http,
         sample: this.metrics.sample(),
         dropped: this.droppedSinceReport,
         at,

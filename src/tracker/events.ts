@@ -2,6 +2,7 @@
 import { DEFAULT_LIMITS } from '../protocol/limits'
 import { trackerEventId } from './ids'
 import type { BytesEvent, DbEvent, JobEvent, ProcessEvent, ProcessSideEvent } from '../protocol/schema'
+import type { HttpTable } from './http'
 import type { JobTable, RunningList } from './jobs'
 import type { ProcessSample } from './process-metrics'
 import type { Settings } from './config'
@@ -19,6 +20,7 @@ export interface FlushInput {
   counters: Counters
   jobs: JobTable
   running: RunningList
+  http: HttpTable
   sample: ProcessSample
   /** Drops since the last `process` event. */
   dropped: number
@@ -67,6 +69,8 @@ export function buildEvents(f: FlushInput): ProcessSideEvent[] {
     runningCount: Math.max(0, f.running.count),
   }
   if (f.dropped > 0) p.dropped = f.dropped
+  const http = f.http.take()
+  if (http !== undefined) p.http = http
   out.push(p)
   return out
 }

@@ -9,9 +9,12 @@ import { settings } from './config'
 import { TrackerCore } from './core'
 import { NOOP_JOB, RunningJob } from './jobs'
 import { byteCount, rowCount } from './inputs'
+import { attachHttp } from './http'
 import { Warner } from './warn'
 import type { CloseResult, Tracker, TrackerConfig, TrackerJob, TrackerLogger } from './types'
 
+export type { HttpOptions } from './http'
+export { koaRoutes, ROUTE } from './http'
 export type { CloseResult, Tracker, TrackerConfig, TrackerJob, TrackerLogger, TrackerStats } from './types'
 export { percentile } from '../protocol/histogram'
 
@@ -76,6 +79,9 @@ export function tracker(config?: TrackerConfig, logger: TrackerLogger = console)
         }
       },
     },
+    http(server, options) {
+      try { attachHttp(server, options, core.http, warn, core.servers) } catch (e) { internal('http', e) }
+    },
     flush() {
       core.flush()
     },
@@ -121,6 +127,7 @@ function inert(): Tracker {
     bytes: { sent: noop, received: noop },
     database: { read: noop, written: noop },
     job: { start: (): TrackerJob => NOOP_JOB },
+    http: noop,
     flush: noop,
     close: () => Promise.resolve({ delivered: true, pending: 0 }),
     ready: () => Promise.resolve({ port: null }),

@@ -11,6 +11,8 @@ export interface ProcessSample {
   lag: number
   /** Seconds since the process started. */
   uptime: number
+  /** CPU time (user + system) since the process started, seconds. */
+  cpuTime: number
 }
 
 const RESOLUTION_MS = 20
@@ -53,6 +55,7 @@ export class ProcessMetrics {
       heapTotal: mem.heapTotal,
       lag: round2(Math.min(lag, 1e9)),
       uptime: round2(process.uptime()),
+      cpuTime: Math.round((this.lastCpu.user + this.lastCpu.system) / 1000) / 1000,
     }
   }
 

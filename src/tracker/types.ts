@@ -1,4 +1,7 @@
 /** Public types of `tracker()`. */
+import type { HttpOptions } from './http'
+
+export type { HttpOptions } from './http'
 
 /** Where warnings go. `console` fits; so do pino, winston and bunyan loggers. */
 export interface TrackerLogger {
@@ -37,6 +40,8 @@ export interface TrackerConfig {
   buffer?: number
   /** Most distinct job names; later names are counted under `(other)`. @default 100 */
   maxJobNames?: number
+  /** Most distinct HTTP routes (method + route) measured by `t.http`; later ones are counted under `(other)`. @default 50 */
+  maxHttpRoutes?: number
   /** Deadline of `close()` and of the flush on `SIGTERM` / `beforeExit`, ms. @default 5000 */
   closeTimeout?: number
   /** Process instance name. @default `${os.hostname()}:${process.pid}` */
@@ -113,6 +118,18 @@ export interface Tracker {
      */
     start(jobName: string, start?: number): TrackerJob
   }
+  /**
+   * Measures an HTTP server: responses per method and route, their status classes (2xx, 3xx, 4xx,
+   * 5xx) and response times, sent with each `process` sample. Pass a `node:http` or `node:https`
+   * server (Express and Koa apps run on one: pass what `app.listen()` returns) or a Fastify instance.
+   * Routes are read from the framework, never from the URL: Express's `req.baseUrl + req.route.path`,
+   * Fastify's `routeOptions.url`, koa-router's `ctx._matchedRoute` (with `koaRoutes()`), or
+   * `options.route`; others count as `(unmatched)`. Calling it twice for one server does nothing.
+   * @example
+   * const server = app.listen(3000)
+   * t.http(server)
+   */
+  http(server: unknown, options?: HttpOptions): void
   /** Sends the current aggregates now instead of at the next interval. */
   flush(): void
   /**

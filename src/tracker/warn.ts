@@ -10,6 +10,8 @@ export type WarnKind =
   | 'job-start'
   | 'job-stop-twice'
   | 'running-capped'
+  | 'http-routes-capped'
+  | 'http-target'
   | 'config'
   | 'server'
   | 'hub'

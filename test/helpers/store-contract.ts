@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { LivestatsError } from '../../src/protocol/errors'
 import { FILTER_DIMENSIONS, type Filter, type FilterDimension } from '../../src/hub/store/filters'
-import type { Bucket, Dimension, LiveSample, PageStint, Range, SessionRecord, Store, StoredEvent } from '../../src/hub/store/types'
+import type { Bucket, Dimension, LiveSample, PageStint, ProcessMinute, Range, SessionRecord, Store, StoredEvent } from '../../src/hub/store/types'
 import { Oracle } from './analytics-oracle'
 
 /** mulberry32: seeded, so a failing random case fails again. */
@@ -374,11 +374,12 @@ export function storeContract(name: string, makeBacking: MakeBacking, opts: { sk
         const m = {
           app: 'api', instance: 'h:1', t: T0, sent: 1000, received: 200, read: 30, written: 4, jobs: 5, failed: 1,
           hist: [0, 2, 3], min: 1.5, max: 4.25, cpu: 12.5, rss: 50e6, heapUsed: 20e6, lag: 3.5, samples: 10,
+          http: { requests: 7, status: [5, 1, 1, 0], sum: 70.5, min: 0.25, max: 30, hist: [1, 2, 0, 4] } as ProcessMinute['http'],
         }
-        await s.appendProcessMinutes([m, { ...m, instance: 'h:2', min: null, jobs: 0, hist: [] }])
+        await s.appendProcessMinutes([m, { ...m, instance: 'h:2', min: null, jobs: 0, hist: [], http: null }])
         await s.appendProcessMinutes([{ ...m, sent: 5000, samples: 60 }, { ...m, t: T0 + MIN }])
         assert.deepEqual(await s.processMinutes(T0, T0 + MIN), [
-          { ...m, sent: 5000, samples: 60 }, { ...m, instance: 'h:2', min: null, jobs: 0, hist: [] },
+          { ...m, sent: 5000, samples: 60 }, { ...m, instance: 'h:2', min: null, jobs: 0, hist: [], http: null },
         ].sort((x, y) => (x.instance < y.instance ? -1 : 1)))
         await s.close()
         s = await b.open()

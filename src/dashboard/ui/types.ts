@@ -16,6 +16,17 @@ export interface ProcessRates {
   sentPerSec: number; receivedPerSec: number; readPerSec: number; writtenPerSec: number
   finished: number; failed: number; p50: number; p95: number; p99: number
   jobs: JobStats[]
+  /** HTTP responses in the window (`t.http`), with per-route figures over the last hour. */
+  http?: HttpFigures & { routes: RouteStats[] }
+}
+/** HTTP figures over a span: status counts are 2xx, 3xx, 4xx, 5xx; times in ms. */
+export interface HttpFigures {
+  requests: number; requestsPerSec: number; status: number[]; p50: number; p95: number; p99: number; max: number
+}
+export interface RouteStats extends HttpFigures {
+  method: string; route: string
+  /** Live rates only: this route's responses in the last 60 s. */
+  recent?: number
 }
 export interface FeedPageview {
   type: 'pageview'; site: string; id: string; at: number; path: string | null; host: string | null
@@ -78,6 +89,7 @@ export interface ProcessPoint {
   t: number; sentPerSec: number; receivedPerSec: number; readPerSec: number; writtenPerSec: number
   jobs: number; failed: number; p50: number; p95: number; p99: number
   cpu: number | null; rss: number | null; heapUsed: number | null; lag: number | null
+  http: HttpFigures | null
 }
 export interface JobStats {
   name: string; count: number; failed: number; perMinute: number; p50: number; p95: number; p99: number
@@ -87,4 +99,5 @@ export interface JobStats {
 }
 export interface ProcessSeries {
   key: string; app: string; instance: string; host: string | null; lastSeen: number; points: ProcessPoint[]; jobs: JobStats[]
+  routes: RouteStats[]
 }

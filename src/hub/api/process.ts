@@ -33,12 +33,12 @@ export function wireProcessSeries(hub: {
   router: Router
   ingest: Ingest
   store: Store
-  config: { logger: Logger; limits: { maxJobNames: number } }
+  config: { logger: Logger; limits: { maxJobNames: number; maxHttpRoutes: number } }
   gauges: (() => Gauge[])[]
   starters: (() => Promise<void> | void)[]
   closers: (() => Promise<void> | void)[]
 }): ProcessSeriesStore {
-  const store = new ProcessSeriesStore(hub.store, hub.config.logger, hub.config.limits.maxJobNames)
+  const store = new ProcessSeriesStore(hub.store, hub.config.logger, hub.config.limits.maxJobNames, hub.config.limits.maxHttpRoutes)
   hub.gauges.push(() => [{
     name: 'livestats_job_names_folded_total', type: 'counter',
     help: 'Job events counted as "(other)" because their process already had limits.maxJobNames job names.',

@@ -80,6 +80,13 @@ export function cutEvent(ev: Obj, type: string, limits: Limits, out: string[]): 
       field(ev, 'error', limits.maxTextLength, out, '')
       return
     case 'process': {
+      const http = ev.http
+      if (Array.isArray(http)) {
+        for (let i = 0; i < http.length; i++) {
+          const r: unknown = http[i]
+          if (isObj(r)) field(r, 'route', limits.maxShortLength, out, `/http/${i}`)
+        }
+      }
       const running = ev.running
       if (!Array.isArray(running)) return
       // oldest first: the ones past the limit are the newest, and `runningCount` still counts them

@@ -14,6 +14,7 @@
  * - Changes are not pulled: the backend publishes them on the `Bus` (see `bus/messages.ts`), with a
  *   per-site sequence number, so a live channel on any node can order diffs after a snapshot.
  */
+import type { HttpFigures, RouteStats } from '../process/http'
 import type { PresenceState } from '../../protocol/limits'
 import type { IngestListener } from '../ingest/types'
 import type { LiveSample, SessionRecord } from '../store/types'
@@ -106,6 +107,12 @@ export interface ProcessRates {
   p99: number
   /** Per job name over the last hour, most finished first, at most 50: as `jobs` in `GET /api/processes`. */
   jobs: JobStats[]
+  /**
+   * HTTP responses (`t.http`) in the same window: requests per second, status classes and
+   * response-time quantiles (ms), with per method + route figures over the last hour (at most 50,
+   * most requests first; `recent` is each route's count in the window). Absent when none were reported.
+   */
+  http?: HttpFigures & { routes: RouteStats[] }
 }
 
 /** One job name's figures over the last hour (at most 60 minutes of the range asked for). */

@@ -5,6 +5,7 @@
 import { percentile } from '../../protocol/histogram'
 import type { JobStats, ProcessRates } from '../presence/types'
 import type { ProcessMinute } from '../store/types'
+import { figures, fromStored, mergeHttp, newHttpAgg, toStored, type HttpAgg, type RouteStats } from './http'
 
 export const MINUTE = 60_000
 export const KEEP_MINUTES = 24 * 60
@@ -19,7 +20,35 @@ export const RATES_EVERY_MS = 1000
 export const MAX_RATE_JOBS = 50
 
 /** One minute of a process while it is open: the stored row without its keys, `min` Infinity until a job ends. */
-export type Minute = Omit<ProcessMinute, 'app' | 'instance' | 'min'> & { min: number }
+export type Minute = Omit<ProcessMinute, 'app' | 'instance' | 'min' | 'http'> & { min: number; http: HttpAgg | null }
+
+/** One minute of one method + route. */
+export interface RouteMinute extends HttpAgg {
+  t: number
+}
+
+/** Running totals since the hub started, for `/metrics` counters (bounded like the names they count). */
+export interface Totals {
+  sent: number
+  received: number
+  read: number
+  written: number
+  /** Per job name: finished, failed, duration sum (ms) and histogram. */
+  jobs: Map<string, { count: number; failed: number; sum: number; hist: number[] }>
+  /** Per `method route`: responses, status classes and response-time histogram. */
+  http: Map<string, HttpAgg & { method: string; route: string }>
+}
+
+/** The latest `process` sample's figures. */
+export interface LastSample {
+  cpu: number
+  cpuTime: number | null
+  rss: number
+  heapUsed: number
+  heapTotal: number
+  lag: number
+  runningCount: number
+}
 
 export interface JobMinute {
   t: number
@@ -46,6 +75,9 @@ export interface Slot {
   max: number
   /** Per job name: finished and failed in this second (the panel's per-job counts add up to the totals). */
   names: Map<string, { finished: number; failed: number }>
+  /** HTTP responses reported in this second, and per `method route` their count. */
+  http: HttpAgg | null
+  routes: Map<string, number>
 }
 
 export interface Proc {
@@ -68,6 +100,11 @@ export interface Proc {
   /** Ring of the last `SLOTS` seconds, indexed by `second % SLOTS`. */
   slots: Slot[]
   rates: ProcessRates | null
+  /** Per `method route`: at most `maxHttpRoutes` named ones, plus `(unmatched)` and `(other)` of each method. */
+  routes: Map<string, RouteMinute[]>
+  routesSweptAt: number
+  totals: Totals
+  last: LastSample | null
 }
 
 export function addHist(into: number[], h: readonly number[]): void {
@@ -85,7 +122,7 @@ export function addDurations(into: { hist: number[]; min: number; max: number },
 
 export function newMinute(t: number): Minute {
   return { t, sent: 0, received: 0, read: 0, written: 0, jobs: 0, failed: 0, hist: [], min: Infinity, max: 0,
-    cpu: 0, rss: 0, heapUsed: 0, lag: 0, samples: 0 }
+    cpu: 0, rss: 0, heapUsed: 0, lag: 0, samples: 0, http: null }
 }
 
 /** The slot of second `ts`, emptied if it held an older second; null for a second already out of the window. */
@@ -94,7 +131,7 @@ export function slotAt(slots: Slot[], ts: number): Slot | null {
   const i = sec % SLOTS
   let s = slots[i]
   if (s === undefined) {
-    s = slots[i] = { sec, sent: 0, received: 0, read: 0, written: 0, finished: 0, failed: 0, hist: [], min: Infinity, max: 0, names: new Map() }
+    s = slots[i] = { sec, sent: 0, received: 0, read: 0, written: 0, finished: 0, failed: 0, hist: [], min: Infinity, max: 0, names: new Map(), http: null, routes: new Map() }
   } else if (s.sec !== sec) {
     if (sec < s.sec) return null
     s.sec = sec
@@ -102,6 +139,8 @@ export function slotAt(slots: Slot[], ts: number): Slot | null {
     s.min = Infinity
     s.hist.length = 0
     s.names.clear()
+    s.http = null
+    s.routes.clear()
   }
   return s
 }
@@ -129,8 +168,34 @@ export function toRow(p: Proc, m: Minute): ProcessMinute {
   return {
     app: p.app, instance: p.instance, t: m.t, sent: m.sent, received: m.received, read: m.read, written: m.written,
     jobs: m.jobs, failed: m.failed, hist: m.hist.slice(), min: m.min === Infinity ? null : m.min, max: m.max,
-    cpu: m.cpu, rss: m.rss, heapUsed: m.heapUsed, lag: m.lag, samples: m.samples,
+    cpu: m.cpu, rss: m.rss, heapUsed: m.heapUsed, lag: m.lag, samples: m.samples, http: m.http === null ? null : toStored(m.http),
   }
+}
+
+/** A stored minute back into memory. */
+export function fromRow(r: ProcessMinute): Minute {
+  const { app: _a, instance: _i, ...rest } = r
+  return { ...rest, min: r.min ?? Infinity, hist: r.hist.slice(), http: r.http ? fromStored(r.http) : null }
+}
+
+/** Per method + route over the last hour of `[from, to)`, most requests first. */
+export function routeStats(p: Proc, from: number, to: number): RouteStats[] {
+  const out: RouteStats[] = []
+  const routeFrom = Math.max(from, to - 60 * MINUTE)
+  for (const [key, list] of p.routes) {
+    const agg = newHttpAgg()
+    let first = Infinity
+    for (const r of list) {
+      if (r.t + MINUTE <= routeFrom || r.t >= to) continue
+      mergeHttp(agg, r)
+      first = Math.min(first, r.t)
+    }
+    if (agg.requests === 0) continue
+    const sp = key.indexOf(' ')
+    const secs = Math.max(60, (to - Math.max(first, routeFrom)) / 1000)
+    out.push({ method: key.slice(0, sp), route: key.slice(sp + 1), ...figures(agg, secs) })
+  }
+  return out.sort((a, b) => b.requests - a.requests)
 }
 
 /** Per job name over the last hour of `[from, to)`, most finished first. */

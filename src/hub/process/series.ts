@@ -18,7 +18,7 @@
  */
 import type { ErrorCode } from '../../protocol/errors'
 import type { LivestatsEvent } from '../../protocol/schema'
-import { DEFAULT_LIMITS, OTHER_JOB_NAME } from '../../protocol/limits'
+import { DEFAULT_LIMITS, OTHER_JOB_NAME, UNMATCHED_ROUTE } from '../../protocol/limits'
 import { percentile } from '../../protocol/histogram'
 import type { Logger } from '../config'
 import type { Accepted, IngestListener } from '../ingest/types'
@@ -27,8 +27,10 @@ import type { JobStats, ProcessRates } from '../presence/types'
 import type { Store } from '../store/types'
 import {
   KEEP_MINUTES, MAX_PROCESSES, MAX_RATE_JOBS, MINUTE, PERSIST_MS, RATES_EVERY_MS, SEEN_IDS, SLOTS, KEEP_JOB_MINUTES,
-  addDurations, addHist, bucketAt, jobStats, newMinute, slotAt, toRow, type Minute, type Proc,
+  addDurations, addHist, bucketAt, fromRow, jobStats, newMinute, routeStats, slotAt, toRow, type Minute, type Proc,
 } from './buckets'
+import { addHttp, figures, mergeHttp, newHttpAgg, type HttpAgg, type HttpFigures, type RouteStats } from './http'
+import type { HttpRouteSample } from '../../protocol/schema'
 
 export type { JobStats } from '../presence/types'
 
@@ -47,6 +49,8 @@ export interface ProcessPoint {
   rss: number | null
   heapUsed: number | null
   lag: number | null
+  /** HTTP responses of the minute (`t.http`); null when none were reported. */
+  http: HttpFigures | null
 }
 
 export interface ProcessSeries {
@@ -59,6 +63,8 @@ export interface ProcessSeries {
   points: ProcessPoint[]
   /** Per job name over the last hour of the range (at most 60 minutes). */
   jobs: JobStats[]
+  /** Per method + route over the last hour of the range (at most 60 minutes), most requests first. */
+  routes: RouteStats[]
 }
 
 
@@ -70,12 +76,15 @@ export class ProcessSeriesStore implements IngestListener {
 
   /** Job events counted under `(other)` because their process had `maxJobNames` names (on `/metrics`). */
   foldedJobs = 0
+  /** HTTP route entries counted under `(other)` because their process had `maxHttpRoutes` routes (on `/metrics`). */
+  foldedRoutes = 0
 
   /** @param maxJobNames distinct job names kept per process; the rest are counted as `(other)`. @default 100 */
   constructor(
     private readonly store: Store | null = null,
     private readonly logger: Logger | null = null,
     private readonly maxJobNames: number = DEFAULT_LIMITS.maxJobNames,
+    private readonly maxHttpRoutes: number = DEFAULT_LIMITS.maxHttpRoutes,
   ) {}
 
   /** Reads the last 24 h of minutes back from the store and starts writing changes every PERSIST_MS. */
@@ -85,7 +94,7 @@ export class ProcessSeriesStore implements IngestListener {
       const p = this.proc(r.app, r.instance, r.t)
       if (r.t < p.since) p.since = r.t
       const m = bucketAt(p.minutes, r.t, newMinute, KEEP_MINUTES)
-      Object.assign(m, { ...r, min: r.min ?? Infinity, hist: r.hist.slice() })
+      Object.assign(m, fromRow(r))
     }
     this.timer = setInterval(() => void this.persist(), PERSIST_MS)
     this.timer.unref()
@@ -130,9 +139,12 @@ export class ProcessSeriesStore implements IngestListener {
     const p = this.proc(ev.app, ev.instance, ts)
     const m = bucketAt(p.minutes, t, newMinute, KEEP_MINUTES)
     if (this.store !== null) this.dirty.set(m, p)
-    const s = ev.type === 'process' ? null : slotAt(p.slots, ts)
+    const s = ev.type === 'process' && ev.http === undefined ? null : slotAt(p.slots, ts)
+    const tot = p.totals
     switch (ev.type) {
       case 'bytes':
+        tot.sent += ev.sent
+        tot.received += ev.received
         m.sent += ev.sent
         m.received += ev.received
         if (s !== null) {
@@ -141,6 +153,8 @@ export class ProcessSeriesStore implements IngestListener {
         }
         break
       case 'db':
+        tot.read += ev.read
+        tot.written += ev.written
         m.read += ev.read
         m.written += ev.written
         if (s !== null) {
@@ -150,6 +164,17 @@ export class ProcessSeriesStore implements IngestListener {
         break
       case 'job': {
         const name = this.jobName(p, ev.name, ts)
+        let jt = tot.jobs.get(name)
+        if (jt === undefined) {
+          // names swept after an idle hour make room for new ones in `p.jobs`: the totals stay bounded too
+          const key = tot.jobs.size < 2 * this.maxJobNames ? name : OTHER_JOB_NAME
+          jt = tot.jobs.get(key)
+          if (jt === undefined) tot.jobs.set(key, (jt = { count: 0, failed: 0, sum: 0, hist: [] }))
+        }
+        jt.count += ev.count
+        jt.failed += ev.failed
+        jt.sum += ev.sum
+        addHist(jt.hist, ev.hist)
         m.jobs += ev.count
         m.failed += ev.failed
         addDurations(m, ev)
@@ -175,6 +200,11 @@ export class ProcessSeriesStore implements IngestListener {
         break
       }
       case 'process':
+        if (ev.http !== undefined) this.foldHttp(p, m, s, ev.http, t, ts)
+        p.last = {
+          cpu: ev.cpu, cpuTime: ev.cpuTime ?? null, rss: ev.rss, heapUsed: ev.heapUsed, heapTotal: ev.heapTotal,
+          lag: ev.lag, runningCount: ev.runningCount,
+        }
         p.host = ev.host
         m.cpu += ev.cpu
         m.rss = ev.rss
@@ -188,6 +218,50 @@ export class ProcessSeriesStore implements IngestListener {
     return null
   }
 
+  /** Folds a `process` sample's HTTP routes into the minute, the second, each route's minutes and the totals. */
+  private foldHttp(p: Proc, m: Minute, s: ReturnType<typeof slotAt>, http: readonly HttpRouteSample[], t: number, ts: number): void {
+    for (const r of http) {
+      if (r.count <= 0) continue
+      const key = this.routeKey(p, r.method, r.route, ts)
+      addHttp(m.http ??= newHttpAgg(), r)
+      if (s !== null) {
+        addHttp(s.http ??= newHttpAgg(), r)
+        s.routes.set(key, (s.routes.get(key) ?? 0) + r.count)
+      }
+      let list = p.routes.get(key)
+      if (list === undefined) p.routes.set(key, (list = []))
+      addHttp(bucketAt(list, t, (tt) => ({ t: tt, ...newHttpAgg() }), KEEP_JOB_MINUTES), r)
+      let tot = p.totals.http.get(key)
+      if (tot === undefined) {
+        const sp = key.indexOf(' ')
+        const k = p.totals.http.size < 2 * this.maxHttpRoutes ? key : `${key.slice(0, sp)} ${OTHER_JOB_NAME}`
+        tot = p.totals.http.get(k)
+        if (tot === undefined) p.totals.http.set(k, (tot = { method: k.slice(0, sp), route: k.slice(sp + 1), ...newHttpAgg() }))
+      }
+      addHttp(tot, r)
+    }
+  }
+
+  /**
+   * The key (`method route`) a route entry is counted under: its own while the process has fewer
+   * than `maxHttpRoutes` named routes, else `method (other)`, as the tracker does; routes idle for an
+   * hour leave first. `(unmatched)` and `(other)` never count against the cap.
+   */
+  private routeKey(p: Proc, method: string, route: string, now: number): string {
+    const key = `${method} ${route}`
+    if (p.routes.has(key) || route === OTHER_JOB_NAME || route === UNMATCHED_ROUTE) return key
+    const special = (k: string) => k.endsWith(` ${OTHER_JOB_NAME}`) || k.endsWith(` ${UNMATCHED_ROUTE}`)
+    const named = (): number => { let n = 0; for (const k of p.routes.keys()) if (!special(k)) n++; return n }
+    if (named() >= this.maxHttpRoutes && now - p.routesSweptAt >= MINUTE) {
+      p.routesSweptAt = now
+      const idle = now - KEEP_JOB_MINUTES * MINUTE
+      for (const [k, list] of p.routes) if (!special(k) && (list[list.length - 1]?.t ?? 0) + MINUTE <= idle) p.routes.delete(k)
+    }
+    if (named() < this.maxHttpRoutes) return key
+    this.foldedRoutes++
+    return `${method} ${OTHER_JOB_NAME}`
+  }
+
   /** The live rates of a process at `now`: the cached ones when computed under a second ago. */
   private ratesOf(p: Proc, now: number): ProcessRates {
     if (p.rates !== null && now - p.rates.at < RATES_EVERY_MS && now >= p.rates.at) return p.rates
@@ -195,8 +269,14 @@ export class ProcessSeriesStore implements IngestListener {
     let sent = 0, received = 0, read = 0, written = 0, finished = 0, failed = 0, max = 0, min = Infinity
     const hist: number[] = []
     const byName = new Map<string, { finished: number; failed: number }>()
+    const http: HttpAgg = newHttpAgg()
+    const byRoute = new Map<string, number>()
     for (const s of p.slots) {
       if (s === undefined || s.sec <= nowSec - SLOTS || s.sec > nowSec) continue
+      if (s.http !== null) {
+        mergeHttp(http, s.http)
+        for (const [k, n] of s.routes) byRoute.set(k, (byRoute.get(k) ?? 0) + n)
+      }
       for (const [name, n] of s.names) {
         const b = byName.get(name)
         if (b === undefined) byName.set(name, { finished: n.finished, failed: n.failed })
@@ -227,6 +307,13 @@ export class ProcessSeriesStore implements IngestListener {
       // each name's last 60 s beside its hour: the per-name counts add up to `finished` and `failed`
       jobs: jobStats(p, now - 60 * MINUTE, now + 1).slice(0, MAX_RATE_JOBS)
         .map((j) => ({ ...j, recent: byName.get(j.name) ?? { finished: 0, failed: 0 } })),
+    }
+    if (p.routes.size > 0) {
+      rates.http = {
+        ...figures(http, secs),
+        routes: routeStats(p, now - 60 * MINUTE, now + 1).slice(0, MAX_RATE_JOBS)
+          .map((r) => ({ ...r, recent: byRoute.get(`${r.method} ${r.route}`) ?? 0 })),
+      }
     }
     p.rates = rates
     return rates
@@ -259,7 +346,10 @@ export class ProcessSeriesStore implements IngestListener {
     let p = this.procs.get(key)
     if (p === undefined) {
       if (this.procs.size >= MAX_PROCESSES) this.evictOldest()
-      p = { key, app, instance, host: null, since: ts, lastSeen: ts, minutes: [], jobs: new Map(), namesSweptAt: 0, slots: [], rates: null }
+      p = {
+        key, app, instance, host: null, since: ts, lastSeen: ts, minutes: [], jobs: new Map(), namesSweptAt: 0, slots: [], rates: null,
+        routes: new Map(), routesSweptAt: 0, totals: { sent: 0, received: 0, read: 0, written: 0, jobs: new Map(), http: new Map() }, last: null,
+      }
       this.procs.set(key, p)
     }
     if (ts > p.lastSeen) p.lastSeen = ts
@@ -270,6 +360,13 @@ export class ProcessSeriesStore implements IngestListener {
     let oldest: Proc | null = null
     for (const p of this.procs.values()) if (oldest === null || p.lastSeen < oldest.lastSeen) oldest = p
     if (oldest !== null) this.procs.delete(oldest.key)
+  }
+
+  /** Processes seen since `since`, most recently seen first (for `/metrics`). */
+  recent(since: number): readonly Proc[] {
+    const out: Proc[] = []
+    for (const p of this.procs.values()) if (p.lastSeen >= since) out.push(p)
+    return out.sort((a, b) => b.lastSeen - a.lastSeen)
   }
 
   /** Series of every process seen within `[from, to)`, optionally of one app. */
@@ -294,9 +391,13 @@ export class ProcessSeriesStore implements IngestListener {
           rss: m.samples > 0 ? m.rss : null,
           heapUsed: m.samples > 0 ? m.heapUsed : null,
           lag: m.samples > 0 ? m.lag : null,
+          http: m.http === null ? null : figures(m.http, secs),
         })
       }
-      out.push({ key: p.key, app: p.app, instance: p.instance, host: p.host, lastSeen: p.lastSeen, points, jobs: jobStats(p, from, to) })
+      out.push({
+        key: p.key, app: p.app, instance: p.instance, host: p.host, lastSeen: p.lastSeen, points,
+        jobs: jobStats(p, from, to), routes: routeStats(p, from, to),
+      })
     }
     out.sort((a, b) => (a.key < b.key ? -1 : 1))
     return out

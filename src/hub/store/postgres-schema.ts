@@ -104,6 +104,8 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX process_minute_t ON process_minute (t);
   CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
   `,
+  // 2: HTTP responses of a process minute (`t.http` in the tracker), as JSON; older minutes have none.
+  `ALTER TABLE process_minute ADD COLUMN http text;`,
 ]
 
 export const PG_SCHEMA_VERSION = MIGRATIONS.length

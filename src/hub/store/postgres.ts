@@ -8,6 +8,7 @@
  * `visitor_seen`, which a prune trims with the raw events.
  */
 import pg from 'pg'
+import { parseHttp } from '../process/http'
 import { LivestatsError } from '../../protocol/errors'
 import { DIM_CODE } from './rollup'
 import { appendTx, lockVisitors, visitorLock, writeVisitDeltas } from './postgres-append'
@@ -379,25 +380,27 @@ export class PostgresStore implements Store {
     const ms = [...last.values()]
     const col = <T>(f: (m: ProcessMinute) => T): T[] => ms.map(f)
     await this.pool.query(`INSERT INTO process_minute (app, instance, t, sent, received, read, written, jobs, failed, hist,
-      min, max, cpu, rss, heap_used, lag, samples)
+      min, max, cpu, rss, heap_used, lag, samples, http)
       SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::float8[], $5::float8[], $6::float8[], $7::float8[],
         $8::int[], $9::int[], $10::text[], $11::float8[], $12::float8[], $13::float8[], $14::float8[], $15::float8[],
-        $16::float8[], $17::int[])
+        $16::float8[], $17::int[], $18::text[])
       ON CONFLICT (app, instance, t) DO UPDATE SET sent = excluded.sent, received = excluded.received, read = excluded.read,
       written = excluded.written, jobs = excluded.jobs, failed = excluded.failed, hist = excluded.hist, min = excluded.min,
       max = excluded.max, cpu = excluded.cpu, rss = excluded.rss, heap_used = excluded.heap_used, lag = excluded.lag,
-      samples = excluded.samples`, [
+      samples = excluded.samples, http = excluded.http`, [
       col((m) => m.app), col((m) => m.instance), col((m) => m.t), col((m) => m.sent), col((m) => m.received), col((m) => m.read),
       col((m) => m.written), col((m) => m.jobs), col((m) => m.failed), col((m) => JSON.stringify(m.hist)), col((m) => m.min),
       col((m) => m.max), col((m) => m.cpu), col((m) => m.rss), col((m) => m.heapUsed), col((m) => m.lag), col((m) => m.samples),
+      col((m) => (m.http ? JSON.stringify(m.http) : null)),
     ])
   }
 
   async processMinutes(from: number, to: number): Promise<ProcessMinute[]> {
-    const r = await this.pool.query<Omit<ProcessMinute, 'hist'> & { hist: string }>(`SELECT app, instance, t, sent, received,
-      read, written, jobs, failed, hist, min, max, cpu, rss, heap_used AS "heapUsed", lag, samples FROM process_minute
+    const r = await this.pool.query<Omit<ProcessMinute, 'hist' | 'http'> & { hist: string; http: string | null }>(`SELECT app,
+      instance, t, sent, received, read, written, jobs, failed, hist, min, max, cpu, rss, heap_used AS "heapUsed", lag, samples,
+      http FROM process_minute
       WHERE t >= $1 AND t < $2 ORDER BY t, app COLLATE "C", instance COLLATE "C"`, [from, to])
-    return r.rows.map((x) => ({ ...x, hist: JSON.parse(x.hist) as number[] }))
+    return r.rows.map((x) => ({ ...x, hist: JSON.parse(x.hist) as number[], http: parseHttp(x.http) }))
   }
 
   async getMeta(key: string): Promise<string | null> {

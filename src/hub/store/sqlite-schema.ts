@@ -158,6 +158,8 @@ const MIGRATIONS: readonly Migration[] = [
   // 10: what filtered queries read (page view and custom event facts, a string dictionary, engaged
   // time per page), utm_term, and the source dimensions' visit rollups; filled from what is stored.
   factsMigration,
+  // 11: HTTP responses of a process minute (`t.http` in the tracker), as JSON; older minutes have none.
+  `ALTER TABLE process_minute ADD COLUMN http TEXT;`,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

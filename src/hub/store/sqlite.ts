@@ -2,6 +2,7 @@
  * The `Store` on one SQLite file (better-sqlite3). Writes are synchronous under the hood, so every
  * method does its work and resolves; the async signatures are the seam shared with PostgreSQL.
  */
+import { parseHttp } from '../process/http'
 import Database from 'better-sqlite3'
 import { LivestatsError } from '../../protocol/errors'
 import { DIM_CODE, OpenVisitors, RECOUNT, RollupBatch } from './rollup'
@@ -116,9 +117,9 @@ function prepareAll(db: Db) {
     insertSession: db.prepare(`INSERT OR IGNORE INTO sessions (id, site, visitor, started, ended, pageviews,
       reading_ms, writing_ms, idle_ms, hidden_ms, entry, exit) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`),
     upsertProcessMinute: db.prepare(`INSERT OR REPLACE INTO process_minute (app, instance, t, sent, received, read,
-      written, jobs, failed, hist, min, max, cpu, rss, heap_used, lag, samples) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`),
+      written, jobs, failed, hist, min, max, cpu, rss, heap_used, lag, samples, http) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`),
     processMinutes: db.prepare<[number, number], ProcessMinuteRow>(`SELECT app, instance, t, sent, received, read, written,
-      jobs, failed, hist, min, max, cpu, rss, heap_used AS heapUsed, lag, samples FROM process_minute
+      jobs, failed, hist, min, max, cpu, rss, heap_used AS heapUsed, lag, samples, http FROM process_minute
       WHERE t >= ? AND t < ? ORDER BY t, app, instance`),
     getMeta: db.prepare<[string], [string]>('SELECT value FROM meta WHERE key = ?').raw(),
     setMeta: db.prepare<[string, string]>(
@@ -129,7 +130,7 @@ function prepareAll(db: Db) {
   }
 }
 type Statements = ReturnType<typeof prepareAll>
-type ProcessMinuteRow = Omit<ProcessMinute, 'hist'> & { hist: string }
+type ProcessMinuteRow = Omit<ProcessMinute, 'hist' | 'http'> & { hist: string; http: string | null }
 
 /** Whether a query has filters (and so reads the fact tables, not the rollups). */
 function filtered(range: Range): range is Range & { filters: readonly Filter[] } {
@@ -422,13 +423,13 @@ export class SqliteStore implements Store {
     this.db.transaction(() => {
       for (const m of rows) {
         q.upsertProcessMinute.run(m.app, m.instance, m.t, m.sent, m.received, m.read, m.written, m.jobs, m.failed,
-          JSON.stringify(m.hist), m.min, m.max, m.cpu, m.rss, m.heapUsed, m.lag, m.samples)
+          JSON.stringify(m.hist), m.min, m.max, m.cpu, m.rss, m.heapUsed, m.lag, m.samples, m.http ? JSON.stringify(m.http) : null)
       }
     })()
   }
 
   async processMinutes(from: number, to: number): Promise<ProcessMinute[]> {
-    return this.q.processMinutes.all(from, to).map((r) => ({ ...r, hist: JSON.parse(r.hist) as number[] }))
+    return this.q.processMinutes.all(from, to).map((r) => ({ ...r, hist: JSON.parse(r.hist) as number[], http: parseHttp(r.http) }))
   }
 
   async appendLiveSamples(samples: readonly LiveSample[]): Promise<void> {

@@ -7,6 +7,7 @@
  * store never sees an IP, raw or masked, nor the salts of the visitor hashes (issue 10 item 5), and
  * never decides anything about the client.
  */
+import type { HttpMinute } from '../process/http'
 import type { Filter } from './filters'
 
 /** One row of the event table. Web-only and process-only columns are null on the other kind. */
@@ -223,6 +224,8 @@ export interface ProcessMinute {
   heapUsed: number
   lag: number
   samples: number
+  /** HTTP responses of the minute (`t.http` in the tracker); null or absent when none. */
+  http?: HttpMinute | null
 }
 
 export interface Store {

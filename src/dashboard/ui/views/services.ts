@@ -16,7 +16,7 @@ import { h, markOverflow, replace, setText } from '../dom'
 import { bytes, clock, duration, int, ms, num, shortMs } from '../format'
 import type { LiveClient, LiveState } from '../live'
 import { Sparkline } from '../spark'
-import type { JobStats, ProcessPoint, ProcessSeries, ProcessView } from '../types'
+import type { HttpFigures, JobStats, ProcessPoint, ProcessSeries, ProcessView, RouteStats } from '../types'
 
 /** A running job is stuck past this age, or past 3 × its name's p99 when that is longer. */
 export const STUCK_MS = 30_000
@@ -34,6 +34,7 @@ function follow(s: ProcessSeries, v: ProcessView): void {
   const point: ProcessPoint = {
     t, sentPerSec: r.sentPerSec, receivedPerSec: r.receivedPerSec, readPerSec: r.readPerSec, writtenPerSec: r.writtenPerSec,
     jobs: r.finished, failed: r.failed, p50: r.p50, p95: r.p95, p99: r.p99, cpu: m.cpu, rss: m.rss, heapUsed: m.heapUsed, lag: m.lag,
+    http: r.http === undefined ? null : { ...r.http },
   }
   const last = s.points[s.points.length - 1]
   if (last !== undefined && last.t > t) return
@@ -175,6 +176,7 @@ export function services(live: LiveClient): ServicesView {
       stat('DB rows written', r ? `${num(r.writtenPerSec)}/s` : zero ? '0/s' : '–'),
       stat('Jobs, last 60 s', r ? int(r.finished) : zero ? '0' : '–'),
       stat('Failed, last 60 s', r ? int(r.failed) : zero ? '0' : '–', r !== undefined && r.failed > 0 ? 'bad' : ''))
+    const httpBox = httpPanel(connected ? r?.http : undefined, connected ? undefined : s?.routes, connected)
     let sp = sparks.get(key)
     if (sp === undefined) {
       sparks.set(key, (sp = {
@@ -228,7 +230,35 @@ export function services(live: LiveClient): ServicesView {
           h('td', { class: 'n' }, shortMs(j.p50)), h('td', { class: 'n' }, shortMs(j.p95)), h('td', { class: 'n' }, shortMs(j.p99)))
       })))
     return h('article', { class: `panel proc ${connected ? '' : 'gone'}`, 'data-key': key, 'aria-label': `${e.app} ${instance}` },
-      head, restarted, stats, sparkRow, runningBox, jobList.length > 0 ? h('div', { class: 'scroll' }, jobTable) : null)
+      head, restarted, stats, httpBox, sparkRow, runningBox, jobList.length > 0 ? h('div', { class: 'scroll' }, jobTable) : null)
+  }
+
+  /**
+   * HTTP of a process (`t.http`): requests/s, status classes and response times over the last 60 s,
+   * and per route over the last hour. Null when the process never reported HTTP.
+   */
+  function httpPanel(live: (HttpFigures & { routes: RouteStats[] }) | undefined, stored: RouteStats[] | undefined, connected: boolean): HTMLElement | null {
+    const routes = live?.routes ?? stored ?? []
+    if (live === undefined && routes.length === 0) return null
+    const f = live
+    const cls = ['2xx', '3xx', '4xx', '5xx']
+    const stats = h('div', { class: 'stats http-stats' },
+      stat('Requests/s, last 60 s', f ? num(f.requestsPerSec) : connected ? '–' : '0'),
+      ...cls.map((c, i) => stat(c, f ? int(f.status[i] ?? 0) : '0', i === 3 && f !== undefined && (f.status[3] ?? 0) > 0 ? 'bad' : i === 2 && f !== undefined && (f.status[2] ?? 0) > 0 ? 'warn' : '')),
+      stat('p50', f ? shortMs(f.p50) : '–'), stat('p95', f ? shortMs(f.p95) : '–'), stat('p99', f ? shortMs(f.p99) : '–'))
+    const table = h('table', { class: 'routes' },
+      h('caption', null, 'HTTP per route: requests in the last 60 s; status classes and response times over the last hour'),
+      h('thead', null, h('tr', null,
+        h('th', { scope: 'col' }, 'Route'), h('th', { scope: 'col', class: 'n', title: 'Requests in the last 60 s' }, '60 s'),
+        h('th', { scope: 'col', class: 'n', title: 'Requests in the last hour' }, 'Hour'),
+        ...cls.map((c) => h('th', { scope: 'col', class: 'n' }, c)),
+        h('th', { scope: 'col', class: 'n' }, 'p50'), h('th', { scope: 'col', class: 'n' }, 'p95'), h('th', { scope: 'col', class: 'n' }, 'p99'))),
+      h('tbody', null, ...routes.map((rt) => h('tr', { class: (rt.status[3] ?? 0) > 0 ? 'has-failed' : '', 'data-route': `${rt.method} ${rt.route}` },
+        h('td', { class: 'job-name' }, h('span', { class: 'method' }, rt.method), ' ', h('span', null, rt.route)),
+        h('td', { class: 'n' }, int(connected ? rt.recent ?? 0 : 0)), h('td', { class: 'n' }, int(rt.requests)),
+        ...cls.map((_c, i) => h('td', { class: 'n' }, int(rt.status[i] ?? 0))),
+        h('td', { class: 'n' }, shortMs(rt.p50)), h('td', { class: 'n' }, shortMs(rt.p95)), h('td', { class: 'n' }, shortMs(rt.p99))))))
+    return h('div', { class: 'http' }, h('h4', null, 'HTTP'), stats, routes.length > 0 ? h('div', { class: 'scroll' }, table) : null)
   }
 
   let lastRender = 0
@@ -270,7 +300,7 @@ export function services(live: LiveClient): ServicesView {
     for (const [k, v] of state.processes) {
       if (v.rates === undefined) continue
       let s = series.get(k)
-      if (s === undefined) series.set(k, (s = { key: k, app: v.app, instance: v.instance, host: v.host, lastSeen: v.lastSeen, points: [], jobs: [] }))
+      if (s === undefined) series.set(k, (s = { key: k, app: v.app, instance: v.instance, host: v.host, lastSeen: v.lastSeen, points: [], jobs: [], routes: [] }))
       follow(s, v)
     }
     render(state)
