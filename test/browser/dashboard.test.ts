@@ -180,6 +180,14 @@ describe('dashboard in Chromium against a real hub', { skip: chromiumMissing() }
     assert.ok(await page.locator('.top-list', { hasText: 'Top pages' }).locator('tbody tr').count() > 3)
     await page.getByRole('button', { name: '7 days' }).click()
     await page.waitForFunction(() => /by day/.test(document.querySelector('.history [role=status]')?.textContent ?? ''))
+    // more pages than a list shows: the CSV carries each list whole, as the API answers it
+    const extra = Array.from({ length: 14 }, (_, i) => ({
+      id: `csv-extra-${i}`, ts: Date.now() - 3_600_000 + i * 1000, type: 'pageview' as const, site, visitor: `csv-v${i}`, cid: null,
+      host: site, path: `/csv-extra-${i}`, title: null, referrer: null, refHost: null, utmSource: null, utmMedium: null,
+      utmCampaign: null, utmTerm: null, keyword: null, browser: 'Firefox', os: 'Linux', device: 'desktop', bot: false,
+      country: 'SE', region: null, city: null, screen: null, language: 'en', name: null, data: null, instance: null,
+    }))
+    await t.hub.store.append(extra)
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()])
     const csv = readFileSync(await download.path(), 'utf8')
     assert.match(csv, /^Livestats board\.test /)
@@ -187,6 +195,25 @@ describe('dashboard in Chromium against a real hub', { skip: chromiumMissing() }
     assert.match(csv, /Entry pages\r\nentry_page,visits,bounces,pageviews,duration_ms\r\n/)
     assert.match(csv, /\/docs/)
     assert.match(csv, /Live visitors by state/)
+    // every History list is a section, with the rows /api/top gives for the same query (up to 1000)
+    const sections = new Map(csv.split('\r\n\r\n').map((sec) => {
+      const [title = '', header = '', ...rows] = sec.split('\r\n').filter((l) => l !== '')
+      return [title, { header, rows }] as const
+    }))
+    const lists = [['page', 'Top pages'], ['referrer', 'Referrers'], ['utm_source', 'UTM sources'], ['utm_medium', 'UTM media'],
+      ['utm_campaign', 'UTM campaigns'], ['utm_term', 'UTM terms'], ['keyword', 'Keywords'], ['browser', 'Browsers'],
+      ['os', 'Operating systems'], ['device', 'Devices'], ['event', 'Custom events'], ['country', 'Countries'], ['region', 'Regions'],
+      ['city', 'Cities'], ['entry_page', 'Entry pages'], ['exit_page', 'Exit pages']] as const
+    for (const [dim, title] of lists) {
+      const sec = sections.get(title)
+      assert.ok(sec !== undefined, `CSV has a ${title} section`)
+      assert.ok(sec.header.startsWith(`${dim},`), `${title} header: ${sec.header}`)
+      const api = await (await fetch(`${t.url}/api/top?site=${site}&range=7d&dim=${dim}&limit=1000`)).json() as { rows: { value: string }[] }
+      assert.deepEqual(sec.rows.map((r) => r.split(',')[0]), api.rows.map((r) => r.value), `${title} rows`)
+    }
+    const pages = sections.get('Top pages')?.rows ?? []
+    assert.ok(pages.length > 10, `Top pages in the CSV: ${pages.length} rows`)
+    for (let i = 0; i < 14; i++) assert.ok(pages.some((r) => r.startsWith(`/csv-extra-${i},1,`)), `/csv-extra-${i} in the CSV`)
     await page.close()
   })
 

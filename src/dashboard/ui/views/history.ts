@@ -2,7 +2,8 @@
  * History: visitors, visits and page views over a range with engaged time, the live-state history
  * (Total / Reading / Writing / Idle means per bucket), top lists of every dimension; a range picker;
  * filters (click a row to add one, chips to remove them) and a comparison with an earlier period,
- * all held in the page URL (history-state.ts); CSV export of exactly what is shown.
+ * all held in the page URL (history-state.ts); CSV export of the figures and charts shown and of
+ * every list whole (up to the API's 1,000 rows each, not only the 10 on screen).
  */
 import { get } from '../api'
 import { Chart } from '../chart'
@@ -60,7 +61,12 @@ interface Loaded {
   tops: Record<string, TopRow[]>
   /** The IP database's licence notice, shown under the countries. */
   attribution: Attribution | null
+  /** The API query these came from (range, filters, compare): the CSV export asks it for whole lists. */
+  query: [string, string][]
 }
+
+/** Rows per list in the CSV export: the API's most. */
+const CSV_ROWS = '1000'
 
 function isoDate(t: number): string {
   const d = new Date(t)
@@ -125,7 +131,7 @@ export function history(): HistoryView {
     return { c, b }
   })
   const exportBtn = h('button', { type: 'button', class: 'btn' }, 'Export CSV')
-  exportBtn.addEventListener('click', () => exportCsv())
+  exportBtn.addEventListener('click', () => void exportCsv())
   const msg = h('p', { class: 'muted', role: 'status' })
   // why a tester's own visits (headless browser, curl, a script) are not in the counts
   const botsNote = h('p', { class: 'muted', id: 'hist-bots', hidden: '' })
@@ -200,6 +206,7 @@ export function history(): HistoryView {
         site, from: s.from, to: s.to, bucket: s.bucket, series: s.points, previous: s.previous ?? null, samples: live.samples, totals,
         tops: Object.fromEntries(DIMS.map(([dim], i) => [dim, tops[i]?.rows ?? []])),
         attribution: tops[DIMS.findIndex(([dim]) => dim === 'country')]?.attribution ?? null,
+        query: [...q, ...c],
       }
       if (st.custom === null) { fromIn.value = isoDate(s.from); toIn.value = isoDate(s.to) }
       render(data)
@@ -254,9 +261,20 @@ export function history(): HistoryView {
     }
   }
 
-  function exportCsv(): void {
+  /** The figures and charts as shown, and every list whole: fetched again with the same query and the API's row limit. */
+  async function exportCsv(): Promise<void> {
     if (data === null) return
     const d = data
+    let lists: TopRow[][]
+    exportBtn.disabled = true
+    try {
+      lists = await Promise.all(DIMS.map(async ([dim]) => (await get<{ rows: TopRow[] }>('/api/top', [...d.query, ['dim', dim], ['limit', CSV_ROWS]])).rows))
+    } catch (err) {
+      setText(msg, `Could not export: ${err instanceof Error ? err.message : String(err)}`)
+      return
+    } finally {
+      exportBtn.disabled = false
+    }
     const iso = (t: number): string => new Date(t).toISOString()
     const tf = d.totals
     const figures = (x: Totals): Cell[] => [x.visitors, x.pageviews, x.visits, x.bounces, x.bounceRate, x.viewsPerVisit, x.visitDurationMs, x.engagedVisits, x.engagedMs, x.writingShare]
@@ -271,8 +289,8 @@ export function history(): HistoryView {
         rows: d.series.map((p, i) => [iso(p.t), p.visitors, p.pageviews, ...(d.previous === null ? [] : [d.previous.points[i] === undefined ? null : iso(d.previous.points[i]?.t ?? 0), d.previous.points[i]?.pageviews ?? null])]) },
       { title: 'Live visitors by state (mean per minute bucket)', header: ['time', 'total', 'reading', 'writing', 'idle'],
         rows: d.samples.map((x) => [iso(x.minute), x.totalMean, x.readingMean, x.writingMean, x.idleMean]) },
-      ...DIMS.map(([dim, title]) => {
-        const rows = d.tops[dim] ?? []
+      ...DIMS.map(([dim, title], i) => {
+        const rows = lists[i] ?? []
         const cmp = (r: TopRow): Cell[] => (st.compare === null ? [] : [r.previous ?? 0, r.change ?? null])
         const cmpHead = st.compare === null ? [] : ['compared', 'change_percent']
         if (VISIT_DIMS.has(dim)) {
