@@ -88,9 +88,9 @@ describe('filters over the HTTP API', () => {
   it('filters by custom event: the visits that had it, their page views, the events themselves', async () => {
     const b = await totals('event=signup')
     assert.deepEqual([b.pageviews, b.visitors, b.visits, b.bounces], [3, 1, 1, 0])
-    assert.deepEqual(await rows('dim=event'), [{ value: 'download', pageviews: 1 }, { value: 'signup', pageviews: 1 }])
-    assert.deepEqual(await rows('dim=event&country=US'), [{ value: 'download', pageviews: 1 }])
-    assert.deepEqual(await rows('dim=event&referrer=google.com'), [{ value: 'signup', pageviews: 1 }])
+    assert.deepEqual(await rows('dim=event'), [{ value: 'download', events: 1, visitors: 1 }, { value: 'signup', events: 1, visitors: 1 }])
+    assert.deepEqual(await rows('dim=event&country=US'), [{ value: 'download', events: 1, visitors: 1 }])
+    assert.deepEqual(await rows('dim=event&referrer=google.com'), [{ value: 'signup', events: 1, visitors: 1 }])
     assert.deepEqual(await rows('dim=page&event=!signup'), [{ value: '/docs', pageviews: 1 }, { value: '/docs/api', pageviews: 1 }])
   })
 

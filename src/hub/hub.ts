@@ -136,7 +136,7 @@ export class Hub {
     this.live = wireLive(this) // issue 3: after ingest and router exist
     wireProcessSeries(this) // issue 5.4 / 6: per-process series at /api/processes
     setupRoutes(r, c.publicUrl, () => this.server.address()) // the dashboard's install panel
-    goalRoutes(r, this.goals, (req) => this.guard.originAllowed(req)) // issue 13: goal definitions
+    goalRoutes(r, this.store, this.goals, (req) => this.guard.originAllowed(req)) // issue 13: goal definitions
 
     this.server = createServer({
       // set on purpose, not Node's 60 s / 300 s: a slow-headers client is answered 408 and let go

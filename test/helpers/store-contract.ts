@@ -8,6 +8,7 @@ import assert from 'node:assert/strict'
 import { describe, it } from 'node:test'
 import { LivestatsError } from '../../src/protocol/errors'
 import { FILTER_DIMENSIONS, type Filter, type FilterDimension } from '../../src/hub/store/filters'
+import type { GoalSpec } from '../../src/hub/goals/spec'
 import type { Bucket, Dimension, LiveSample, PageStint, ProcessMinute, Range, SessionRecord, Store, StoredEvent } from '../../src/hub/store/types'
 import { Oracle } from './analytics-oracle'
 
@@ -655,6 +656,67 @@ export function storeContract(name: string, makeBacking: MakeBacking, opts: { sk
         const visits = { visits: 2, bounces: 1, pageviews: 3, durationMs: MIN, engagedVisits: 2, engagedMs: 65_000, writingMs: 10_000 }
         assert.deepEqual(await s.visitTotals(r), visits)
         assert.deepEqual(await s.visitTotals({ ...r, filters: firefox }), visits)
+      }))
+    })
+
+    describe('custom event properties and goals (issue 13)', () => {
+      // a: /pricing, /signup/one, Signup {plan: pro, seats: 2}; b: /pricing, Signup {plan: free};
+      // c (DE): /blog/x, /blog/x/y, Download {file: a.pdf} and Signup {plan: pro} an hour later (a new visit's orphan: no page view)
+      const events = () => [
+        pageview({ visitor: 'a', path: '/pricing' }), pageview({ visitor: 'a', path: '/signup/one', ts: T0 + MIN }),
+        pageview({ visitor: 'a', type: 'event', name: 'Signup', ts: T0 + 2 * MIN, data: JSON.stringify({ plan: 'pro', seats: 2 }) }),
+        pageview({ visitor: 'b', path: '/pricing', ts: T0 + 3 * MIN }),
+        pageview({ visitor: 'b', type: 'event', name: 'Signup', ts: T0 + 4 * MIN, data: JSON.stringify({ plan: 'free' }) }),
+        pageview({ visitor: 'c', path: '/blog/x', ts: T0 + 5 * MIN, country: 'DE' }), pageview({ visitor: 'c', path: '/blog/x/y', ts: T0 + 6 * MIN, country: 'DE' }),
+        pageview({ visitor: 'c', type: 'event', name: 'Download', ts: T0 + 7 * MIN, country: 'DE', data: JSON.stringify({ file: 'a.pdf' }) }),
+        pageview({ visitor: 'c', type: 'event', name: 'Signup', ts: T0 + 50 * MIN, country: 'DE', data: JSON.stringify({ plan: 'pro' }) }),
+        // a bot's event counts nowhere
+        pageview({ visitor: 'z', type: 'event', name: 'Signup', ts: T0 + 8 * MIN, bot: true, data: JSON.stringify({ plan: 'pro' }) }),
+      ]
+      const row = (value: string, events: number, visitors: number) => ({ value, events, visitors })
+      const prop = (key: string, op: 'is' | 'not' | 'contains', value: string) => ({ dim: 'prop' as const, key, op, value })
+
+      it('ranks custom events, property keys and values with unique visitors', withStore(async (s) => {
+        await s.append(events())
+        const r = hourOf(T0)
+        assert.deepEqual(await s.eventTop(r, 'event', 10), [row('Signup', 3, 3), row('Download', 1, 1)])
+        assert.deepEqual(await s.eventTop(r, 'prop', 10), [row('plan', 3, 3), row('file', 1, 1), row('seats', 1, 1)])
+        assert.deepEqual(await s.eventTop(r, 'prop:plan', 10), [row('pro', 2, 2), row('free', 1, 1)])
+        assert.deepEqual(await s.eventTop(r, 'prop:seats', 10), [row('2', 1, 1)])
+        assert.deepEqual(await s.eventTop(r, 'prop:none', 10), [])
+        assert.deepEqual(await s.eventTop({ ...r, filters: [{ dim: 'country', op: 'is', value: 'DE' }] }, 'prop:plan', 10), [row('pro', 1, 1)])
+        assert.deepEqual(await s.eventTop({ ...r, filters: [{ dim: 'event', op: 'is', value: 'Download' }] }, 'prop', 10), [row('file', 1, 1)])
+        assert.deepEqual(await s.eventTop({ ...r, filters: [prop('plan', 'not', 'pro')] }, 'event', 10), [row('Download', 1, 1), row('Signup', 1, 1)])
+        assert.deepEqual(await s.eventTop({ ...r, filters: [prop('file', 'contains', 'PDF')] }, 'event', 10), [row('Download', 1, 1)])
+        assert.deepEqual(await s.eventTop({ site, from: T0 + 2 * HOUR, to: T0 + 3 * HOUR }, 'event', 10), [])
+      }))
+
+      it('filters page views and visits by their visit\'s event properties', withStore(async (s) => {
+        await s.append(events())
+        const r = { ...hourOf(T0), filters: [prop('plan', 'is', 'pro')] }
+        // a's visit has the pro event; c's pro Signup, 44 min after c's last page view, fell in no visit
+        assert.deepEqual(await s.totals(r), { pageviews: 2, visitors: 1 })
+        assert.deepEqual(await s.top(r, 'page', 10), [{ value: '/pricing', pageviews: 1 }, { value: '/signup/one', pageviews: 1 }])
+        assert.equal((await s.visitTotals(r)).visits, 1)
+        assert.deepEqual((await s.series(r, 'hour'))[0], { t: T0, pageviews: 2, visitors: 1 })
+        assert.deepEqual(await s.totals({ ...r, filters: [prop('plan', 'is', 'enterprise')] }), { pageviews: 0, visitors: 0 })
+      }))
+
+      it('counts goals: pages, patterns, events with properties, filtered', withStore(async (s) => {
+        await s.append(events())
+        const r = hourOf(T0)
+        const goals: GoalSpec[] = [
+          { kind: 'page' as const, page: '/pricing' }, { kind: 'page' as const, page: '/signup/*' },
+          { kind: 'page' as const, page: '/blog/**' }, { kind: 'page' as const, page: '/blog/*' },
+          { kind: 'event' as const, event: 'Signup' }, { kind: 'event' as const, event: 'Signup', props: { plan: 'pro' } },
+          { kind: 'event' as const, event: 'Signup', props: { plan: 'pro', seats: '2' } }, { kind: 'page' as const, page: '/none' },
+        ]
+        const f = (visitors: number, conversions: number) => ({ visitors, conversions })
+        assert.deepEqual(await s.conversions(r, goals), [f(2, 2), f(1, 1), f(1, 2), f(1, 1), f(3, 3), f(2, 2), f(1, 1), f(0, 0)])
+        assert.deepEqual(await s.conversions({ ...r, filters: [{ dim: 'country', op: 'not', value: 'DE' }] }, goals),
+          [f(2, 2), f(1, 1), f(0, 0), f(0, 0), f(2, 2), f(1, 1), f(1, 1), f(0, 0)])
+        assert.deepEqual(await s.conversions({ ...r, filters: [prop('plan', 'is', 'free')] }, goals.slice(0, 1)), [f(1, 1)])
+        assert.deepEqual(await s.conversions({ site: 'nowhere', from: T0, to: T0 + HOUR }, goals.slice(0, 2)), [f(0, 0), f(0, 0)])
       }))
     })
 

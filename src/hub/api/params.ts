@@ -1,7 +1,7 @@
 /** Query-string parsing for the read API: a bad parameter is LS_ERR_BAD_QUERY naming it. */
 import { LivestatsError } from '../../protocol/errors'
-import { FILTER_DIMENSIONS, MAX_FILTERS, MAX_FILTER_VALUE, type Filter } from '../store/filters'
-import type { Bucket, Dimension, Range } from '../store/types'
+import { FILTER_DIMENSIONS, MAX_FILTERS, MAX_FILTER_VALUE, MAX_PROP_KEY, type Filter } from '../store/filters'
+import type { Bucket, Dimension, EventDimension, Range } from '../store/types'
 
 const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 }
 export const DIMENSIONS: readonly Dimension[] = [
@@ -49,14 +49,20 @@ export function range(q: URLSearchParams, now: number = Date.now()): Range {
  */
 export function filters(q: URLSearchParams): Filter[] {
   const out: Filter[] = []
+  const parse = (dim: string, raw: string): Pick<Filter, 'op' | 'value'> => {
+    const op = raw.startsWith('!') ? 'not' : raw.startsWith('~') ? 'contains' : 'is'
+    const value = op !== 'is' || raw.startsWith('\\') ? raw.slice(1) : raw
+    if (value === '') bad(`${dim} filter needs a value: ${dim}=X (is), ${dim}=!X (is not) or ${dim}=~X (contains)`)
+    if (value.length > MAX_FILTER_VALUE) bad(`${dim} filter value is longer than ${MAX_FILTER_VALUE} characters`)
+    return { op, value }
+  }
   for (const dim of FILTER_DIMENSIONS) {
-    for (const raw of q.getAll(dim)) {
-      const op = raw.startsWith('!') ? 'not' : raw.startsWith('~') ? 'contains' : 'is'
-      const value = op !== 'is' || raw.startsWith('\\') ? raw.slice(1) : raw
-      if (value === '') bad(`${dim} filter needs a value: ${dim}=X (is), ${dim}=!X (is not) or ${dim}=~X (contains)`)
-      if (value.length > MAX_FILTER_VALUE) bad(`${dim} filter value is longer than ${MAX_FILTER_VALUE} characters`)
-      out.push({ dim, op, value })
-    }
+    for (const raw of q.getAll(dim)) out.push({ dim, ...parse(dim, raw) })
+  }
+  // custom event properties: prop:plan=pro
+  for (const [name, raw] of q) {
+    if (!name.startsWith('prop:')) continue
+    out.push({ dim: 'prop', key: propKey(name.slice(5)), ...parse(name, raw) })
   }
   if (out.length > MAX_FILTERS) bad(`at most ${MAX_FILTERS} filters, got ${out.length}`)
   return out
@@ -88,10 +94,23 @@ export function bucket(q: URLSearchParams, r: Range): Bucket {
   return b
 }
 
-export function dimension(q: URLSearchParams): Dimension {
+function propKey(key: string): string {
+  if (key === '' || key.length > MAX_PROP_KEY) bad(`a property key is 1 to ${MAX_PROP_KEY} characters (prop:KEY)`)
+  return key
+}
+
+/** `dim`: a dimension of page views or visits, or of custom events (`event`, `prop`, `prop:KEY`). */
+export function dimension(q: URLSearchParams): Dimension | EventDimension {
   const d = q.get('dim') ?? 'page'
-  if (!(DIMENSIONS as readonly string[]).includes(d)) bad(`dim must be one of ${DIMENSIONS.join(', ')}`)
+  if (d === 'prop') return d
+  if (d.startsWith('prop:')) return `prop:${propKey(d.slice(5))}`
+  if (!(DIMENSIONS as readonly string[]).includes(d)) bad(`dim must be one of ${DIMENSIONS.join(', ')}, prop or prop:KEY`)
   return d as Dimension
+}
+
+/** Whether a `dim` counts custom events (answered by `eventTop`, with events and unique visitors). */
+export function isEventDimension(d: Dimension | EventDimension): d is EventDimension {
+  return d === 'event' || d === 'prop' || d.startsWith('prop:')
 }
 
 export function limit(q: URLSearchParams, dflt: number, max: number): number {

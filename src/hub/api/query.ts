@@ -2,7 +2,7 @@
 import type { Router } from '../http/router'
 import { json } from '../http/reply'
 import type { GeoSource } from '../ingest/geo'
-import type { Dimension, Range, Store, TopRow } from '../store/types'
+import type { Dimension, EventRow, Range, Store, TopRow } from '../store/types'
 import { opaqueFeed } from '../live/feed'
 import { change, figures, topRow, type Figures } from './figures'
 import * as p from './params'
@@ -54,6 +54,20 @@ export function queryRoutes(router: Router, store: Store, feedId: (id: string) =
     const r = p.range(url.searchParams)
     const dim = p.dimension(url.searchParams)
     const c = p.compare(url.searchParams, r)
+    if (p.isEventDimension(dim)) {
+      // custom events (issue 13.1): events and unique visitors per name, property key or value
+      const rows: (EventRow & { previous?: number; change?: number | null })[] = await store.eventTop(r, dim, p.limit(url.searchParams, 10, 1000))
+      if (c !== null) {
+        const before = new Map((await store.eventTop(c, dim, 1000)).map((x) => [x.value, x.events]))
+        for (const row of rows) {
+          const prev = before.get(row.value) ?? 0
+          row.previous = prev
+          row.change = prev === 0 ? null : ((row.events - prev) / prev) * 100
+        }
+      }
+      json(res, 200, { site: r.site, from: r.from, to: r.to, dim, rows })
+      return
+    }
     const found = await store.top(r, dim, p.limit(url.searchParams, 10, 1000))
     if (c !== null) await withPrevious(found, await store.top(c, dim, 1000))
     const rows = found.map(topRow)

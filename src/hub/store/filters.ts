@@ -13,6 +13,9 @@
  *   view's (the same for all of them: the visitor id hashes IP and user agent).
  * - `event` (a custom event's name): a visit when at least one custom event attributed to it matches;
  *   a page view when its visit does; a custom event (the `event` top list) by its own name.
+ * - `prop` (a custom event's property, `key` naming which, its value compared as text): a custom
+ *   event by its own properties (`not`: the events without that key count as not equal); a visit
+ *   when at least one custom event attributed to it matches; a page view when its visit does.
  * A custom event belongs to the visit of its visitor that it falls in (from 30 minutes before the
  * visit's first page view to 30 minutes after its last); one with no such visit belongs to none.
  */
@@ -26,11 +29,13 @@ export type FilterDimension = (typeof FILTER_DIMENSIONS)[number]
 
 export type FilterOp = 'is' | 'not' | 'contains'
 
-export interface Filter {
-  dim: FilterDimension
-  op: FilterOp
-  value: string
-}
+/** A filter on a dimension, or on a custom event property (`dim: 'prop'` with its `key`). */
+export type Filter =
+  | { dim: FilterDimension; op: FilterOp; value: string; key?: undefined }
+  | { dim: 'prop'; key: string; op: FilterOp; value: string }
+
+/** Longest property key a filter or breakdown names (protocol's prop key limit). */
+export const MAX_PROP_KEY = 64
 
 /** Dimensions that belong to the visit (its source, its first and last page). */
 export const VISIT_LEVEL: ReadonlySet<FilterDimension> = new Set([

@@ -7,7 +7,8 @@
  */
 import type { Pool } from 'pg'
 import type { Filter, FilterDimension } from './filters'
-import type { SeriesPoint, TopRow, VisitDimension, VisitTotals } from './types'
+import type { EventDimension, EventRow, GoalFigures, SeriesPoint, TopRow, VisitDimension, VisitTotals } from './types'
+import type { GoalSpec } from '../goals/spec'
 import { VISIT_GAP_MS, isVisitDimension } from './visits'
 
 const GAP = VISIT_GAP_MS
@@ -42,10 +43,24 @@ function text(q: Params, col: string, f: Filter): string {
   return `strpos(translate(${col}, '${UPPER}', '${LOWER}'), ${q.p(lowered)}) > 0`
 }
 
-/** A custom event `c` attributed to visit `v` whose name matches `f`. */
+/** Property values a custom event's properties may hold (as text, the way SQLite's cp rows keep them). */
+const SCALAR = `('string', 'number', 'boolean')`
+
+/** A custom event `e`'s property `key` as text (null when absent), from its JSON `data`. */
+function propOf(q: Params, e: string, key: string): string {
+  const k = q.p(key)
+  return `(CASE WHEN jsonb_typeof(${e}.data::jsonb -> ${k}) IN ${SCALAR} THEN ${e}.data::jsonb ->> ${k} END)`
+}
+
+/** A custom event `e` matching an `event` (name) or `prop` filter. */
+function eventCond(q: Params, e: string, f: Filter): string {
+  return f.dim === 'prop' ? text(q, propOf(q, e, f.key), f) : text(q, `${e}.name`, f)
+}
+
+/** A custom event `c` attributed to visit `v` whose name (or property) matches `f`. */
 function eventOf(q: Params, v: string, f: Filter): string {
   return `EXISTS (SELECT 1 FROM events c WHERE c.site = ${v}.site AND c.type = 'event' AND NOT c.bot AND c.visitor = ${v}.visitor
-    AND c.ts >= ${v}.start_ms - ${GAP} AND c.ts <= ${v}.end_ms + ${GAP} AND ${text(q, 'c.name', f)}
+    AND c.ts >= ${v}.start_ms - ${GAP} AND c.ts <= ${v}.end_ms + ${GAP} AND ${eventCond(q, 'c', f)}
     AND (c.ts >= ${v}.start_ms OR NOT EXISTS (SELECT 1 FROM visits w WHERE w.site = c.site AND w.visitor = c.visitor
       AND w.start_ms <= c.ts AND w.end_ms >= c.ts - ${GAP})))`
 }
@@ -56,7 +71,7 @@ function visitCond(q: Params, v: string, f: Filter): string {
     return `EXISTS (SELECT 1 FROM events p WHERE p.site = ${v}.site AND p.type = 'pageview' AND NOT p.bot
       AND p.visitor = ${v}.visitor AND p.ts >= ${v}.start_ms AND p.ts <= ${v}.end_ms AND ${text(q, 'p.path', f)})`
   }
-  if (f.dim === 'event') return eventOf(q, v, f)
+  if (f.dim === 'event' || f.dim === 'prop') return eventOf(q, v, f)
   return text(q, `${v}.${VISIT_COL[f.dim]}`, f)
 }
 
@@ -66,7 +81,7 @@ const PV_FROM = `events e JOIN visits v ON v.site = e.site AND v.visitor = e.vis
 function pvWhere(q: Params, site: string, from: number, to: number, filters: readonly Filter[]): string {
   const parts = [`e.site = ${q.p(site)} AND e.type = 'pageview' AND NOT e.bot AND e.ts >= ${q.p(from)} AND e.ts < ${q.p(to)}`]
   for (const f of filters) {
-    const own = OWN[f.dim]
+    const own = f.dim === 'prop' ? undefined : OWN[f.dim]
     parts.push(own !== undefined ? text(q, `e.${own}`, f) : visitCond(q, 'v', f))
   }
   return parts.join(' AND ')
@@ -85,7 +100,11 @@ const CE_FROM = `events e LEFT JOIN LATERAL (SELECT * FROM visits x WHERE x.site
 function ceWhere(q: Params, site: string, from: number, to: number, filters: readonly Filter[]): string {
   const parts = [`e.site = ${q.p(site)} AND e.type = 'event' AND NOT e.bot AND e.visitor IS NOT NULL AND e.ts >= ${q.p(from)} AND e.ts < ${q.p(to)}`]
   for (const f of filters) {
-    const own = f.dim === 'event' ? 'name' : OWN[f.dim]
+    if (f.dim === 'event' || f.dim === 'prop') {
+      parts.push(eventCond(q, 'e', f))
+      continue
+    }
+    const own = OWN[f.dim]
     parts.push(own !== undefined ? text(q, `e.${own}`, f) : `(v.id IS NOT NULL AND ${visitCond(q, 'v', f)})`)
   }
   return parts.join(' AND ')
@@ -98,6 +117,48 @@ function rank<T extends { value: string }>(rows: T[], n: (r: T) => number, limit
 
 export class PgFiltered {
   constructor(private readonly pool: Pool) {}
+
+  /** Custom events per name, property key (`prop`) or one key's values (`prop:K`): events and unique visitors. */
+  async eventTop(site: string, dim: EventDimension, from: number, to: number, limit: number, filters: readonly Filter[]): Promise<EventRow[]> {
+    const q = new Params()
+    const w = ceWhere(q, site, from, to, filters)
+    let sql: string
+    if (dim === 'event') {
+      sql = `SELECT e.name AS value, count(*) AS events, count(DISTINCT e.visitor) AS visitors FROM ${CE_FROM}
+        WHERE ${w} AND e.name IS NOT NULL GROUP BY e.name`
+    } else if (dim === 'prop') {
+      sql = `SELECT k.key AS value, count(*) AS events, count(DISTINCT e.visitor) AS visitors FROM ${CE_FROM}
+        CROSS JOIN LATERAL jsonb_each(CASE WHEN jsonb_typeof(e.data::jsonb) = 'object' THEN e.data::jsonb ELSE '{}'::jsonb END) k
+        WHERE ${w} AND e.data IS NOT NULL AND jsonb_typeof(k.value) IN ${SCALAR} GROUP BY k.key`
+    } else {
+      const col = propOf(q, 'e', dim.slice(5))
+      sql = `SELECT ${col} AS value, count(*) AS events, count(DISTINCT e.visitor) AS visitors FROM ${CE_FROM}
+        WHERE ${w} AND e.data IS NOT NULL AND ${col} IS NOT NULL GROUP BY 1`
+    }
+    const r = await this.pool.query<EventRow>(sql, q.values)
+    return rank(r.rows, (x) => x.events, limit)
+  }
+
+  /**
+   * A goal's converting visitors and conversions in [from, to): a page goal's page views (its
+   * pattern run over the distinct paths of the range's page rollups, then page views selected by
+   * those paths), an event goal's custom events (by name and properties).
+   */
+  async conversion(site: string, from: number, to: number, filters: readonly Filter[], goal: GoalSpec, paths: readonly string[]): Promise<GoalFigures> {
+    const q = new Params()
+    let sql: string
+    if (goal.kind === 'page') {
+      if (paths.length === 0) return { visitors: 0, conversions: 0 }
+      const w = pvWhere(q, site, from, to, filters)
+      sql = `SELECT count(DISTINCT e.visitor) AS visitors, count(*) AS conversions FROM ${PV_FROM} WHERE ${w} AND e.path = ANY(${q.p(paths)}::text[])`
+    } else {
+      const parts = [ceWhere(q, site, from, to, filters), `e.name = ${q.p(goal.event)}`]
+      for (const [key, value] of Object.entries(goal.props ?? {})) parts.push(`${propOf(q, 'e', key)} = ${q.p(value)}`)
+      sql = `SELECT count(DISTINCT e.visitor) AS visitors, count(*) AS conversions FROM ${CE_FROM} WHERE ${parts.join(' AND ')}`
+    }
+    const r = await this.pool.query<GoalFigures>(sql, q.values)
+    return { visitors: r.rows[0]?.visitors ?? 0, conversions: r.rows[0]?.conversions ?? 0 }
+  }
 
   async totals(site: string, from: number, to: number, filters: readonly Filter[]): Promise<{ pageviews: number; visitors: number }> {
     const q = new Params()

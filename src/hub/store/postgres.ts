@@ -16,8 +16,9 @@ import { PgFiltered } from './postgres-filtered'
 import { migratePg, quoteIdent } from './postgres-schema'
 import { SiteIndex, visitAt } from './postgres-visits'
 import { BUCKET_MS, BUCKETS, alignRange, coverRange, floorTo, pointsOf } from './time'
+import { compilePage, type GoalSpec } from '../goals/spec'
 import type {
-  AppendResult, Bucket, Dimension, FeedRow, LiveSample, ProcessMinute, Range, SeriesPoint, SessionRecord, Store,
+  AppendResult, Bucket, Dimension, EventDimension, EventRow, FeedRow, GoalFigures, LiveSample, ProcessMinute, Range, SeriesPoint, SessionRecord, Store,
   StoredEvent, TopRow, VisitTotals,
 } from './types'
 import type { Filter } from './filters'
@@ -173,6 +174,41 @@ export class PostgresStore implements Store {
       }
     }
     return rows
+  }
+
+  /** Hour resolution, like `top`; from the raw custom events (their JSON properties). */
+  async eventTop(range: Range, dim: EventDimension, limit: number): Promise<EventRow[]> {
+    checkLimit(limit)
+    if (dim !== 'event' && dim !== 'prop' && !(dim.startsWith('prop:') && dim.length > 5)) {
+      throw new LivestatsError('LS_ERR_BAD_QUERY', `Unknown custom event dimension ${String(dim)}`)
+    }
+    const { from, to } = alignRange(range.from, range.to, HOUR)
+    return this.filteredQ.eventTop(range.site, dim, from, to, limit, range.filters ?? [])
+  }
+
+  /**
+   * Minute resolution, like `totals`. A page pattern runs over the distinct paths of the page
+   * rollup's hours that overlap the range (every stored page view's path is there).
+   */
+  async conversions(range: Range, goals: readonly GoalSpec[]): Promise<GoalFigures[]> {
+    const { from, to } = alignRange(range.from, range.to, BUCKET_MS.minute)
+    if (from === to) return goals.map(() => ({ visitors: 0, conversions: 0 }))
+    let known: string[] | null = null
+    const out: GoalFigures[] = []
+    for (const g of goals) {
+      let paths: string[] = []
+      if (g.kind === 'page') {
+        if (!g.page.includes('*')) paths = [g.page]
+        else {
+          known ??= (await this.pool.query<{ value: string }>(`SELECT DISTINCT value FROM rollup_top WHERE site = $1 AND dim = $2
+            AND t >= $3 AND t < $4`, [range.site, DIM_CODE.page, floorTo(from, HOUR), to])).rows.map((r) => r.value)
+          const test = compilePage(g.page)
+          paths = known.filter(test)
+        }
+      }
+      out.push(await this.filteredQ.conversion(range.site, from, to, range.filters ?? [], g, paths))
+    }
+    return out
   }
 
   /** Minute resolution, by visit start, from the visit rollups. */

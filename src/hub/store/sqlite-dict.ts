@@ -14,12 +14,15 @@ export class Dict {
   private readonly add: Database.Statement<[string]>
   private readonly like: Database.Statement<[string], [number]>
   private readonly names: Database.Statement<[string], [number, string]>
+  private readonly prefixed: Database.Statement<[string, string], [number, string]>
 
   constructor(db: Database.Database) {
     this.find = db.prepare<[string], [number]>('SELECT id FROM dict WHERE value = ?').raw()
     this.add = db.prepare<[string]>('INSERT INTO dict (value) VALUES (?)')
     // LIKE is case-insensitive for ASCII only, as `contains` promises; escape its wildcards
     this.like = db.prepare<[string], [number]>(`SELECT id FROM dict WHERE value LIKE ? ESCAPE '\\'`).raw()
+    // the UNIQUE index on value (binary order) answers a prefix as one range
+    this.prefixed = db.prepare<[string, string], [number, string]>('SELECT id, value FROM dict WHERE value >= ? AND value < ?').raw()
     this.names = db.prepare<[string], [number, string]>('SELECT id, value FROM dict WHERE id IN (SELECT value FROM json_each(?))').raw()
   }
 
@@ -48,6 +51,11 @@ export class Dict {
   /** Ids of every value containing `part`, ignoring ASCII case. */
   containing(part: string): number[] {
     return this.like.all(`%${part.replace(/[\\%_]/g, (c) => `\\${c}`)}%`).map((r) => r[0])
+  }
+
+  /** Ids and values of every stored string starting with `prefix` (page goals' patterns run over them). */
+  withPrefix(prefix: string): [number, string][] {
+    return this.prefixed.all(prefix, `${prefix}\u{10FFFF}`)
   }
 
   /** Values of ids, for a query's answer. */

@@ -6,6 +6,7 @@
  */
 import type Database from 'better-sqlite3'
 import { Dict, visitorKey } from './sqlite-dict'
+import { PropWriter } from './sqlite-props'
 import type { StoredEvent } from './types'
 import { VISIT_GAP_MS, type Visit } from './visits'
 
@@ -13,6 +14,7 @@ const HOUR = 3_600_000
 
 export class Facts {
   readonly dict: Dict
+  private readonly props: PropWriter
   private readonly pv: Database.Statement
   private readonly ce: Database.Statement
   private readonly movePv: Database.Statement
@@ -27,6 +29,7 @@ export class Facts {
 
   constructor(db: Database.Database) {
     this.dict = new Dict(db)
+    this.props = new PropWriter(db, this.dict)
     this.pv = db.prepare(`INSERT INTO pv (site, ts, rid, visit, vid, path, ref, utm_source, utm_medium, utm_campaign,
       utm_term, keyword, country, region, city, browser, os, device) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
     this.ce = db.prepare(`INSERT INTO ce (site, ts, rid, visit, vid, name, path, country, region, city, browser, os, device)
@@ -68,6 +71,7 @@ export class Facts {
     const d = this.dict
     this.ce.run(site, e.ts, rid, visit, visitorKey(e.visitor ?? ''), d.id(e.name), d.id(e.path), d.id(e.country),
       d.id(e.region), d.id(e.city), d.id(e.browser), d.id(e.os), d.id(e.device))
+    this.props.write(site, e.ts, rid, e.visitor ?? '', e.data)
     if (visit === null) this.orphans++
   }
 

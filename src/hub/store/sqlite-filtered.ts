@@ -11,10 +11,12 @@ import type { Filter, FilterDimension } from './filters'
 import type { Dict } from './sqlite-dict'
 import type { SqliteVisits } from './sqlite-visits'
 import { VISIT_COLUMN } from './sqlite-visits'
-import type { SeriesPoint, TopRow, VisitDimension, VisitTotals } from './types'
+import type { EventDimension, EventRow, GoalFigures, SeriesPoint, TopRow, VisitDimension, VisitTotals } from './types'
+import { compilePage, type GoalSpec } from '../goals/spec'
 import { VISIT_GAP_MS, isVisitDimension } from './visits'
 
 type Param = number | string
+type PropFilter = Extract<Filter, { dim: 'prop' }>
 interface Cond {
   sql: string
   params: Param[]
@@ -80,9 +82,25 @@ export class FilteredQueries {
     return { sql: `${col} LIKE ? ESCAPE '\\'`, params: [`%${f.value.replace(/[\\%_]/g, (c) => `\\${c}`)}%`] }
   }
 
-  /** Visits of page views in [from, to) with an event matching `f`. */
+  /**
+   * Custom events in [from, to) (a condition on `ce` rows) by a property: `is` and `contains` keep
+   * those with the key and a matching value, `not` those without the key or with another value.
+   */
+  private prop(site: number, from: number, to: number, f: PropFilter): Cond {
+    const key = this.dict.lookup(f.key)
+    if (f.op === 'not') {
+      const id = key === null ? null : this.dict.lookup(f.value)
+      if (id === null) return TRUE
+      return { sql: 'rid NOT IN (SELECT rid FROM cp WHERE site = ? AND ts >= ? AND ts < ? AND key = ? AND value = ?)', params: [site, from, to, key as number, id] }
+    }
+    const v = key === null ? FALSE : this.ids('value', f)
+    if (v === FALSE) return FALSE
+    return { sql: `rid IN (SELECT rid FROM cp WHERE site = ? AND ts >= ? AND ts < ? AND key = ? AND ${v.sql})`, params: [site, from, to, key as number, ...v.params] }
+  }
+
+  /** Visits of page views in [from, to) with an event matching `f` (its name, or a property). */
   private withEvent(site: number, from: number, to: number, f: Filter): Cond {
-    const c = this.ids('name', f)
+    const c = f.dim === 'prop' ? this.prop(site, from, to, f) : this.ids('name', f)
     return { sql: `(SELECT visit FROM ce WHERE site = ? AND ts >= ? AND ts < ? AND visit IS NOT NULL AND ${c.sql})`, params: [site, from, to, ...c.params] }
   }
 
@@ -91,13 +109,13 @@ export class FilteredQueries {
     const span = this.visits.maxSpan(site)
     const parts: Cond[] = [{ sql: 'site = ? AND ts >= ? AND ts < ?', params: [site, from, to] }]
     for (const f of filters) {
-      const col = PV_COLUMN[f.dim]
+      const col = f.dim === 'prop' ? undefined : PV_COLUMN[f.dim]
       if (col !== undefined) parts.push(this.ids(col, f))
-      else if (f.dim === 'event') {
+      else if (f.dim === 'event' || f.dim === 'prop') {
         const sub = this.withEvent(site, from - span - VISIT_GAP_MS, to + span + VISIT_GAP_MS, f)
         parts.push({ sql: `visit IN ${sub.sql}`, params: sub.params })
       } else {
-        const c = this.text(VISITS_COLUMN[f.dim] as string, f)
+        const c = this.text(VISITS_COLUMN[f.dim as FilterDimension] as string, f)
         parts.push({ sql: `visit IN (SELECT id FROM visits WHERE site = ? AND start >= ? AND start < ? AND ${c.sql})`, params: [site, from - span, to, ...c.params] })
       }
     }
@@ -109,7 +127,7 @@ export class FilteredQueries {
     const span = this.visits.maxSpan(site)
     const parts: Cond[] = [{ sql: 'site = ? AND start >= ? AND start < ?', params: [site, from, to] }]
     for (const f of filters) {
-      const col = VISITS_COLUMN[f.dim]
+      const col = f.dim === 'prop' ? undefined : VISITS_COLUMN[f.dim]
       if (col !== undefined) parts.push(this.text(col, f))
       else if (f.dim === 'page') {
         const c = this.ids('path', f)
@@ -127,8 +145,9 @@ export class FilteredQueries {
     const span = this.visits.maxSpan(site)
     const parts: Cond[] = [{ sql: 'site = ? AND ts >= ? AND ts < ?', params: [site, from, to] }]
     for (const f of filters) {
-      const col = CE_COLUMN[f.dim]
+      const col = f.dim === 'prop' ? undefined : CE_COLUMN[f.dim]
       if (col !== undefined) parts.push(this.ids(col, f))
+      else if (f.dim === 'prop') parts.push(this.prop(site, from, to, f))
       else {
         const c = this.text(VISITS_COLUMN[f.dim] as string, f)
         parts.push({ sql: `visit IN (SELECT id FROM visits WHERE site = ? AND start >= ? AND start <= ? AND ${c.sql})`,
@@ -191,6 +210,69 @@ export class FilteredQueries {
       if (views !== undefined && views > 0) Object.assign(row, { engagedViews: views, engagedMs, writingMs })
       return row
     }), (r) => r.pageviews, limit)
+  }
+
+  /** Custom events per name, per property key (`prop`) or per value of one key (`prop:K`): events and unique visitors. */
+  eventTop(site: number, dim: EventDimension, from: number, to: number, limit: number, filters: readonly Filter[]): EventRow[] {
+    let rows: [number, number, number][]
+    if (dim === 'event') {
+      const w = this.ceWhere(site, from, to, filters)
+      rows = this.stmt(`SELECT name, count(*), count(DISTINCT vid) FROM ce WHERE ${w.sql} AND name IS NOT NULL GROUP BY name`)
+        .raw().all(...w.params) as [number, number, number][]
+    } else {
+      const parts: Cond[] = [{ sql: 'site = ? AND ts >= ? AND ts < ?', params: [site, from, to] }]
+      if (dim !== 'prop') {
+        const key = this.dict.lookup(dim.slice(5))
+        if (key === null) return []
+        parts.push({ sql: 'key = ?', params: [key] })
+      }
+      // every cp row is a counted custom event's: only filters need its ce row
+      if (filters.length > 0) {
+        const w = this.ceWhere(site, from, to, filters)
+        parts.push({ sql: `rid IN (SELECT rid FROM ce WHERE ${w.sql})`, params: w.params })
+      }
+      const w = join(parts)
+      const col = dim === 'prop' ? 'key' : 'value'
+      rows = this.stmt(`SELECT ${col}, count(*), count(DISTINCT vid) FROM cp WHERE ${w.sql} GROUP BY ${col}`)
+        .raw().all(...w.params) as [number, number, number][]
+    }
+    const names = this.dict.values(rows.map((r) => r[0]))
+    return rank(rows.map(([id, events, visitors]) => ({ value: names.get(id) ?? '', events, visitors })), (r) => r.events, limit)
+  }
+
+  /**
+   * A goal's converting visitors and conversions in [from, to): a page goal's page views (its
+   * pattern run over the stored paths in the dict, the page views then selected by those ids), an
+   * event goal's custom events (by name id and property ids).
+   */
+  conversion(site: number, from: number, to: number, filters: readonly Filter[], goal: GoalSpec): GoalFigures {
+    let r: [number, number] | undefined
+    if (goal.kind === 'page') {
+      const ids = this.pathIds(goal.page)
+      if (ids.length === 0) return { visitors: 0, conversions: 0 }
+      const w = this.pvWhere(site, from, to, filters)
+      r = this.stmt(`SELECT count(DISTINCT vid), count(*) FROM pv WHERE ${w.sql} AND path IN (SELECT value FROM json_each(?))`)
+        .raw().get(...w.params, JSON.stringify(ids)) as [number, number] | undefined
+    } else {
+      const name = this.dict.lookup(goal.event)
+      if (name === null) return { visitors: 0, conversions: 0 }
+      const parts = [this.ceWhere(site, from, to, filters), { sql: 'name = ?', params: [name] }]
+      for (const [key, value] of Object.entries(goal.props ?? {})) parts.push(this.prop(site, from, to, { dim: 'prop', key, op: 'is', value }))
+      const w = join(parts)
+      r = this.stmt(`SELECT count(DISTINCT vid), count(*) FROM ce WHERE ${w.sql}`).raw().get(...w.params) as [number, number] | undefined
+    }
+    return { visitors: r?.[0] ?? 0, conversions: r?.[1] ?? 0 }
+  }
+
+  /** Dict ids of the stored strings a page goal matches: exact, or its pattern over those sharing its literal prefix. */
+  private pathIds(page: string): number[] {
+    const star = page.indexOf('*')
+    if (star < 0) {
+      const id = this.dict.lookup(page)
+      return id === null ? [] : [id]
+    }
+    const test = compilePage(page)
+    return this.dict.withPrefix(page.slice(0, star)).filter(([, v]) => test(v)).map(([id]) => id)
   }
 
   private topVisits(site: number, dim: VisitDimension, from: number, to: number, limit: number, filters: readonly Filter[]): TopRow[] {

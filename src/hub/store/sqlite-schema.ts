@@ -6,6 +6,8 @@
 import type Database from 'better-sqlite3'
 import { factsMigration } from './sqlite-facts-schema'
 import { VISITS_MIGRATION } from './sqlite-visits-schema'
+import { Dict } from './sqlite-dict'
+import { propsMigration } from './sqlite-props'
 
 export interface SqlitePragmas {
   busyTimeoutMs: number
@@ -160,6 +162,9 @@ const MIGRATIONS: readonly Migration[] = [
   factsMigration,
   // 11: HTTP responses of a process minute (`t.http` in the tracker), as JSON; older minutes have none.
   `ALTER TABLE process_minute ADD COLUMN http TEXT;`,
+  // 12: custom event properties (issue 13.1), one row per property of a counted custom event;
+  // filled from the events stored.
+  (db) => propsMigration(db, new Dict(db)),
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

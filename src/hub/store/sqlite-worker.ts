@@ -16,8 +16,9 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import { ERRORS, LivestatsError, type ErrorCode } from '../../protocol/errors'
 import { packRows, unpackRows } from './row-codec'
 import { createSqliteStore, type SqliteStoreOptions } from './sqlite'
+import type { GoalSpec } from '../goals/spec'
 import type {
-  AppendResult, Bucket, Dimension, FeedRow, LiveSample, ProcessMinute, Range, SeriesPoint, SessionRecord, Store, StoredEvent,
+  AppendResult, Bucket, Dimension, EventDimension, EventRow, FeedRow, GoalFigures, LiveSample, ProcessMinute, Range, SeriesPoint, SessionRecord, Store, StoredEvent,
   TopRow, VisitTotals,
 } from './types'
 
@@ -144,6 +145,14 @@ export class SqliteWorkerStore implements Store {
 
   top(range: Range, dim: Dimension, limit: number): Promise<TopRow[]> {
     return this.call('top', [range, dim, limit])
+  }
+
+  eventTop(range: Range, dim: EventDimension, limit: number): Promise<EventRow[]> {
+    return this.call('eventTop', [range, dim, limit])
+  }
+
+  conversions(range: Range, goals: readonly GoalSpec[]): Promise<GoalFigures[]> {
+    return this.call('conversions', [range, goals])
   }
 
   totals(range: Range): Promise<{ pageviews: number; visitors: number }> {

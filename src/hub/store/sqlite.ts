@@ -9,8 +9,9 @@ import { DIM_CODE, OpenVisitors, RECOUNT, RollupBatch } from './rollup'
 import { applyPragmas, migrate } from './sqlite-schema'
 import { SqliteAnalytics } from './sqlite-analytics'
 import { BUCKET_MS, BUCKETS, alignRange, coverRange, pointsOf } from './time'
+import type { GoalSpec } from '../goals/spec'
 import type {
-  AppendResult, Bucket, Dimension, FeedRow, LiveSample, ProcessMinute, Range, SeriesPoint, SessionRecord, Store,
+  AppendResult, Bucket, Dimension, EventDimension, EventRow, FeedRow, GoalFigures, LiveSample, ProcessMinute, Range, SeriesPoint, SessionRecord, Store,
   StoredEvent, TopRow, VisitTotals,
 } from './types'
 import type { Filter } from './filters'
@@ -98,6 +99,7 @@ function prepareAll(db: Db) {
     firstCe: db.prepare<[number], [number | null]>('SELECT min(ts) FROM ce WHERE site = ?').raw(),
     prunePv: db.prepare<[number, number]>('DELETE FROM pv WHERE site = ? AND ts < ?'),
     pruneCe: db.prepare<[number, number]>('DELETE FROM ce WHERE site = ? AND ts < ?'),
+    pruneCp: db.prepare<[number, number]>('DELETE FROM cp WHERE site = ? AND ts < ?'),
     pruneVisits: db.prepare<[number, number, number]>(`DELETE FROM visits WHERE rowid IN
       (SELECT rowid FROM visits WHERE site = ? AND start < ? AND end < ? LIMIT 5000)`),
     upsertLive: db.prepare<[string, ...number[]]>(`INSERT INTO live_minute (site, minute, total_max,
@@ -323,6 +325,26 @@ export class SqliteStore implements Store {
     return rows
   }
 
+  /** Hour resolution, like `top`; from the custom event and property facts (the retention period). */
+  async eventTop(range: Range, dim: EventDimension, limit: number): Promise<EventRow[]> {
+    checkLimit(limit)
+    if (dim !== 'event' && dim !== 'prop' && !(dim.startsWith('prop:') && dim.length > 5)) {
+      throw new LivestatsError('LS_ERR_BAD_QUERY', `Unknown custom event dimension ${String(dim)}`)
+    }
+    const { from, to } = alignRange(range.from, range.to, BUCKET_MS.hour)
+    const site = this.siteId(range.site)
+    if (site === undefined) return []
+    return this.analytics.filtered.eventTop(site, dim, from, to, limit, range.filters ?? [])
+  }
+
+  /** Minute resolution, like `totals`; from the page view and custom event facts (the retention period). */
+  async conversions(range: Range, goals: readonly GoalSpec[]): Promise<GoalFigures[]> {
+    const { from, to } = alignRange(range.from, range.to, BUCKET_MS.minute)
+    const site = this.siteId(range.site)
+    if (site === undefined || from === to) return goals.map(() => ({ visitors: 0, conversions: 0 }))
+    return goals.map((g) => this.analytics.filtered.conversion(site, from, to, range.filters ?? [], g))
+  }
+
   /** Minute resolution, by visit start, from the visit rollups. */
   async visitTotals(range: Range): Promise<VisitTotals> {
     const { from, to } = alignRange(range.from, range.to, BUCKET_MS.minute)
@@ -402,6 +424,8 @@ export class SqliteStore implements Store {
         for (const [first, prune] of [[q.firstPv.get(site)?.[0], q.prunePv], [q.firstCe.get(site)?.[0], q.pruneCe]] as const) {
           for (let t = first ?? before; t < before; t += BUCKET_MS.hour) {
             prune.run(site, Math.min(before, t + BUCKET_MS.hour))
+            // a custom event's properties go with it
+            if (prune === q.pruneCe) q.pruneCp.run(site, Math.min(before, t + BUCKET_MS.hour))
             await new Promise<void>((resolve) => setImmediate(resolve))
           }
         }

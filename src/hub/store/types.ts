@@ -9,6 +9,7 @@
  */
 import type { HttpMinute } from '../process/http'
 import type { Filter } from './filters'
+import type { GoalSpec } from '../goals/spec'
 
 /** One row of the event table. Web-only and process-only columns are null on the other kind. */
 export interface StoredEvent {
@@ -148,6 +149,27 @@ export interface FeedRow {
   country: string | null
 }
 
+/**
+ * What `eventTop` ranks (issue 13.1): custom events by name (`event`), the property keys seen on
+ * them (`prop`), or the values of one property key (`prop:plan`).
+ */
+export type EventDimension = 'event' | 'prop' | `prop:${string}`
+
+/** A row of `eventTop`: custom events with that name, key or value, and their unique visitors. */
+export interface EventRow {
+  value: string
+  events: number
+  visitors: number
+}
+
+/** A goal's figures over a range (`conversions`): its converting page views or custom events. */
+export interface GoalFigures {
+  /** Unique visitors with at least one conversion. */
+  visitors: number
+  /** Conversions: the goal's page views, or its custom events. */
+  conversions: number
+}
+
 /** Per-minute sample of the live board (issue: live presence). */
 export interface LiveSample {
   site: string
@@ -245,6 +267,20 @@ export interface Store {
    * exit page) by visits that started in the range.
    */
   top(range: Range, dim: Dimension, limit: number): Promise<TopRow[]>
+  /**
+   * Custom events over the range (hour resolution, like `top`), read from the kept events (so the
+   * retention period, as filtered queries): per name (`event`), per property key (`prop`), or per
+   * value of one key (`prop:plan`, values as text: `2`, `true`). Ranked by events, then value.
+   * Filters select the custom events as for `top(…, 'event')`.
+   */
+  eventTop(range: Range, dim: EventDimension, limit: number): Promise<EventRow[]>
+  /**
+   * Each goal's figures over the range (minute resolution, like `totals`), in the order given:
+   * page goals count the page views whose path the goal's page or pattern matches, event goals the
+   * custom events with that name and those property values. Filters select those page views or
+   * custom events as they do for `totals` and `top(…, 'event')`. Read from the kept events.
+   */
+  conversions(range: Range, goals: readonly GoalSpec[]): Promise<GoalFigures[]>
   /** Unique visitors and pageviews over the whole range. */
   totals(range: Range): Promise<{ pageviews: number; visitors: number }>
   /**
