@@ -30,11 +30,15 @@ export function label(v: string): string {
   return v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"')
 }
 
+/**
+ * One metric family. A histogram's samples name their series with `suffix` (`_bucket` with an `le`
+ * label, `_sum`, `_count`); other types leave it out.
+ */
 export interface Gauge {
   name: string
   help: string
-  type: 'gauge' | 'counter'
-  samples: { labels?: Record<string, string>; value: number }[]
+  type: 'gauge' | 'counter' | 'histogram'
+  samples: { labels?: Record<string, string>; value: number; suffix?: string }[]
 }
 
 export function renderPrometheus(gauges: readonly Gauge[]): string {
@@ -43,7 +47,7 @@ export function renderPrometheus(gauges: readonly Gauge[]): string {
     out += `# HELP ${g.name} ${g.help}\n# TYPE ${g.name} ${g.type}\n`
     for (const s of g.samples) {
       const l = s.labels ? Object.entries(s.labels).map(([k, v]) => `${k}="${label(v)}"`).join(',') : ''
-      out += `${g.name}${l ? `{${l}}` : ''} ${Number.isFinite(s.value) ? s.value : 0}\n`
+      out += `${g.name}${s.suffix ?? ''}${l ? `{${l}}` : ''} ${Number.isFinite(s.value) ? s.value : 0}\n`
     }
   }
   return out

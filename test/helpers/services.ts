@@ -51,3 +51,11 @@ export function postgresMissingSync(url = POSTGRES_URL): string | false {
   const where = url.replace(/\/\/[^@/]*@/, '//')
   return verdict(r.status === 0, `PostgreSQL is not reachable at ${where}: ${(r.stderr || r.error?.message || 'no answer').trim().split('\n')[0]}`)
 }
+export const PROMTOOL_PATH = process.env.LIVESTATS_PROMTOOL ?? '/usr/bin/promtool'
+export const PROMETHEUS_PATH = process.env.LIVESTATS_PROMETHEUS ?? '/usr/bin/prometheus'
+export function promtoolMissing(): string | false {
+  return verdict(existsSync(PROMTOOL_PATH), `promtool is not installed at ${PROMTOOL_PATH} (Debian package prometheus)`)
+}
+export function prometheusMissing(): string | false {
+  return verdict(existsSync(PROMETHEUS_PATH), `Prometheus is not installed at ${PROMETHEUS_PATH} (Debian package prometheus)`)
+}

@@ -10,6 +10,7 @@ import type { Router } from '../http/router'
 import type { Ingest } from '../ingest/pipeline'
 import { KEEP_MINUTES, MINUTE } from '../process/buckets'
 import { ProcessSeriesStore } from '../process/series'
+import { METRICS_FRESH_MS, serviceGauges } from '../process/prometheus'
 import type { Store } from '../store/types'
 
 export { ProcessSeriesStore, type ProcessPoint, type ProcessSeries } from '../process/series'
@@ -43,7 +44,11 @@ export function wireProcessSeries(hub: {
     name: 'livestats_job_names_folded_total', type: 'counter',
     help: 'Job events counted as "(other)" because their process already had limits.maxJobNames job names.',
     samples: [{ value: store.foldedJobs }],
-  }])
+  }, {
+    name: 'livestats_http_routes_folded_total', type: 'counter',
+    help: 'HTTP route entries counted as "(other)" because their process already had limits.maxHttpRoutes routes.',
+    samples: [{ value: store.foldedRoutes }],
+  }, ...serviceGauges(store.recent(Date.now() - METRICS_FRESH_MS))])
   hub.ingest.listeners.unshift(store)
   hub.starters.push(() => store.load())
   hub.closers.push(() => store.close())

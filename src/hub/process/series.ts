@@ -166,8 +166,9 @@ export class ProcessSeriesStore implements IngestListener {
         const name = this.jobName(p, ev.name, ts)
         let jt = tot.jobs.get(name)
         if (jt === undefined) {
-          // names swept after an idle hour make room for new ones in `p.jobs`: the totals stay bounded too
-          const key = tot.jobs.size < 2 * this.maxJobNames ? name : OTHER_JOB_NAME
+          // names swept after an idle hour make room for new ones in `p.jobs`; the totals (counters on
+          // `/metrics`, which must only grow) keep the first `maxJobNames` names and count later ones as `(other)`
+          const key = tot.jobs.size < this.maxJobNames ? name : OTHER_JOB_NAME
           jt = tot.jobs.get(key)
           if (jt === undefined) tot.jobs.set(key, (jt = { count: 0, failed: 0, sum: 0, hist: [] }))
         }
@@ -234,7 +235,8 @@ export class ProcessSeriesStore implements IngestListener {
       let tot = p.totals.http.get(key)
       if (tot === undefined) {
         const sp = key.indexOf(' ')
-        const k = p.totals.http.size < 2 * this.maxHttpRoutes ? key : `${key.slice(0, sp)} ${OTHER_JOB_NAME}`
+        const special = r.route === OTHER_JOB_NAME || r.route === UNMATCHED_ROUTE || key.endsWith(` ${OTHER_JOB_NAME}`)
+        const k = special || p.totals.http.size < this.maxHttpRoutes ? key : `${key.slice(0, sp)} ${OTHER_JOB_NAME}`
         tot = p.totals.http.get(k)
         if (tot === undefined) p.totals.http.set(k, (tot = { method: k.slice(0, sp), route: k.slice(sp + 1), ...newHttpAgg() }))
       }
