@@ -16,6 +16,8 @@ import { dropSchema, POSTGRES_URL, schemaUrl, testSchema } from './helpers/postg
 import { postgresMissingSync } from './helpers/services'
 import { startTcpProxy } from './helpers/tcp-proxy'
 import type { Ack, ErrorReply } from '../src/protocol/messages'
+import { tracker } from '../src/tracker/index'
+import pg from 'pg'
 
 const SITE = 'pg.example'
 const skip = postgresMissingSync()
@@ -121,6 +123,50 @@ describe('hub on PostgreSQL', { skip }, () => {
       const tot = await totals(base)
       assert.equal(tot.pageviews, before.length + down.length + wsDown.length)
       assert.equal(await t.hub.store.countEvents(SITE), before.length + down.length + wsDown.length)
+    } finally {
+      await t?.stop()
+      await proxy.close()
+    }
+  })
+
+  it('the Node tracker keeps its jobs through a PostgreSQL outage and they are stored once after', async () => {
+    const schema = testSchema()
+    schemas.push(schema)
+    const pgUrl = new URL(POSTGRES_URL)
+    const proxy = await startTcpProxy([{ host: pgUrl.hostname, port: Number(pgUrl.port || 5432) }])
+    const through = new URL(schemaUrl(schema))
+    through.port = String(proxy.port)
+    let t: TestHub | null = null
+    const warnings: string[] = []
+    try {
+      t = await startHub({ store: through.toString(), logger: quiet, keyFile: join(dir, 'c.key') })
+      const tr = tracker({ name: 'pg-app', hub: t.url, interval: 100, handleSignals: false }, { warn: (m: string) => warnings.push(m) })
+      let done = 0
+      const work = async (ms: number): Promise<void> => {
+        for (const end = Date.now() + ms; Date.now() < end;) {
+          tr.job.start('sync').stop()
+          done++
+          await new Promise((r) => setTimeout(r, 20))
+        }
+      }
+      await work(500)
+      proxy.cut()
+      await work(3000)
+      assert.ok(tr.stats().buffered > 0, 'the tracker holds what the hub could not store')
+      proxy.restore()
+      await work(500)
+      const closed = await tr.close({ timeout: 30_000 })
+      assert.equal(closed.pending, 0)
+      assert.ok(warnings.some((w) => w.includes('LS_ERR_STORE_UNAVAILABLE')), warnings.join('\n'))
+      const c = new pg.Client({ connectionString: POSTGRES_URL })
+      await c.connect()
+      try {
+        const r = await c.query<{ n: string; rows: string }>(`SELECT coalesce(sum((data::json->>'count')::int), 0) AS n, count(*) AS rows
+          FROM "${schema}".events WHERE site = 'pg-app' AND type = 'job'`)
+        assert.equal(Number(r.rows[0]?.n), done, 'every job counted once')
+      } finally {
+        await c.end()
+      }
     } finally {
       await t?.stop()
       await proxy.close()

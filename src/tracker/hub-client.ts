@@ -43,6 +43,8 @@ export class HubClient {
   state: HubState = 'down'
   /** Connection attempts that failed since the last open (drives the backoff). */
   private failures = 0
+  /** "Not now" refusals (store down, queue full) since the last ack: they drive the backoff too. */
+  private refusals = 0
   /** Failures since `expedite()`: a flush at exit stops waiting for a hub that is not there. */
   failuresSinceExpedite = 0
   private link: Link | null = null
@@ -106,7 +108,10 @@ export class HubClient {
       this.failed()
       return
     }
-    const link = new Link(ws, this.outbox, this.opts.warn, 'the hub')
+    // an ack ends a run of refusals; a refusal closes the link, and the reconnect waits longer each time
+    const link = new Link(ws, this.outbox, this.opts.warn, 'the hub', (acked) => {
+      this.refusals = acked ? 0 : this.refusals + 1
+    })
     this.link = link
     ws.on('open', () => {
       this.state = 'open'
@@ -131,7 +136,7 @@ export class HubClient {
     this.timer = setTimeout(() => {
       this.timer = null
       this.connect()
-    }, backoff(this.failures - 1))
+    }, backoff(Math.max(this.failures - 1, this.refusals - 1)))
     this.timer.unref()
   }
 }

@@ -11,12 +11,24 @@ import type { Warner } from './warn'
 /** Frames in flight before the link waits for an acknowledgement. */
 export const WINDOW = 4
 
+/**
+ * Refusals that say "not now" (the hub's store could not commit, its write queue is full): the frame
+ * was not stored and will not be acknowledged, so the link that hears one closes, and its owner
+ * requeues the frames in flight and resends them after a backoff.
+ */
+const RETRY_LATER: ReadonlySet<string> = new Set(['LS_ERR_STORE_UNAVAILABLE', 'LS_ERR_OVERLOADED'])
+
 export class Link {
+  /**
+   * `onReply`, when given, hears each ack (true) and each "not now" refusal (false), and the link
+   * then closes itself on a refusal; without it (a dashboard's link) refusals are only warned about.
+   */
   constructor(
     readonly ws: WebSocket,
     readonly outbox: Outbox,
     private readonly warn: Warner,
     private readonly peer: string,
+    private readonly onReply?: (acked: boolean) => void,
   ) {
     ws.on('message', (data) => this.onMessage(data))
   }
@@ -46,9 +58,14 @@ export class Link {
       for (const r of Array.isArray(msg.rejected) ? msg.rejected : []) {
         this.warn.once('rejected', `${this.peer} rejected an event (${r.code}): ${r.message}`, String(r.code))
       }
+      this.onReply?.(true)
       this.pump()
     } else if (isErrorReply(msg)) {
       this.warn.once('hub', `${this.peer} refused a frame (${msg.code}): ${msg.message}`, msg.code)
+      if (this.onReply !== undefined && RETRY_LATER.has(msg.code)) {
+        this.onReply(false)
+        this.ws.close(1000)
+      }
     }
   }
 }

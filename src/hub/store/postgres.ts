@@ -49,6 +49,9 @@ const types = {
   },
 }
 
+/** The query that was running fails with the same error, and the caller handles that one. */
+function ignore(): void {}
+
 function filtered(range: Range): range is Range & { filters: readonly Filter[] } {
   return range.filters !== undefined && range.filters.length > 0
 }
@@ -86,15 +89,17 @@ export class PostgresStore implements Store {
       types,
     })
     // an idle connection that dies (PostgreSQL restarted) must not crash the hub; the next query reconnects
-    this.pool.on('error', () => undefined)
+    this.pool.on('error', ignore)
     this.filteredQ = new PgFiltered(this.pool)
   }
 
   async init(): Promise<void> {
     const c = await this.pool.connect()
+    c.on('error', ignore)
     try {
       await migratePg(c, this.schema)
     } finally {
+      c.off('error', ignore)
       c.release()
     }
   }
@@ -102,6 +107,9 @@ export class PostgresStore implements Store {
   /** Runs `body` in a transaction on one connection; resolves after COMMIT returned. */
   private async tx<T>(body: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     const c = await this.pool.connect()
+    // a connection that dies while checked out emits 'error' (besides failing the query): without a
+    // listener that would be an uncaught exception and end the hub
+    c.on('error', ignore)
     let broken: Error | undefined
     try {
       await c.query('BEGIN')
@@ -115,6 +123,7 @@ export class PostgresStore implements Store {
       throw err
     } finally {
       // a connection that failed mid-transaction is dropped, not handed to the next caller
+      c.off('error', ignore)
       c.release(broken)
     }
   }
