@@ -1,5 +1,6 @@
 /**
- * Public API of the Livestats browser snippet (`dist/livestats.js`, served by the hub at `/livestats.js`).
+ * Public API of the Livestats browser snippet (`dist/livestats.js`, served by the hub at `/livestats.js`;
+ * `dist/livestats-extras.js`, at `/livestats-extras.js`, is the same with the extras' attributes added).
  *
  * One-tag form (starts by itself because of `defer` or `data-site`):
  * ```html
@@ -40,6 +41,18 @@ export interface LivestatsDataAttributes {
    * page with activity in the last 6x that is `reading`. @default "10000" (10 s writing, 60 s reading)
    */
   writingMs?: string
+  /** `livestats-extras.js` only. Present: a click on a link to another host sends `Outbound Link: Click` `{url}`. @default absent (off) */
+  outbound?: string
+  /**
+   * `livestats-extras.js` only. Present: a click on a link to a file sends `File Download` `{url}`.
+   * Empty: the default extensions; else the site's own, separated by commas or spaces.
+   * @example "pdf, zip epub"
+   */
+  downloads?: string
+  /** `livestats-extras.js` only. Present: this page is a "not found" page; sends `404` `{path}` after its page view. @default absent (off) */
+  '404'?: string
+  /** `livestats-extras.js` only. Present: presence and `leave` carry the page view's deepest scroll point, percent. @default absent (off) */
+  scroll?: string
 }
 
 export declare class Livestats {

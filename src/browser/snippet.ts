@@ -12,6 +12,13 @@
  * 15 s) and test/browser/snippet.test.ts checks what it sends against the hub's own validation.
  */
 import type { LivestatsProps } from './livestats'
+import { notFoundPath, scrollDepth, watchLinks } from './extras'
+
+/**
+ * Set by the build: false for `dist/livestats.js`, which drops every `EXTRAS` branch (so the core
+ * stays as small as it was), true for `dist/livestats-extras.js`, which adds extras.ts.
+ */
+declare const EXTRAS: boolean
 
 interface Tracker {
   start(): Tracker
@@ -92,10 +99,15 @@ let start = safe((url?: string, interval?: number) => {
   // the page, so `leave` on `pagehide` arrives). One event per frame: protocol v1 takes a bare event
   // object as well as a batch. `leave` is the one event without fields: it goes even from an
   // excluded page. `data-exclude` sees the page's path and hash route as the browser writes them.
+  // livestats-extras.js sends custom events by beacon, so a click that leaves the page still
+  // arrives, and adds the page view's scroll depth to presence and `leave`.
   send = (type, fields, body?: string) =>
     (fields && exclude.test(pageOf(l.pathname + l.hash))) ||
-    ((body = JSON.stringify({ id: rid(), type, site, cid, ...fields })),
-    ws?.readyState == 1
+    ((body = JSON.stringify({
+      id: rid(), type, site, cid, ...fields,
+      ...(EXTRAS && scrollOn && (type == 'presence' || type == 'leave') && { scroll: deepest }),
+    })),
+    ws?.readyState == 1 && !(EXTRAS && type == 'event')
       ? ws.send(body)
       : navigator.sendBeacon(hub, body))
   // Every second and on every activity: a page view when the page changed (this sees pushState,
@@ -105,8 +117,18 @@ let start = safe((url?: string, interval?: number) => {
   const tick: (...ignored: unknown[]) => void = () => {
     const t = now()
     const u = pageOf(l.href)
-    if (u != page)
+    if (u != page) {
+      // livestats-extras.js: the page left (a route change) gets its final depth before the next view
+      if (EXTRAS && scrollOn && page && state) send('presence', { url: page, state, interval: every })
+      if (EXTRAS) deepest = 0
       send('pageview', { url: (page = u), referrer: d.referrer, title: d.title })
+      if (EXTRAS && notFound) {
+        notFound = false
+        send('event', { name: '404', url: page, props: { path: notFoundPath() } })
+      }
+    }
+    // every scroll event ticks, so this follows the visitor down the page
+    if (EXTRAS && scrollOn) deepest = Math.max(deepest, scrollDepth())
     const s = d.hidden ? 'hidden' : t - keyAt! < writingMs ? 'writing' : t - actAt < 6 * writingMs ? 'reading' : 'idle'
     // A heartbeat is due at `every` seconds, less 5 % so that a tick a little early still sends it.
     if (s != state || t - sentAt! > every * 950) {
@@ -133,9 +155,18 @@ let start = safe((url?: string, interval?: number) => {
   })
   setInterval(tick, 1e3)
   connect()
+  if (EXTRAS) watchLinks(data, track)
 })
 
 const track = safe((name: string, props?: LivestatsProps) => send('event', { name, url: page, props }))
+
+// livestats-extras.js only (top level, so the core build drops them with the code that reads them):
+/** Whether presence and `leave` carry the page view's scroll depth (`data-scroll`). */
+const scrollOn = EXTRAS && data.scroll != null
+/** The deepest point of the page view seen so far, percent. */
+let deepest = 0
+/** The page says it is a "not found" page (`data-404`): one `404` event, after its page view. */
+let notFound = EXTRAS && data['404'] != null
 
 /** Seed 002's API: `new Livestats(url, interval).start()`. */
 ;(self as unknown as { Livestats: unknown }).Livestats = function (this: Tracker, url?: string, interval?: number) {

@@ -84,6 +84,7 @@ export class Hub {
   private readonly hasher: VisitorHasher
   private readonly assets: Map<string, Asset>
   private readonly snippet: Asset | null
+  private readonly snippetExtras: Asset | null
   private timers: NodeJS.Timeout[] = []
   private closing: Promise<void> | null = null
   private resetToken = false
@@ -112,6 +113,8 @@ export class Hub {
 
     const root = packageRoot()
     this.snippet = loadAsset(join(root, 'dist', 'livestats.js'), 'public, max-age=86400, stale-while-revalidate=604800')
+    // the snippet with its extras (docs/snippet.md, "Extras"): the same caching and CORS as the core
+    this.snippetExtras = loadAsset(join(root, 'dist', 'livestats-extras.js'), 'public, max-age=86400, stale-while-revalidate=604800')
     this.assets = loadDir(join(root, 'dist', 'dashboard'), '/', (p) =>
       p.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache')
 
@@ -181,8 +184,9 @@ export class Hub {
     }
     if (this.router.dispatch(req, res, url, this.readRefusal)) return
     if (req.method === 'GET' || req.method === 'HEAD') {
-      if (url.pathname === '/livestats.js' && this.snippet !== null) {
-        sendAsset(req, res, this.snippet, { 'access-control-allow-origin': '*' })
+      const snippet = url.pathname === '/livestats.js' ? this.snippet : url.pathname === '/livestats-extras.js' ? this.snippetExtras : null
+      if (snippet !== null) {
+        sendAsset(req, res, snippet, { 'access-control-allow-origin': '*' })
         return
       }
       const a = this.assets.get(url.pathname === '/' ? '/index.html' : url.pathname)

@@ -19,6 +19,11 @@ export function buildSchemas(limits: Limits = DEFAULT_LIMITS) {
   const text = () => Type.String({ maxLength: limits.maxTextLength })
   const count = () => Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
   const ms = () => Type.Number({ minimum: 0, maximum: 1e15 })
+  /**
+   * The deepest point of the page view seen so far: the bottom of the window as a percent of the
+   * page's height (livestats-extras.js with `data-scroll`); the hub keeps the maximum per page view.
+   */
+  const scroll = () => Type.Integer({ minimum: 0, maximum: 100 })
 
   const base = {
     /** Client-made unique id (UUIDv7 or similar): a resent event is stored once. */
@@ -61,10 +66,11 @@ export function buildSchemas(limits: Limits = DEFAULT_LIMITS) {
       url: Type.Optional(url()),
       /** The client's heartbeat interval in seconds: two missed ones end an HTTP-only connection. */
       interval: Type.Optional(Type.Number({ minimum: 1, maximum: 3600 })),
+      scroll: Type.Optional(scroll()),
     },
     { additionalProperties: false },
   )
-  const leave = Type.Object({ ...web, type: Type.Literal('leave') }, { additionalProperties: false })
+  const leave = Type.Object({ ...web, type: Type.Literal('leave'), scroll: Type.Optional(scroll()) }, { additionalProperties: false })
   const event = Type.Object(
     {
       ...web,

@@ -657,6 +657,28 @@ export function storeContract(name: string, makeBacking: MakeBacking, opts: { sk
         assert.deepEqual(await s.visitTotals(r), visits)
         assert.deepEqual(await s.visitTotals({ ...r, filters: firefox }), visits)
       }))
+
+      it('keeps each page view\'s deepest scroll once, and sums it per page like engaged time', withStore(async (s) => {
+        await s.append(views())
+        await s.appendSessions([
+          session('s-a', 'a', [stint('/a', T0, 1_000, 0, { scroll: 40 }), stint('/b', T0 + MIN, 1_000, 0)]),
+          session('s-b', 'b', [stint('/a', T0 + 2 * MIN, 1_000, 0, { scroll: 90 })]),
+        ])
+        // a's tab came back on another socket (a second session for the same page view): deeper
+        // counts the difference, shallower nothing, and the resend of a session nothing at all
+        await s.appendSessions([session('s-a2', 'a', [stint('/a', T0, 0, 0, { scroll: 60 })])])
+        await s.appendSessions([session('s-a3', 'a', [stint('/a', T0, 0, 0, { scroll: 10 })])])
+        await s.appendSessions([session('s-b', 'b', [stint('/a', T0 + 2 * MIN, 1_000, 0, { scroll: 90 })])])
+        const r = hourOf(T0)
+        const pages = [
+          { value: '/a', pageviews: 2, engagedViews: 4, engagedMs: 2_000, writingMs: 0, scrollViews: 2, scrollSum: 150 },
+          // no depth reported: no scroll fields
+          { value: '/b', pageviews: 1, engagedViews: 1, engagedMs: 1_000, writingMs: 0 },
+        ]
+        assert.deepEqual(await s.top(r, 'page', 10), pages)
+        assert.deepEqual((await s.top({ ...r, filters: firefox }, 'page', 10)).map(({ value, scrollViews, scrollSum }) => ({ value, scrollViews, scrollSum })),
+          [{ value: '/a', scrollViews: 2, scrollSum: 150 }, { value: '/b', scrollViews: undefined, scrollSum: undefined }])
+      }))
     })
 
     describe('custom event properties and goals (issue 13)', () => {

@@ -42,12 +42,16 @@ export function figures(t: { pageviews: number; visitors: number }, v: VisitTota
 
 /**
  * A top-list row as the API answers it: a page's summed engaged time becomes the mean per page view
- * presence reported on, and the writing share of it.
+ * presence reported on, and the writing share of it; its summed scroll depth the mean per page view
+ * that reported one (`scrollDepth`, percent, with `scrollViews`).
  */
 export function topRow(r: TopRow): Record<string, unknown> {
-  if (r.engagedViews === undefined) return { ...r }
-  const { engagedViews, engagedMs = 0, writingMs = 0, ...rest } = r
-  return { ...rest, engagedViews, engagedMs: engagedMs / engagedViews, writingShare: engagedMs === 0 ? null : writingMs / engagedMs }
+  const { scrollViews, scrollSum = 0, ...row } = r
+  // scroll depth: the mean of the deepest points of the page views that reported one, percent
+  const scroll = scrollViews === undefined || scrollViews === 0 ? {} : { scrollViews, scrollDepth: scrollSum / scrollViews }
+  if (row.engagedViews === undefined) return { ...row, ...scroll }
+  const { engagedViews, engagedMs = 0, writingMs = 0, ...rest } = row
+  return { ...rest, engagedViews, engagedMs: engagedMs / engagedViews, writingShare: engagedMs === 0 ? null : writingMs / engagedMs, ...scroll }
 }
 
 /** The figures that change reports on. */

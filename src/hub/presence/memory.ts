@@ -123,8 +123,15 @@ interface Tab {
   pageViewed: boolean
   /** ms spent per state index on the current page. */
   readonly pageSpent: number[]
+  /** The deepest point of the current page seen, percent, as the snippet reported it (`scroll`); null until it does. */
+  pageScroll: number | null
   /** Pages shown before the current one (at most MAX_STINTS). */
   readonly stints: PageStint[]
+}
+
+/** A tab's page was seen down to `scroll` percent (presence or `leave`): the page keeps its deepest. */
+function scrolled(tab: Tab, scroll: number | undefined): void {
+  if (scroll !== undefined && (tab.pageScroll === null || scroll > tab.pageScroll)) tab.pageScroll = scroll
 }
 
 /** Pages of one tab kept for its session; later ones go uncounted per page (the tab's totals still count). */
@@ -291,7 +298,7 @@ export class MemoryPresence implements Presence {
       const from = this.ips.get(client.ipGroup, now)
       const full = this.room(site, from)
       if (full !== null) return full
-      this.open(ev.site, ev.cid, item.visitor ?? ev.cid, ev.url, pathOf(ev.url), state, intervalMs, client, from, now, now, false)
+      scrolled(this.open(ev.site, ev.cid, item.visitor ?? ev.cid, ev.url, pathOf(ev.url), state, intervalMs, client, from, now, now, false), ev.scroll)
       return null
     }
     if (!tab.bucket.take(now)) return 'LS_ERR_RATE_LIMITED'
@@ -304,6 +311,7 @@ export class MemoryPresence implements Presence {
       if (real !== tab.pagePath) this.newPage(tab, real, now, false, now)
       path = this.fold(tab.site, real)
     }
+    scrolled(tab, ev.scroll)
     this.change(tab, path, state, now)
     return null
   }
@@ -325,7 +333,10 @@ export class MemoryPresence implements Presence {
         break
       }
     }
-    if (tab !== undefined) this.end(tab, 'leave', now)
+    if (tab !== undefined) {
+      scrolled(tab, ev.scroll)
+      this.end(tab, 'leave', now)
+    }
     return null
   }
 
@@ -392,7 +403,7 @@ export class MemoryPresence implements Presence {
   private open(
     siteName: string, cid: string, visitor: string, url: string, wanted: string, state: number,
     intervalMs: number | null, client: ClientInfo, from: IpEntry, now: number, pageAt: number, pageViewed: boolean,
-  ): void {
+  ): Tab {
     let site = this.sitesByName.get(siteName)
     if (site === undefined) {
       this.sitesByName.set(siteName, (site = new SiteState(siteName, now)))
@@ -404,7 +415,7 @@ export class MemoryPresence implements Presence {
       path, url, state, stateSince: now, started: now, lastSeen: now,
       intervalMs: intervalMs ?? DEFAULT_HEARTBEAT_SECONDS * 1000, connection: null,
       bucket: new TokenBucket(this.rate, now), pageviews: 0, entry: path, spent: [0, 0, 0, 0],
-      pagePath: wanted, pageAt, pageViewed, pageSpent: [0, 0, 0, 0], stints: [],
+      pagePath: wanted, pageAt, pageViewed, pageSpent: [0, 0, 0, 0], pageScroll: null, stints: [],
     }
     site.tabs.set(cid, tab)
     this.tabCount++
@@ -413,6 +424,7 @@ export class MemoryPresence implements Presence {
     const moved = site.visitors.move(visitor, NONE, state)
     site.page(path).move(visitor, NONE, state)
     this.changed(site, tab, 'join', undefined, undefined, moved, path, null, now)
+    return tab
   }
 
   private change(tab: Tab, path: string, state: number, now: number): void {
@@ -476,15 +488,18 @@ export class MemoryPresence implements Presence {
     tab.pageAt = at
     tab.pageViewed = viewed
     tab.pageSpent.fill(0)
+    tab.pageScroll = null
   }
 
   private closePage(tab: Tab): void {
     if (tab.stints.length >= MAX_STINTS) return
     const p = tab.pageSpent
-    tab.stints.push({
+    const stint: PageStint = {
       path: tab.pagePath, at: tab.pageAt, viewed: tab.pageViewed,
       writingMs: p[0] as number, readingMs: p[1] as number, idleMs: p[2] as number, hiddenMs: p[3] as number,
-    })
+    }
+    if (tab.pageScroll !== null) stint.scroll = tab.pageScroll
+    tab.stints.push(stint)
   }
 
   /** After any tab change: feed the minute sampler (when the site counts moved) and publish. */

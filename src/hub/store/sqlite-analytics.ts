@@ -45,14 +45,14 @@ export class SqliteAnalytics {
 
   /**
    * A tab's pages with their time per state (a session's stints): reading + writing is engaged
-   * time, added to the page view each began with (matched by site, time, visitor and page) and to
-   * that page view's visit. A stint with no stored page view (the URL changed without one, or its
+   * time, added to the page view each began with (matched by site, time, visitor and page), with
+   * its scroll depth when reported, and to that page view's visit. A stint with no stored page view (the URL changed without one, or its
    * page view is not committed yet) still counts for the visit.
    */
   engaged(site: number, visitor: string, pages: readonly PageStint[]): void {
     for (const p of pages) {
       const engaged = p.readingMs + p.writingMs
-      if (p.viewed) this.facts.engage(site, p.at, visitor, p.path, engaged, p.writingMs)
+      if (p.viewed) this.facts.engage(site, p.at, visitor, p.path, engaged, p.writingMs, p.scroll)
       this.visits.engage(site, visitor, p.at, engaged, p.writingMs)
     }
   }

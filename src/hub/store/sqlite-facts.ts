@@ -22,8 +22,9 @@ export class Facts {
   private readonly source: Database.Statement
   private readonly adoptCe: Database.Statement
   private readonly orphanCount: Database.Statement<[], [number]>
-  private readonly engagePv: Database.Statement<[number, number, number, number, number, number]>
-  private readonly addEngaged: Database.Statement<[number, number, string, number, number]>
+  private readonly engagePv: Database.Statement<[number, number, number | null, number | null, number, number, number, number]>
+  private readonly scrollOf: Database.Statement<[number, number, number, number], [number | null]>
+  private readonly addEngaged: Database.Statement<[number, number, string, number, number, number, number]>
   /** Custom events that fell in no visit: while none, page views skip looking for them. */
   private orphans = 0
 
@@ -40,12 +41,18 @@ export class Facts {
       keyword = ? WHERE site = ? AND ts >= ? AND ts <= ? AND visit = ?`)
     this.adoptCe = db.prepare('UPDATE ce SET visit = ? WHERE site = ? AND vid = ? AND ts >= ? AND ts <= ? AND visit IS NULL')
     // one page view per (site, time, visitor, page): LIMIT-free, the key seeks straight to the time
-    this.engagePv = db.prepare<[number, number, number, number, number, number]>(`UPDATE pv SET
-      engaged_ms = coalesce(engaged_ms, 0) + ?, writing_ms = coalesce(writing_ms, 0) + ?
+    // scroll keeps the deepest report: SQLite's two-argument max() is null when either is
+    this.engagePv = db.prepare<[number, number, number | null, number | null, number, number, number, number]>(`UPDATE pv SET
+      engaged_ms = coalesce(engaged_ms, 0) + ?, writing_ms = coalesce(writing_ms, 0) + ?,
+      scroll = coalesce(max(scroll, ?), scroll, ?)
       WHERE site = ? AND ts = ? AND vid = ? AND path = ?`)
-    this.addEngaged = db.prepare<[number, number, string, number, number]>(`INSERT INTO rollup_engaged
-      (site, t, path, views, engaged_ms, writing_ms) VALUES (?, ?, ?, 1, ?, ?) ON CONFLICT (site, t, path)
-      DO UPDATE SET views = views + 1, engaged_ms = engaged_ms + excluded.engaged_ms, writing_ms = writing_ms + excluded.writing_ms`)
+    this.scrollOf = db.prepare<[number, number, number, number], [number | null]>(
+      'SELECT scroll FROM pv WHERE site = ? AND ts = ? AND vid = ? AND path = ?').raw()
+    this.addEngaged = db.prepare<[number, number, string, number, number, number, number]>(`INSERT INTO rollup_engaged
+      (site, t, path, views, engaged_ms, writing_ms, scroll_views, scroll_sum) VALUES (?, ?, ?, 1, ?, ?, ?, ?)
+      ON CONFLICT (site, t, path) DO UPDATE SET views = views + 1, engaged_ms = engaged_ms + excluded.engaged_ms,
+      writing_ms = writing_ms + excluded.writing_ms, scroll_views = scroll_views + excluded.scroll_views,
+      scroll_sum = scroll_sum + excluded.scroll_sum`)
     this.orphanCount = db.prepare<[], [number]>('SELECT count(*) FROM ce WHERE visit IS NULL').raw()
     this.recount()
   }
@@ -76,14 +83,22 @@ export class Facts {
   }
 
   /**
-   * Adds a tab's time on a page to the page view it began with, and to the page's engaged rollup.
+   * Adds a tab's time on a page to the page view it began with, and to the page's engaged rollup,
+   * with the deepest point of the page seen (`scroll`, percent) when the snippet reported one: the
+   * page view keeps its deepest, and the rollup counts each page view's depth once.
    * False when no stored page view matches (none was viewed at that time, or it is not committed).
    */
-  engage(site: number, at: number, visitor: string, path: string, engagedMs: number, writingMs: number): boolean {
+  engage(site: number, at: number, visitor: string, path: string, engagedMs: number, writingMs: number, scroll?: number): boolean {
     const id = this.dict.lookup(path)
     if (id === null) return false
-    if (this.engagePv.run(engagedMs, writingMs, site, at, visitorKey(visitor), id).changes === 0) return false
-    this.addEngaged.run(site, at - (at % HOUR), path, engagedMs, writingMs)
+    const vid = visitorKey(visitor)
+    // what the page view held before: the rollup adds a new depth once, and only a deeper one's difference
+    const was = scroll === undefined ? undefined : this.scrollOf.get(site, at, vid, id)?.[0] ?? null
+    const depth = scroll ?? null
+    if (this.engagePv.run(engagedMs, writingMs, depth, depth, site, at, vid, id).changes === 0) return false
+    const views = scroll !== undefined && was === null ? 1 : 0
+    const deeper = scroll === undefined ? 0 : was === null || was === undefined ? scroll : Math.max(0, scroll - was)
+    this.addEngaged.run(site, at - (at % HOUR), path, engagedMs, writingMs, views, deeper)
     return true
   }
 

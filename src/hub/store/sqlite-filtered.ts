@@ -201,13 +201,17 @@ export class FilteredQueries {
     if (col === undefined) return []
     const w = this.pvWhere(site, from, to, filters)
     // pages carry engaged time too: count() of a column counts the page views presence reported on
-    const more = dim === 'page' ? ', count(engaged_ms), coalesce(sum(engaged_ms), 0), coalesce(sum(writing_ms), 0)' : ''
+    // and scroll depth (livestats-extras.js): count(scroll) counts the page views that reported one
+    const more = dim === 'page'
+      ? ', count(engaged_ms), coalesce(sum(engaged_ms), 0), coalesce(sum(writing_ms), 0), count(scroll), coalesce(sum(scroll), 0)'
+      : ''
     const rows = this.stmt(`SELECT ${col}, count(*)${more} FROM pv WHERE ${w.sql} AND ${col} IS NOT NULL GROUP BY ${col}`)
-      .raw().all(...w.params) as [number, number, number?, number?, number?][]
+      .raw().all(...w.params) as [number, number, number?, number?, number?, number?, number?][]
     const names = this.dict.values(rows.map((r) => r[0]))
-    return rank(rows.map(([id, n, views, engagedMs, writingMs]) => {
+    return rank(rows.map(([id, n, views, engagedMs, writingMs, scrollViews, scrollSum]) => {
       const row: TopRow = { value: names.get(id) ?? '', pageviews: n }
       if (views !== undefined && views > 0) Object.assign(row, { engagedViews: views, engagedMs, writingMs })
+      if (scrollViews !== undefined && scrollViews > 0) Object.assign(row, { scrollViews, scrollSum })
       return row
     }), (r) => r.pageviews, limit)
   }

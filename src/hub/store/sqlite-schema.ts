@@ -165,6 +165,13 @@ const MIGRATIONS: readonly Migration[] = [
   // 12: custom event properties (issue 13.1), one row per property of a counted custom event;
   // filled from the events stored.
   (db) => propsMigration(db, new Dict(db)),
+  // 13: scroll depth per page view (livestats-extras.js, data-scroll), the deepest point seen in
+  // percent, from presence like engaged time; the page rollup sums it for the unfiltered top pages.
+  `
+  ALTER TABLE pv ADD COLUMN scroll INTEGER;
+  ALTER TABLE rollup_engaged ADD COLUMN scroll_views INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE rollup_engaged ADD COLUMN scroll_sum INTEGER NOT NULL DEFAULT 0;
+  `,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

@@ -92,8 +92,8 @@ function prepareAll(db: Db) {
     countSite: db.prepare<[string], [number]>('SELECT count(*) FROM events WHERE site = ?').raw(),
     pruneChunk: db.prepare<[string, string, number, number]>(`DELETE FROM events WHERE rowid IN
       (SELECT rowid FROM events WHERE site = ? AND type = ? AND ts < ? LIMIT ?)`),
-    engagedOf: db.prepare<[number, number, number, string], [string, number, number, number]>(`SELECT path, sum(views),
-      sum(engaged_ms), sum(writing_ms) FROM rollup_engaged WHERE site = ? AND t >= ? AND t < ?
+    engagedOf: db.prepare<[number, number, number, string], [string, number, number, number, number, number]>(`SELECT path,
+      sum(views), sum(engaged_ms), sum(writing_ms), sum(scroll_views), sum(scroll_sum) FROM rollup_engaged WHERE site = ? AND t >= ? AND t < ?
       AND path IN (SELECT value FROM json_each(?)) GROUP BY path`).raw(),
     firstPv: db.prepare<[number], [number | null]>('SELECT min(ts) FROM pv WHERE site = ?').raw(),
     firstCe: db.prepare<[number], [number | null]>('SELECT min(ts) FROM ce WHERE site = ?').raw(),
@@ -317,9 +317,11 @@ export class SqliteStore implements Store {
     if (visitDim) return this.visits.top(site, dim, from, to, limit)
     const rows = this.q.top.all(site, DIM_CODE[dim], from, to, limit)
     if (dim === 'page' && rows.length > 0) {
-      for (const [path, views, engagedMs, writingMs] of this.q.engagedOf.iterate(site, from, to, JSON.stringify(rows.map((r) => r.value)))) {
+      for (const [path, views, engagedMs, writingMs, scrollViews, scrollSum] of this.q.engagedOf.iterate(site, from, to, JSON.stringify(rows.map((r) => r.value)))) {
         const row = rows.find((r) => r.value === path)
-        if (row !== undefined) Object.assign(row, { engagedViews: views, engagedMs, writingMs })
+        if (row === undefined) continue
+        Object.assign(row, { engagedViews: views, engagedMs, writingMs })
+        if (scrollViews > 0) Object.assign(row, { scrollViews, scrollSum })
       }
     }
     return rows

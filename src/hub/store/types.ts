@@ -113,6 +113,12 @@ export interface TopRow {
   engagedViews?: number
   engagedMs?: number
   writingMs?: number
+  /**
+   * `page` only, when the snippet reported scroll depth for some of its page views
+   * (livestats-extras.js, `data-scroll`): how many, and the sum of their deepest points, percent.
+   */
+  scrollViews?: number
+  scrollSum?: number
 }
 
 /**
@@ -219,6 +225,11 @@ export interface PageStint {
   writingMs: number
   idleMs: number
   hiddenMs: number
+  /**
+   * The deepest point of the page seen, percent of its height (0–100), when the snippet reported
+   * it (livestats-extras.js with `data-scroll`): the store keeps it on the page view (`viewed`).
+   */
+  scroll?: number
 }
 
 /**
