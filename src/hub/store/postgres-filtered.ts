@@ -216,14 +216,19 @@ export class PgFiltered {
     if (col === undefined) return []
     const w = pvWhere(q, site, from, to, filters)
     const more = dim === 'page'
-      ? `, count(e.engaged_ms) AS "engagedViews", coalesce(sum(e.engaged_ms), 0) AS "engagedMs", coalesce(sum(e.writing_ms), 0) AS "writingMs"`
+      ? `, count(e.engaged_ms) AS "engagedViews", coalesce(sum(e.engaged_ms), 0) AS "engagedMs", coalesce(sum(e.writing_ms), 0) AS "writingMs",
+        count(e.scroll) AS "scrollViews", coalesce(sum(e.scroll), 0) AS "scrollSum"`
       : ''
     const r = await this.pool.query<TopRow>(`SELECT e.${col} AS value, count(*) AS pageviews${more} FROM ${PV_FROM}
       WHERE ${w} AND e.${col} IS NOT NULL GROUP BY e.${col}`, q.values)
     const rows = r.rows.map((x) => {
       if (x.engagedViews === undefined) return x
-      const { engagedViews, engagedMs, writingMs, ...row } = x
-      return engagedViews > 0 ? { ...row, engagedViews, engagedMs, writingMs } : row
+      const { engagedViews, engagedMs, writingMs, scrollViews, scrollSum, ...row } = x
+      return {
+        ...row,
+        ...(engagedViews > 0 && { engagedViews, engagedMs, writingMs }),
+        ...(scrollViews !== undefined && scrollViews > 0 && { scrollViews, scrollSum }),
+      }
     })
     return rank(rows, (x) => x.pageviews, limit)
   }

@@ -106,6 +106,13 @@ const MIGRATIONS: readonly string[] = [
   `,
   // 2: HTTP responses of a process minute (`t.http` in the tracker), as JSON; older minutes have none.
   `ALTER TABLE process_minute ADD COLUMN http text;`,
+  // 3: scroll depth per page view (livestats-extras.js, data-scroll), the deepest point seen in
+  // percent, from presence like engaged time; the page rollup sums it (SQLite's schema 12).
+  `
+  ALTER TABLE events ADD COLUMN scroll smallint;
+  ALTER TABLE rollup_engaged ADD COLUMN scroll_views bigint NOT NULL DEFAULT 0,
+    ADD COLUMN scroll_sum bigint NOT NULL DEFAULT 0;
+  `,
 ]
 
 export const PG_SCHEMA_VERSION = MIGRATIONS.length

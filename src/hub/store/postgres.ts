@@ -70,6 +70,15 @@ export function parsePostgresUrl(url: string): { connectionString: string; schem
   return { connectionString: u.toString(), schema }
 }
 
+/** A page-hour of rollup_engaged being added up by one appendSessions. */
+interface EngagedRow {
+  views: number
+  engaged: number
+  writing: number
+  scrollViews: number
+  scrollSum: number
+}
+
 export class PostgresStore implements Store {
   readonly kind = 'postgres'
   readonly schema: string
@@ -174,12 +183,15 @@ export class PostgresStore implements Store {
       ORDER BY 2 DESC, value COLLATE "C" LIMIT $5`, [range.site, DIM_CODE[dim], from, to, limit])
     const rows = r.rows
     if (dim === 'page' && rows.length > 0) {
-      const e = await this.pool.query<{ path: string; views: number; engaged: number; writing: number }>(`SELECT path,
-        sum(views) AS views, sum(engaged_ms) AS engaged, sum(writing_ms) AS writing FROM rollup_engaged
+      const e = await this.pool.query<{ path: string; views: number; engaged: number; writing: number; scrollViews: number; scrollSum: number }>(
+        `SELECT path, sum(views) AS views, sum(engaged_ms) AS engaged, sum(writing_ms) AS writing,
+        sum(scroll_views) AS "scrollViews", sum(scroll_sum) AS "scrollSum" FROM rollup_engaged
         WHERE site = $1 AND t >= $2 AND t < $3 AND path = ANY($4) GROUP BY path`, [range.site, from, to, rows.map((x) => x.value)])
       for (const x of e.rows) {
         const row = rows.find((y) => y.value === x.path)
-        if (row !== undefined) Object.assign(row, { engagedViews: x.views, engagedMs: x.engaged, writingMs: x.writing })
+        if (row === undefined) continue
+        Object.assign(row, { engagedViews: x.views, engagedMs: x.engaged, writingMs: x.writing })
+        if (x.scrollViews > 0) Object.assign(row, { scrollViews: x.scrollViews, scrollSum: x.scrollSum })
       }
     }
     return rows
@@ -369,7 +381,7 @@ export class PostgresStore implements Store {
       const fresh = new Set(r.rows.map((x) => x.id))
       const idx = new SiteIndex()
       const deltas = new VisitDeltas()
-      const engagedRows = new Map<string, { views: number; engaged: number; writing: number }>()
+      const engagedRows = new Map<string, EngagedRow>()
       for (const s of rows) {
         if (!fresh.has(s.id) || s.pages === undefined) continue
         for (const p of s.pages) await this.engage(c, s, p, idx, deltas, engagedRows)
@@ -377,33 +389,46 @@ export class PostgresStore implements Store {
       const keys = [...engagedRows.keys()].sort()
       if (keys.length > 0) {
         const parts = keys.map((k) => k.split('\0'))
-        await c.query(`INSERT INTO rollup_engaged (site, t, path, views, engaged_ms, writing_ms)
-          SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[])
+        await c.query(`INSERT INTO rollup_engaged (site, t, path, views, engaged_ms, writing_ms, scroll_views, scroll_sum)
+          SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
           ON CONFLICT (site, t, path) DO UPDATE SET views = rollup_engaged.views + excluded.views,
-          engaged_ms = rollup_engaged.engaged_ms + excluded.engaged_ms, writing_ms = rollup_engaged.writing_ms + excluded.writing_ms`, [
+          engaged_ms = rollup_engaged.engaged_ms + excluded.engaged_ms, writing_ms = rollup_engaged.writing_ms + excluded.writing_ms,
+          scroll_views = rollup_engaged.scroll_views + excluded.scroll_views, scroll_sum = rollup_engaged.scroll_sum + excluded.scroll_sum`, [
           parts.map((x) => x[0]), parts.map((x) => Number(x[1])), parts.map((x) => x.slice(2).join('\0')),
           keys.map((k) => engagedRows.get(k)?.views ?? 0), keys.map((k) => engagedRows.get(k)?.engaged ?? 0),
-          keys.map((k) => engagedRows.get(k)?.writing ?? 0),
+          keys.map((k) => engagedRows.get(k)?.writing ?? 0), keys.map((k) => engagedRows.get(k)?.scrollViews ?? 0),
+          keys.map((k) => engagedRows.get(k)?.scrollSum ?? 0),
         ])
       }
       await writeVisitDeltas(c, idx, deltas)
     })
   }
 
-  /** One stint: its page view (when viewed and stored) and its visit get the reading + writing time. */
+  /**
+   * One stint: its page view (when viewed and stored) and its visit get the reading + writing time;
+   * the page view keeps its deepest scroll, and the rollup counts each page view's depth once.
+   */
   private async engage(c: pg.PoolClient, s: SessionRecord, p: NonNullable<SessionRecord['pages']>[number], idx: SiteIndex,
-    deltas: VisitDeltas, engagedRows: Map<string, { views: number; engaged: number; writing: number }>): Promise<void> {
+    deltas: VisitDeltas, engagedRows: Map<string, EngagedRow>): Promise<void> {
     const engaged = p.readingMs + p.writingMs
     if (p.viewed) {
-      const r = await c.query(`UPDATE events SET engaged_ms = coalesce(engaged_ms, 0) + $1, writing_ms = coalesce(writing_ms, 0) + $2
-        WHERE site = $3 AND type = 'pageview' AND ts = $4 AND visitor = $5 AND path = $6 AND NOT bot`,
-      [engaged, p.writingMs, s.site, p.at, s.visitor, p.path])
+      const match = `site = $1 AND type = 'pageview' AND ts = $2 AND visitor = $3 AND path = $4 AND NOT bot`
+      const key = [s.site, p.at, s.visitor, p.path]
+      // what the page view held before (the visitor's lock is held): a new depth counts once, a deeper one its difference
+      const was = p.scroll === undefined ? null : (await c.query<{ scroll: number | null }>(`SELECT scroll FROM events WHERE ${match} LIMIT 1`, key)).rows[0]
+      // greatest() skips nulls: no report keeps the stored depth
+      const r = await c.query(`UPDATE events SET engaged_ms = coalesce(engaged_ms, 0) + $5, writing_ms = coalesce(writing_ms, 0) + $6,
+        scroll = greatest(scroll, $7::smallint) WHERE ${match}`, [...key, engaged, p.writingMs, p.scroll ?? null])
       if ((r.rowCount ?? 0) > 0) {
         const k = `${s.site}\0${floorTo(p.at, HOUR)}\0${p.path}`
-        const row = engagedRows.get(k) ?? { views: 0, engaged: 0, writing: 0 }
+        const row = engagedRows.get(k) ?? { views: 0, engaged: 0, writing: 0, scrollViews: 0, scrollSum: 0 }
         row.views++
         row.engaged += engaged
         row.writing += p.writingMs
+        if (p.scroll !== undefined && was !== undefined && was !== null) {
+          if (was.scroll === null) row.scrollViews++
+          row.scrollSum += was.scroll === null ? p.scroll : Math.max(0, p.scroll - was.scroll)
+        }
         engagedRows.set(k, row)
       }
     }
