@@ -158,8 +158,11 @@ describe('snippet extras in Chromium against a real hub', { skip: chromiumMissin
       const r = await topRows(site, 'event')
       return r.length > 0 && r
     })
-    assert.deepEqual(rows, [{ value: 'Outbound Link: Click', pageviews: 1 }])
+    assert.deepEqual(rows, [{ value: 'Outbound Link: Click', events: 1, visitors: 1 }])
     assert.deepEqual(stored(site), [{ name: 'Outbound Link: Click', props: { url: `${other}/landing.html?from=fixture` } }])
+    // the property, as the API breaks it down
+    assert.deepEqual(await topRows(site, 'prop:url', `&event=${encodeURIComponent('Outbound Link: Click')}`),
+      [{ value: `${other}/landing.html?from=fixture`, events: 1, visitors: 1 }])
   })
 
   it('target=_blank, middle and Ctrl clicks open new pages and are each stored; the page stays', async () => {
@@ -208,7 +211,9 @@ describe('snippet extras in Chromium against a real hub', { skip: chromiumMissin
       { name: 'File Download', props: { url: `${other}/files/archive.ZIP` } },
     ])
     assert.deepEqual(files, ['/files/report.pdf', '/files/archive.ZIP', '/files/data.foo'])
-    assert.deepEqual(await topRows(site, 'event'), [{ value: 'File Download', pageviews: 2 }])
+    assert.deepEqual(await topRows(site, 'event'), [{ value: 'File Download', events: 2, visitors: 1 }])
+    assert.deepEqual((await topRows(site, 'prop:url', '&event=File+Download')).map((r) => r.value).sort(),
+      [`${base}/files/report.pdf`, `${other}/files/archive.ZIP`].sort())
   })
 
   it("the site's own extension list replaces the default one", async () => {
@@ -236,7 +241,8 @@ describe('snippet extras in Chromium against a real hub', { skip: chromiumMissin
     assert.equal(of(site, 'event').length, 1)
     await until('stored', () => stored(site).length === 1)
     assert.deepEqual(stored(site), [{ name: '404', props: { path: '/missing/café/page' } }])
-    assert.deepEqual(await topRows(site, 'event'), [{ value: '404', pageviews: 1 }])
+    assert.deepEqual(await topRows(site, 'event'), [{ value: '404', events: 1, visitors: 1 }])
+    assert.deepEqual(await topRows(site, 'prop:path', '&event=404'), [{ value: '/missing/café/page', events: 1, visitors: 1 }])
   })
 
   it('scroll depth: the deepest point of each page view, sent on leave, stored, averaged per page in /api/top', async () => {
