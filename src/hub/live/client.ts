@@ -69,6 +69,13 @@ export class LiveClient {
     for (const b of backlog) this.deliver(b.frame, b.seq)
   }
 
+  /** Takes a fresh snapshot (the bus lost a change, or presence changed scope). */
+  refresh(): void {
+    if (this.state === 'idle') return
+    this.stop()
+    this.resync(this)
+  }
+
   private fallBehind(): void {
     this.state = 'stale'
     this.backlog = []

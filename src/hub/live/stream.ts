@@ -42,6 +42,12 @@ export class SiteStream {
   ) {}
 
   add(m: BusMessage): void {
+    if (m.type === 'resync') {
+      // a change was lost, or the counts switched between cluster and node: each dashboard takes
+      // a fresh snapshot, which says everything the lost diffs would have said
+      for (const c of this.clients) c.refresh()
+      return
+    }
     let p = this.pending
     if (p === null) {
       p = this.pending = {

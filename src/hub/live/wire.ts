@@ -1,24 +1,36 @@
 /**
  * Plugs presence, the bus and the live channel into a hub: the one call `hub.ts` makes.
- * Single node: memory presence and memory bus (Redis ones will be chosen here from the config).
+ * Single node: memory presence and memory bus. With `redis` configured: Redis presence and the
+ * Redis bus on one link (cluster mode, issue 14); the hub starts even while Redis is unreachable
+ * (it counts its own tabs and says the view is partial until Redis answers).
  */
 import type { Hub } from '../hub'
 import { LivestatsError } from '../../protocol/errors'
 import { liveRoutes } from '../api/live'
 import { MemoryBus } from '../bus/memory'
+import { RedisBus } from '../bus/redis'
+import type { Bus } from '../bus/types'
 import { MemoryPresence } from '../presence/memory'
-import type { HistoryBatch } from '../presence/types'
+import { RedisPresence } from '../presence/redis'
+import type { HistoryBatch, Presence } from '../presence/types'
+import { RedisLink } from '../redis/link'
 import { createLiveChannel, type LiveChannel } from './channel'
 import { feedListener } from './feed'
 import { liveGauges } from './metrics'
 
 export interface LiveParts {
-  presence: MemoryPresence
-  bus: MemoryBus
+  /** Cluster-wide with Redis, else this node's. */
+  presence: Presence
+  /** This node's own tabs (the same object as `presence` on a single node): `/metrics` gauges. */
+  local: MemoryPresence
+  bus: Bus
   channel: LiveChannel
 }
 
-type Seams = Pick<Hub, 'config' | 'store' | 'auth' | 'guard' | 'hostRefusal' | 'router' | 'ingest' | 'upgrades' | 'gauges' | 'closers' | 'feedId' | 'metrics' | 'goals'>
+type Seams = Pick<Hub, 'config' | 'store' | 'auth' | 'guard' | 'hostRefusal' | 'router' | 'ingest' | 'upgrades' | 'gauges' | 'closers' | 'starters' | 'feedId' | 'metrics' | 'goals'>
+
+/** How long `listen()` waits for Redis before the hub starts counting its own tabs only, ms. */
+const REDIS_START_WAIT_MS = 3000
 
 export function wireLive(hub: Seams): LiveParts {
   const { store, config } = hub
@@ -32,8 +44,24 @@ export function wireLive(hub: Seams): LiveParts {
     if (samples.length > 0) track('live samples', store.appendLiveSamples(samples))
     if (sessions.length > 0) track('sessions', store.appendSessions(sessions))
   }
-  const bus = new MemoryBus({ onError: (err) => config.logger.error('livestats: bus handler threw', err) })
-  const presence = new MemoryPresence({ bus, sink, caps: config.caps, onLimit: (l) => hub.metrics.limit(l) })
+  const onError = (err: unknown): void => config.logger.error('livestats: bus handler threw', err)
+  const onLimit = hub.metrics.limit.bind(hub.metrics)
+  let bus: Bus
+  let presence: Presence
+  let local: MemoryPresence
+  let link: RedisLink | null = null
+  if (config.redis === null) {
+    bus = new MemoryBus({ onError })
+    presence = local = new MemoryPresence({ bus, sink, caps: config.caps, onLimit })
+  } else {
+    const l = (link = new RedisLink({ url: config.redis, prefix: config.redisPrefix, logger: config.logger }))
+    const rbus = new RedisBus(l, { onError })
+    const rp = new RedisPresence({ link: l, bus: rbus, sink, caps: config.caps, onLimit, logger: config.logger })
+    bus = rbus
+    presence = rp
+    local = rp.local
+    hub.starters.push(() => Promise.race([rp.ready(), new Promise<void>((r) => setTimeout(r, REDIS_START_WAIT_MS).unref())]))
+  }
   const feed = feedListener(bus, { fullIp: config.feedFullIp, reached: (row) => hub.goals.reached(row) })
   const channel = createLiveChannel({
     presence, bus,
@@ -55,14 +83,15 @@ export function wireLive(hub: Seams): LiveParts {
   hub.ingest.listeners.push(presence, feed)
   hub.upgrades.set('/live', (req, socket, head, url) => channel.handleUpgrade(req, socket, head, url))
   liveRoutes(hub.router, presence)
-  hub.gauges.push(() => liveGauges(presence, channel, config.caps.metricsSites))
+  hub.gauges.push(() => liveGauges(local, channel, config.caps.metricsSites))
   // Closers run after /collect closed (its tabs ended) and before the store closes.
   hub.closers.push(async () => {
     await channel.close()
     await presence.close()
     await Promise.allSettled([...writes])
     await bus.close()
+    await link?.close()
   })
-  return { presence, bus, channel }
+  return { presence, local, bus, channel }
 }
 
