@@ -44,12 +44,26 @@ export function onUnauthorized(fn: () => Promise<void>): void {
 
 /** `params`: an object, or name-value pairs when a name repeats (two filters on one dimension). */
 export async function get<T>(path: string, params: Record<string, string | number | undefined> | readonly (readonly [string, string])[] = {}): Promise<T> {
+  return request<T>('GET', path, params)
+}
+
+/**
+ * A write (`POST` with a JSON body, `DELETE`): the same token and error handling as `get`; resolves
+ * with the answer's JSON, or null for an empty answer (204).
+ */
+export async function send<T>(method: 'POST' | 'DELETE', path: string, params: Record<string, string | undefined> = {}, body?: unknown): Promise<T | null> {
+  return request<T | null>(method, path, params, body)
+}
+
+async function request<T>(method: string, path: string, params: Record<string, string | number | undefined> | readonly (readonly [string, string])[], body?: unknown): Promise<T> {
   const u = new URL(path, location.href)
   if (Array.isArray(params)) for (const [k, v] of params as readonly (readonly [string, string])[]) u.searchParams.append(k, v)
   else for (const [k, v] of Object.entries(params)) if (v !== undefined) u.searchParams.set(k, String(v))
   for (;;) {
     const t = token()
-    const res = await fetch(u, { headers: t === null ? {} : { authorization: `Bearer ${t}` }, cache: 'no-store' })
+    const headers: Record<string, string> = t === null ? {} : { authorization: `Bearer ${t}` }
+    if (body !== undefined) headers['content-type'] = 'application/json'
+    const res = await fetch(u, { method, headers, cache: 'no-store', body: body === undefined ? undefined : JSON.stringify(body) })
     if (res.status === 401) {
       if (askToken === null) throw new Unauthorized('token required')
       await askToken()
@@ -61,8 +75,9 @@ export async function get<T>(path: string, params: Record<string, string | numbe
         const b = (await res.json()) as { error?: { message?: string }; message?: string; code?: string }
         msg = b.error?.message ?? b.message ?? b.code ?? msg
       } catch { /* not JSON */ }
-      throw new Error(`${path}: ${msg}`)
+      throw new Error(method === 'GET' ? `${path}: ${msg}` : msg)
     }
+    if (res.status === 204) return null as T
     return (await res.json()) as T
   }
 }

@@ -32,6 +32,10 @@ export interface FeedPageview {
   type: 'pageview'; site: string; id: string; at: number; path: string | null; host: string | null
   title: string | null; referrer: string | null; country: string | null; browser: string | null
   os: string | null; device: string | null; ip: string | null
+  /** Names of the goals this row reached (issue 13), when any. */
+  goals?: string[]
+  /** Set on a custom event that reached a goal: its name (the feed lists those too). */
+  event?: string
 }
 export interface Snapshot {
   type: 'snapshot'; site: string; seq: number; at: number; counts: Counts; pages: PageCounts[]
@@ -63,6 +67,14 @@ export interface TopRow {
   previous?: number
   change?: number | null
 }
+/** `/api/top?dim=event|prop|prop:KEY`: custom events with that name, key or value, and their unique visitors. */
+export interface EventRow { value: string; events: number; visitors: number; previous?: number; change?: number | null }
+/** A goal (`/api/goals`) with its figures (`/api/conversions`). */
+export interface Goal {
+  id: string; site: string; name: string; kind: 'page' | 'event'; page?: string; event?: string
+  props?: Record<string, string>; created: number
+}
+export interface GoalFigures extends Goal { visitors: number; conversions: number; rate: number | null }
 /** `/api/totals`: rates and means are null over no visits. */
 export interface Totals {
   pageviews: number

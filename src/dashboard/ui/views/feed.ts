@@ -12,7 +12,10 @@ export const FEED_CAP = 100
 
 function row(p: FeedPageview): HTMLTableRowElement {
   const page = h('td', { class: 'path' }, p.path ?? '')
-  if (p.title) page.append(h('span', { class: 'sub' }, p.title))
+  if (p.event !== undefined) page.append(h('span', { class: 'sub' }, `Event: ${p.event}`))
+  else if (p.title) page.append(h('span', { class: 'sub' }, p.title))
+  // a goal reached right now (issue 13)
+  if (p.goals !== undefined && p.goals.length > 0) page.append(h('span', { class: 'goal' }, `Goal: ${p.goals.join(', ')}`))
   const agent = [p.browser, p.os, p.device].filter((x) => x).join(' · ')
   return h('tr', { 'data-id': p.id },
     h('td', { class: 'time' }, h('time', { datetime: new Date(p.at).toISOString() }, clock(p.at))),

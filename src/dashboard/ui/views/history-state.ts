@@ -34,19 +34,25 @@ const OP_TEXT: Readonly<Record<Op, string>> = { is: 'is', not: 'is not', contain
 export function readState(search: string): HistoryState {
   const q = new URLSearchParams(search)
   const filters: UiFilter[] = []
-  for (const dim of Object.keys(FILTER_LABELS)) {
-    for (const raw of q.getAll(dim)) {
-      const op: Op = raw.startsWith('!') ? 'not' : raw.startsWith('~') ? 'contains' : 'is'
-      const value = op !== 'is' || raw.startsWith('\\') ? raw.slice(1) : raw
-      if (value !== '') filters.push({ dim, op, value })
-    }
+  const add = (dim: string, raw: string): void => {
+    const op: Op = raw.startsWith('!') ? 'not' : raw.startsWith('~') ? 'contains' : 'is'
+    const value = op !== 'is' || raw.startsWith('\\') ? raw.slice(1) : raw
+    if (value !== '') filters.push({ dim, op, value })
   }
+  for (const dim of Object.keys(FILTER_LABELS)) for (const raw of q.getAll(dim)) add(dim, raw)
+  // custom event properties: prop:plan=pro
+  for (const [dim, raw] of q) if (isPropDim(dim)) add(dim, raw)
   const from = Number(q.get('from'))
   const to = Number(q.get('to'))
   const custom = q.has('from') && Number.isFinite(from) && Number.isFinite(to) && to > from ? { from, to } : null
   const r = q.get('range') ?? '24h'
   const c = q.get('compare')
   return { range: RANGES.has(r) ? r : '24h', custom, filters, compare: c === 'previous' || c === 'year' ? c : null }
+}
+
+/** A custom event property filter's dimension: `prop:KEY` (docs/api.md, Filters). */
+export function isPropDim(dim: string): boolean {
+  return dim.startsWith('prop:') && dim.length > 5
 }
 
 /** A filter's query parameter value: `X`, `!X`, `~X`, a leading `!`, `~` or `\` escaped for "is". */
@@ -58,7 +64,8 @@ export function filterValue(f: UiFilter): string {
 
 /** Writes the state into `url` (keeping its site and hash), dropping parameters a former state set. */
 export function writeState(url: URL, st: HistoryState): void {
-  for (const k of ['range', 'from', 'to', 'compare', ...Object.keys(FILTER_LABELS)]) url.searchParams.delete(k)
+  const props = [...url.searchParams.keys()].filter(isPropDim)
+  for (const k of ['range', 'from', 'to', 'compare', ...Object.keys(FILTER_LABELS), ...props]) url.searchParams.delete(k)
   if (st.custom !== null) {
     url.searchParams.set('from', String(st.custom.from))
     url.searchParams.set('to', String(st.custom.to))
@@ -78,7 +85,8 @@ export function apiQuery(site: string, st: HistoryState): [string, string][] {
 
 /** "Country is not DE" */
 export function filterText(f: UiFilter): string {
-  return `${FILTER_LABELS[f.dim] ?? f.dim} ${OP_TEXT[f.op]} ${f.value}`
+  const label = isPropDim(f.dim) ? `Property ${f.dim.slice(5)}` : FILTER_LABELS[f.dim] ?? f.dim
+  return `${label} ${OP_TEXT[f.op]} ${f.value}`
 }
 
 /** The state with `f` added: a filter "is" replaces an earlier "is" on the same dimension. */

@@ -11,14 +11,15 @@ import { attributionLink, countryLabel } from '../country'
 import { download, toCsv, type Cell } from '../csv'
 import { h, replace, setText } from '../dom'
 import { dateTime, duration, int } from '../format'
-import type { Attribution, LiveSample, SeriesPoint, TopRow, Totals } from '../types'
+import type { Attribution, EventRow, LiveSample, SeriesPoint, TopRow, Totals } from '../types'
 import { apiQuery, filterText, readState, withFilter, writeState, type Compare, type HistoryState, type UiFilter } from './history-state'
+import { conversionsPanels } from './conversions'
 
 const RANGES = [['1h', 'Last hour'], ['24h', '24 hours'], ['7d', '7 days'], ['30d', '30 days']] as const
 const DIMS = [
   ['page', 'Top pages'], ['referrer', 'Referrers'], ['utm_source', 'UTM sources'], ['utm_medium', 'UTM media'],
   ['utm_campaign', 'UTM campaigns'], ['utm_term', 'UTM terms'], ['keyword', 'Keywords'],
-  ['browser', 'Browsers'], ['os', 'Operating systems'], ['device', 'Devices'], ['event', 'Custom events'],
+  ['browser', 'Browsers'], ['os', 'Operating systems'], ['device', 'Devices'],
   ['country', 'Countries'], ['region', 'Regions'], ['city', 'Cities'], ['entry_page', 'Entry pages'], ['exit_page', 'Exit pages'],
 ] as const
 /** Lists hidden while they have nothing to show: only a city-level IP database fills regions and cities (--geoip), few sites use every UTM field. */
@@ -64,6 +65,9 @@ interface Loaded {
   /** The API query these came from (range, filters, compare): the CSV export asks it for whole lists. */
   query: [string, string][]
 }
+
+/** One CSV section: a title line, a header line, rows. */
+type Section = { title: string; header: string[]; rows: Cell[][] }
 
 /** Rows per list in the CSV export: the API's most. */
 const CSV_ROWS = '1000'
@@ -164,6 +168,9 @@ export function history(): HistoryView {
     return { dim, title, body, box, note }
   })
 
+  // goals, custom events and their properties (issue 13)
+  const conv = conversionsPanels((f) => go(withFilter(st, f)))
+
   const el = h('section', { class: 'history', 'aria-label': 'History' },
     h('div', { class: 'toolbar' }, h('div', { class: 'seg', role: 'group', 'aria-label': 'Range' }, ...buttons.map((b) => b.b)), picker, exportBtn),
     h('div', { class: 'toolbar' }, h('div', { class: 'seg', role: 'group', 'aria-label': 'Compare with' }, ...compareButtons.map((b) => b.b)), chips),
@@ -172,6 +179,7 @@ export function history(): HistoryView {
     h('div', { class: 'kpis' }, ...kpis.map((k) => h('div', { class: 'kpi' }, k.value, h('span', { class: 'kpi-label' }, k.label, ' ', k.delta)))),
     h('section', { class: 'panel' }, h('h2', null, 'Visitors and page views'), traffic.el),
     h('section', { class: 'panel' }, h('h2', null, 'Live visitors by state'), statesNote, states.el),
+    conv.el,
     h('div', { class: 'tops' }, ...topBoxes.map((t) => t.box)))
 
   /** The controls as the state says: pressed range and comparison, the filter chips. */
@@ -195,7 +203,8 @@ export function history(): HistoryView {
     const c: [string, string][] = st.compare === null ? [] : [['compare', st.compare]]
     setText(msg, 'Loading…')
     try {
-      const [s, live, totals, ...tops] = await Promise.all([
+      const [, s, live, totals, ...tops] = await Promise.all([
+        conv.load(site, q, c),
         get<{ from: number; to: number; bucket: string; points: SeriesPoint[]; previous?: Loaded['previous'] }>('/api/series', [...q, ...c]),
         get<{ samples: LiveSample[] }>('/api/live-history', q),
         get<Totals>('/api/totals', [...q, ...c]),
@@ -266,9 +275,11 @@ export function history(): HistoryView {
     if (data === null) return
     const d = data
     let lists: TopRow[][]
+    let convs: Section[]
     exportBtn.disabled = true
     try {
-      lists = await Promise.all(DIMS.map(async ([dim]) => (await get<{ rows: TopRow[] }>('/api/top', [...d.query, ['dim', dim], ['limit', CSV_ROWS]])).rows))
+      ;[convs, ...lists] = await Promise.all([conversionSections(d.query),
+        ...DIMS.map(async ([dim]) => (await get<{ rows: TopRow[] }>('/api/top', [...d.query, ['dim', dim], ['limit', CSV_ROWS]])).rows)])
     } catch (err) {
       setText(msg, `Could not export: ${err instanceof Error ? err.message : String(err)}`)
       return
@@ -289,6 +300,7 @@ export function history(): HistoryView {
         rows: d.series.map((p, i) => [iso(p.t), p.visitors, p.pageviews, ...(d.previous === null ? [] : [d.previous.points[i] === undefined ? null : iso(d.previous.points[i]?.t ?? 0), d.previous.points[i]?.pageviews ?? null])]) },
       { title: 'Live visitors by state (mean per minute bucket)', header: ['time', 'total', 'reading', 'writing', 'idle'],
         rows: d.samples.map((x) => [iso(x.minute), x.totalMean, x.readingMean, x.writingMean, x.idleMean]) },
+      ...convs,
       ...DIMS.map(([dim, title], i) => {
         const rows = lists[i] ?? []
         const cmp = (r: TopRow): Cell[] => (st.compare === null ? [] : [r.previous ?? 0, r.change ?? null])
@@ -305,6 +317,21 @@ export function history(): HistoryView {
       }),
     ]
     download(`livestats-${d.site}-${isoDate(d.from)}-${isoDate(d.to)}.csv`, toCsv(sections))
+  }
+
+  /** Goals as shown, and the custom events and the property shown, whole (the API's row limit). */
+  async function conversionSections(query: [string, string][]): Promise<Section[]> {
+    const c = conv.shown()
+    const list = async (dim: string): Promise<EventRow[]> => (await get<{ rows: EventRow[] }>('/api/top', [...query, ['dim', dim], ['limit', CSV_ROWS]])).rows
+    const [events, values] = await Promise.all([list('event'), c.key === null ? [] : list(`prop:${c.key}`)])
+    const cmpHead = st.compare === null ? [] : ['compared', 'change_percent']
+    const cmp = (r: EventRow): Cell[] => (st.compare === null ? [] : [r.previous ?? 0, r.change ?? null])
+    return [
+      { title: 'Goals', header: ['goal', 'kind', 'page_or_event', 'props', 'visitors', 'rate', 'conversions'],
+        rows: c.goals.map((g): Cell[] => [g.name, g.kind, g.page ?? g.event ?? '', Object.entries(g.props ?? {}).map(([k, v]) => `${k}=${v}`).join('; '), g.visitors, g.rate, g.conversions]) },
+      { title: 'Custom events', header: ['event', 'events', 'visitors', ...cmpHead], rows: events.map((r): Cell[] => [r.value, r.events, r.visitors, ...cmp(r)]) },
+      ...(c.key === null ? [] : [{ title: `Property ${c.key}`, header: [c.key, 'events', 'visitors', ...cmpHead], rows: values.map((r): Cell[] => [r.value, r.events, r.visitors, ...cmp(r)]) }]),
+    ]
   }
 
   let timer = 0
