@@ -76,8 +76,11 @@ function bump<K>(m: Map<K, number>, k: K, n = 1): void {
   m.set(k, (m.get(k) ?? 0) + n)
 }
 
-/** Appends one batch inside the caller's open transaction (BEGIN … COMMIT is the caller's). */
-export async function appendTx(c: PoolClient, schema: string, events: readonly StoredEvent[]): Promise<AppendResult> {
+/**
+ * Appends one batch inside the caller's open transaction (BEGIN … COMMIT is the caller's). `w` is
+ * the writer shard (0 to PG_SHARDS - 1) whose rollup and site rows this transaction adds to.
+ */
+export async function appendTx(c: PoolClient, schema: string, w: number, events: readonly StoredEvent[]): Promise<AppendResult> {
   const locks: string[] = []
   for (const e of events) {
     if (e.type === 'pageview' && !e.bot && e.visitor !== null) locks.push(visitorLock(schema, e.site, e.visitor))
@@ -128,10 +131,10 @@ export async function appendTx(c: PoolClient, schema: string, events: readonly S
     await book.write(c)
   }
   const visitors = await countSeen(c, seen)
-  await writeSeries(c, series, visitors)
-  await writeTop(c, top)
-  await writeVisitDeltas(c, idx, deltas)
-  await writeSites(c, sites)
+  await writeSeries(c, w, series, visitors)
+  await writeTop(c, w, top)
+  await writeVisitDeltas(c, w, idx, deltas)
+  await writeSites(c, w, sites)
   return { stored, duplicates: events.length - stored, fresh }
 }
 
@@ -147,33 +150,33 @@ async function countSeen(c: PoolClient, seen: Set<string>): Promise<Map<string, 
   return out
 }
 
-async function writeSeries(c: PoolClient, series: Map<string, number>, visitors: Map<string, number>): Promise<void> {
+async function writeSeries(c: PoolClient, w: number, series: Map<string, number>, visitors: Map<string, number>): Promise<void> {
   if (series.size === 0) return
   const keys = [...series.keys()].sort(cmp)
   const parts = keys.map((k) => k.split('\0'))
-  await c.query(`INSERT INTO rollup_series (site, bucket, t, pageviews, visitors)
-    SELECT * FROM unnest($1::text[], $2::smallint[], $3::bigint[], $4::bigint[], $5::bigint[])
-    ON CONFLICT (site, bucket, t) DO UPDATE SET pageviews = rollup_series.pageviews + excluded.pageviews,
+  await c.query(`INSERT INTO rollup_series (site, bucket, t, pageviews, visitors, w)
+    SELECT *, $6::smallint FROM unnest($1::text[], $2::smallint[], $3::bigint[], $4::bigint[], $5::bigint[])
+    ON CONFLICT (site, bucket, t, w) DO UPDATE SET pageviews = rollup_series.pageviews + excluded.pageviews,
     visitors = rollup_series.visitors + excluded.visitors`, [
     parts.map((p) => p[0]), parts.map((p) => Number(p[1])), parts.map((p) => Number(p[2])),
-    keys.map((k) => series.get(k) ?? 0), keys.map((k) => visitors.get(k) ?? 0),
+    keys.map((k) => series.get(k) ?? 0), keys.map((k) => visitors.get(k) ?? 0), w,
   ])
 }
 
-async function writeTop(c: PoolClient, top: Map<string, number>): Promise<void> {
+async function writeTop(c: PoolClient, w: number, top: Map<string, number>): Promise<void> {
   if (top.size === 0) return
   const keys = [...top.keys()].sort(cmp)
   const parts = keys.map((k) => k.split('\0'))
-  await c.query(`INSERT INTO rollup_top (site, dim, t, value, pageviews)
-    SELECT * FROM unnest($1::text[], $2::smallint[], $3::bigint[], $4::text[], $5::bigint[])
-    ON CONFLICT (site, dim, t, value) DO UPDATE SET pageviews = rollup_top.pageviews + excluded.pageviews`, [
+  await c.query(`INSERT INTO rollup_top (site, dim, t, value, pageviews, w)
+    SELECT *, $6::smallint FROM unnest($1::text[], $2::smallint[], $3::bigint[], $4::text[], $5::bigint[])
+    ON CONFLICT (site, dim, t, value, w) DO UPDATE SET pageviews = rollup_top.pageviews + excluded.pageviews`, [
     parts.map((p) => p[0]), parts.map((p) => Number(p[1])), parts.map((p) => Number(p[2])),
-    parts.map((p) => p.slice(3).join('\0')), keys.map((k) => top.get(k) ?? 0),
+    parts.map((p) => p.slice(3).join('\0')), keys.map((k) => top.get(k) ?? 0), w,
   ])
 }
 
-/** Writes the visit rollup changes, keys sorted. */
-export async function writeVisitDeltas(c: PoolClient, idx: SiteIndex, d: VisitDeltas): Promise<void> {
+/** Writes the visit rollup changes to the rows of shard `w`, keys sorted. */
+export async function writeVisitDeltas(c: PoolClient, w: number, idx: SiteIndex, d: VisitDeltas): Promise<void> {
   const series: { k: string; site: string; g: number; t: number; s: VisitSums }[] = []
   for (const [sid, grans] of d.series) {
     const site = idx.names[sid] as string
@@ -184,15 +187,15 @@ export async function writeVisitDeltas(c: PoolClient, idx: SiteIndex, d: VisitDe
   if (series.length > 0) {
     series.sort((a, b) => cmp(a.k, b.k))
     const col = (f: (s: VisitSums) => number): number[] => series.map((r) => f(r.s))
-    await c.query(`INSERT INTO rollup_visits (site, bucket, t, visits, bounces, pageviews, duration, engaged_visits, engaged_ms, writing_ms)
-      SELECT * FROM unnest($1::text[], $2::smallint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[],
+    await c.query(`INSERT INTO rollup_visits (site, bucket, t, visits, bounces, pageviews, duration, engaged_visits, engaged_ms, writing_ms, w)
+      SELECT *, $11::smallint FROM unnest($1::text[], $2::smallint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[],
         $8::bigint[], $9::bigint[], $10::bigint[])
-      ON CONFLICT (site, bucket, t) DO UPDATE SET visits = rollup_visits.visits + excluded.visits,
+      ON CONFLICT (site, bucket, t, w) DO UPDATE SET visits = rollup_visits.visits + excluded.visits,
       bounces = rollup_visits.bounces + excluded.bounces, pageviews = rollup_visits.pageviews + excluded.pageviews,
       duration = rollup_visits.duration + excluded.duration, engaged_visits = rollup_visits.engaged_visits + excluded.engaged_visits,
       engaged_ms = rollup_visits.engaged_ms + excluded.engaged_ms, writing_ms = rollup_visits.writing_ms + excluded.writing_ms`, [
       series.map((r) => r.site), series.map((r) => r.g), series.map((r) => r.t), col((s) => s.visits), col((s) => s.bounces),
-      col((s) => s.pageviews), col((s) => s.durationMs), col((s) => s.engagedVisits), col((s) => s.engagedMs), col((s) => s.writingMs),
+      col((s) => s.pageviews), col((s) => s.durationMs), col((s) => s.engagedVisits), col((s) => s.engagedMs), col((s) => s.writingMs), w,
     ])
   }
   const top: { k: string; site: string; dim: number; t: number; value: string; s: VisitSums }[] = []
@@ -210,24 +213,24 @@ export async function writeVisitDeltas(c: PoolClient, idx: SiteIndex, d: VisitDe
   if (top.length > 0) {
     top.sort((a, b) => cmp(a.k, b.k))
     const col = (f: (s: VisitSums) => number): number[] => top.map((r) => f(r.s))
-    await c.query(`INSERT INTO rollup_vtop (site, dim, t, value, visits, bounces, pageviews, duration)
-      SELECT * FROM unnest($1::text[], $2::smallint[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
-      ON CONFLICT (site, dim, t, value) DO UPDATE SET visits = rollup_vtop.visits + excluded.visits,
+    await c.query(`INSERT INTO rollup_vtop (site, dim, t, value, visits, bounces, pageviews, duration, w)
+      SELECT *, $9::smallint FROM unnest($1::text[], $2::smallint[], $3::bigint[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
+      ON CONFLICT (site, dim, t, value, w) DO UPDATE SET visits = rollup_vtop.visits + excluded.visits,
       bounces = rollup_vtop.bounces + excluded.bounces, pageviews = rollup_vtop.pageviews + excluded.pageviews,
       duration = rollup_vtop.duration + excluded.duration`, [
       top.map((r) => r.site), top.map((r) => r.dim), top.map((r) => r.t), top.map((r) => r.value), col((s) => s.visits),
-      col((s) => s.bounces), col((s) => s.pageviews), col((s) => s.durationMs),
+      col((s) => s.bounces), col((s) => s.pageviews), col((s) => s.durationMs), w,
     ])
   }
 }
 
-async function writeSites(c: PoolClient, sites: Map<string, { first: number; last: number }>): Promise<void> {
+async function writeSites(c: PoolClient, w: number, sites: Map<string, { first: number; last: number }>): Promise<void> {
   if (sites.size === 0) return
   const names = [...sites.keys()].sort(cmp)
   // only a row whose first or last moves is written (and locked)
-  await c.query(`INSERT INTO sites (name, first, last) SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[])
-    ON CONFLICT (name) DO UPDATE SET first = least(sites.first, excluded.first), last = greatest(sites.last, excluded.last)
+  await c.query(`INSERT INTO sites (name, first, last, w) SELECT *, $4::smallint FROM unnest($1::text[], $2::bigint[], $3::bigint[])
+    ON CONFLICT (name, w) DO UPDATE SET first = least(sites.first, excluded.first), last = greatest(sites.last, excluded.last)
     WHERE excluded.first < sites.first OR excluded.last > sites.last`, [
-    names, names.map((n) => sites.get(n)?.first ?? 0), names.map((n) => sites.get(n)?.last ?? 0),
+    names, names.map((n) => sites.get(n)?.first ?? 0), names.map((n) => sites.get(n)?.last ?? 0), w,
   ])
 }

@@ -113,7 +113,26 @@ const MIGRATIONS: readonly string[] = [
   ALTER TABLE rollup_engaged ADD COLUMN scroll_views bigint NOT NULL DEFAULT 0,
     ADD COLUMN scroll_sum bigint NOT NULL DEFAULT 0;
   `,
+  // 4: rollup rows and site rows per writer shard (`w`, 0-7, summed at read). Every append adds to
+  // the current minute's, hour's and day's rows, the hot pages' and its site's: with one row each,
+  // concurrent appends waited on each other's row locks until COMMIT; a transaction now writes the
+  // rows of its own shard, so up to 8 appends (of any hubs) add to the same figures at once.
+  `
+  ALTER TABLE rollup_series ADD COLUMN w smallint NOT NULL DEFAULT 0;
+  ALTER TABLE rollup_series DROP CONSTRAINT rollup_series_pkey, ADD PRIMARY KEY (site, bucket, t, w);
+  ALTER TABLE rollup_top ADD COLUMN w smallint NOT NULL DEFAULT 0;
+  ALTER TABLE rollup_top DROP CONSTRAINT rollup_top_pkey, ADD PRIMARY KEY (site, dim, t, value, w);
+  ALTER TABLE rollup_visits ADD COLUMN w smallint NOT NULL DEFAULT 0;
+  ALTER TABLE rollup_visits DROP CONSTRAINT rollup_visits_pkey, ADD PRIMARY KEY (site, bucket, t, w);
+  ALTER TABLE rollup_vtop ADD COLUMN w smallint NOT NULL DEFAULT 0;
+  ALTER TABLE rollup_vtop DROP CONSTRAINT rollup_vtop_pkey, ADD PRIMARY KEY (site, dim, t, value, w);
+  ALTER TABLE sites ADD COLUMN w smallint NOT NULL DEFAULT 0;
+  ALTER TABLE sites DROP CONSTRAINT sites_pkey, ADD PRIMARY KEY (name, w);
+  `,
 ]
+
+/** Writer shards of the rollup and site rows (migration 4): a transaction writes the rows of one. */
+export const PG_SHARDS = 8
 
 export const PG_SCHEMA_VERSION = MIGRATIONS.length
 

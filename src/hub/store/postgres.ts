@@ -13,7 +13,7 @@ import { LivestatsError } from '../../protocol/errors'
 import { DIM_CODE } from './rollup'
 import { appendTx, lockVisitors, visitorLock, writeVisitDeltas } from './postgres-append'
 import { PgFiltered } from './postgres-filtered'
-import { migratePg, quoteIdent } from './postgres-schema'
+import { PG_SHARDS, migratePg, quoteIdent } from './postgres-schema'
 import { SiteIndex, visitAt } from './postgres-visits'
 import { BUCKET_MS, BUCKETS, alignRange, coverRange, floorTo, pointsOf } from './time'
 import { compilePage, type GoalSpec } from '../goals/spec'
@@ -84,6 +84,8 @@ export class PostgresStore implements Store {
   readonly schema: string
   private readonly pool: pg.Pool
   private readonly filteredQ: PgFiltered
+  /** The writer shard of the last transaction: appends take turns over PG_SHARDS, from a random start per instance. */
+  private shard = Math.floor(Math.random() * PG_SHARDS)
 
   constructor(url: string, opts: PostgresStoreOptions = {}) {
     const { connectionString, schema } = parsePostgresUrl(url)
@@ -139,7 +141,9 @@ export class PostgresStore implements Store {
 
   async append(events: readonly StoredEvent[]): Promise<AppendResult> {
     if (events.length === 0) return { stored: 0, duplicates: 0, fresh: [] }
-    return this.tx((c) => appendTx(c, this.schema, events))
+    this.shard = (this.shard + 1) % PG_SHARDS
+    const w = this.shard
+    return this.tx((c) => appendTx(c, this.schema, w, events))
   }
 
   async series(range: Range, bucket: Bucket): Promise<SeriesPoint[]> {
@@ -152,8 +156,8 @@ export class PostgresStore implements Store {
       await this.filteredQ.series(range.site, from, size, out, range.filters)
       return out
     }
-    const r = await this.pool.query<{ t: number; pageviews: number; visitors: number }>(`SELECT t, pageviews, visitors
-      FROM rollup_series WHERE site = $1 AND bucket = $2 AND t >= $3 AND t < $4`, [range.site, BUCKETS.indexOf(bucket), from, from + n * size])
+    const r = await this.pool.query<{ t: number; pageviews: number; visitors: number }>(`SELECT t, sum(pageviews) AS pageviews,
+      sum(visitors) AS visitors FROM rollup_series WHERE site = $1 AND bucket = $2 AND t >= $3 AND t < $4 GROUP BY t`, [range.site, BUCKETS.indexOf(bucket), from, from + n * size])
     for (const row of r.rows) {
       const p = out[(row.t - from) / size]
       if (p !== undefined) {
@@ -264,7 +268,7 @@ export class PostgresStore implements Store {
     const pageviews = p.rows[0]?.n ?? 0
     const g = BUCKETS.findIndex((b) => BUCKET_MS[b] === to - from && from % BUCKET_MS[b] === 0)
     if (g >= 0) {
-      const one = await this.pool.query<{ visitors: number }>('SELECT visitors FROM rollup_series WHERE site = $1 AND bucket = $2 AND t = $3',
+      const one = await this.pool.query<{ visitors: number }>('SELECT sum(visitors) AS visitors FROM rollup_series WHERE site = $1 AND bucket = $2 AND t = $3',
         [range.site, g, from])
       return { pageviews, visitors: one.rows[0]?.visitors ?? 0 }
     }
@@ -289,14 +293,14 @@ export class PostgresStore implements Store {
         AND NOT bot AND ts < $2 ORDER BY ts DESC LIMIT $3`, [site, end, limit])
       return r.rows
     }
-    const r = await this.pool.query<FeedRow>(`SELECT f.* FROM sites s CROSS JOIN LATERAL (SELECT ${FEED_COLUMNS} FROM events
+    const r = await this.pool.query<FeedRow>(`SELECT f.* FROM (SELECT DISTINCT name FROM sites) s CROSS JOIN LATERAL (SELECT ${FEED_COLUMNS} FROM events
       WHERE site = s.name AND type = 'pageview' AND NOT bot AND ts < $1 ORDER BY ts DESC LIMIT $2) f ORDER BY f.ts DESC LIMIT $2`, [end, limit])
     return r.rows
   }
 
   async sites(): Promise<{ site: string; first: number; last: number }[]> {
     const r = await this.pool.query<{ site: string; first: number; last: number }>(
-      'SELECT name AS site, first, last FROM sites ORDER BY name COLLATE "C"')
+      'SELECT name AS site, min(first) AS first, max(last) AS last FROM sites GROUP BY name ORDER BY name COLLATE "C"')
     return r.rows
   }
 
@@ -314,7 +318,7 @@ export class PostgresStore implements Store {
    */
   async prune(before: number): Promise<number> {
     let deleted = 0
-    const sites = await this.pool.query<{ name: string }>('SELECT name FROM sites')
+    const sites = await this.pool.query<{ name: string }>('SELECT DISTINCT name FROM sites')
     for (const { name } of sites.rows) {
       await this.pool.query('DELETE FROM visits WHERE site = $1 AND start_ms < $2 AND end_ms < $2', [name, before])
       for (let g = 0; g < BUCKETS.length; g++) {
@@ -400,7 +404,8 @@ export class PostgresStore implements Store {
           keys.map((k) => engagedRows.get(k)?.scrollSum ?? 0),
         ])
       }
-      await writeVisitDeltas(c, idx, deltas)
+      this.shard = (this.shard + 1) % PG_SHARDS
+      await writeVisitDeltas(c, this.shard, idx, deltas)
     })
   }
 
