@@ -38,6 +38,9 @@ Options (each also as an environment variable):
   --caps LIST         caps on live state and /collect sockets, LIVESTATS_CAPS
                       name=value,… (e.g. maxTabsPerIp=5000,idleMs=120000;
                       names and defaults in docs/security.md)
+  --alerts LIST       alert evaluation and webhook retries,    LIVESTATS_ALERTS
+                      name=value,… (e.g. intervalMs=15000,attempts=5;
+                      names and defaults in docs/alerts.md)
   --reset-token       make and print a new read token
   -h, --help          this text
 `
@@ -47,7 +50,7 @@ const FLAGS: Readonly<Record<string, string>> = {
   port: 'port', host: 'host', db: 'store', store: 'store', retention: 'retentionDays', 'key-file': 'keyFile', redis: 'redis', 'redis-prefix': 'redisPrefix',
   'trust-proxy': 'trustProxy', sites: 'sites', 'site-hosts': 'siteHosts', auth: 'auth', 'public-url': 'publicUrl',
   'allowed-hosts': 'allowedHosts', 'allowed-origins': 'allowedOrigins', 'headers-timeout': 'headersTimeoutMs',
-  'request-timeout': 'requestTimeoutMs', geoip: 'geoip', caps: 'caps',
+  'request-timeout': 'requestTimeoutMs', geoip: 'geoip', caps: 'caps', alerts: 'alerts',
 }
 
 export interface ServeArgs {

@@ -8,6 +8,7 @@ import { resolve } from 'node:path'
 import { LivestatsError } from '../protocol/errors'
 import { DEFAULT_LIMITS, type Limits } from '../protocol/limits'
 import { DEFAULT_CAPS, type HubCaps } from './caps'
+import { DEFAULT_ALERTS, type AlertSettings } from './alerts/engine'
 
 export interface Logger {
   info(msg: string, ...rest: unknown[]): void
@@ -82,11 +83,19 @@ export interface HubOptions {
   limits: Limits
   /** Caps on live state and `/collect` sockets (src/hub/caps.ts, docs/security.md). */
   caps: HubCaps
+  /**
+   * Alert evaluation and webhook delivery (docs/alerts.md): `intervalMs`, `attempts`, `retryBaseMs`,
+   * `retryMaxMs`, `timeoutMs`, `maxRules`, `keepDeliveries`. As a string: `name=value,…`.
+   * @default { intervalMs: 15000, attempts: 5, retryBaseMs: 1000, retryMaxMs: 60000, timeoutMs: 10000, maxRules: 100, keepDeliveries: 200 }
+   */
+  alerts: AlertSettings
   logger: Logger
 }
 
 /** What `createHub` and `dashboard` accept: every option is optional; `db` is an alias of `store`. */
-export type HubInput = Partial<Omit<HubOptions, 'limits' | 'caps'>> & { db?: string; limits?: Partial<Limits>; caps?: Partial<HubCaps> }
+export type HubInput = Partial<Omit<HubOptions, 'limits' | 'caps' | 'alerts'>> & {
+  db?: string; limits?: Partial<Limits>; caps?: Partial<HubCaps>; alerts?: Partial<AlertSettings> | string
+}
 
 export type HubConfig = Readonly<Omit<HubOptions, 'keyFile'>> & {
   readonly requireToken: boolean
@@ -169,15 +178,15 @@ function hostName(name: string, v: string): string {
   return u.hostname
 }
 
-/** `caps` as an object (code), or `name=value,…` (a flag or `LIVESTATS_CAPS`). */
-function capsInput(v: unknown): Record<string, unknown> {
+/** `caps` (or `alerts`) as an object (code), or `name=value,…` (a flag or `LIVESTATS_CAPS`). */
+function capsInput(v: unknown, what = 'caps'): Record<string, unknown> {
   if (v === undefined || v === null) return {}
   if (typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>
-  if (typeof v !== 'string') fail('caps must be an object or name=value,…')
+  if (typeof v !== 'string') fail(`${what} must be an object or name=value,…`)
   const out: Record<string, unknown> = {}
   for (const part of v.split(',').map((x) => x.trim()).filter(Boolean)) {
     const eq = part.indexOf('=')
-    if (eq <= 0) fail(`caps entry "${part}" must be name=value`)
+    if (eq <= 0) fail(`${what} entry "${part}" must be name=value`)
     out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim()
   }
   return out
@@ -283,6 +292,7 @@ export const ENV_KEYS: Record<string, keyof HubOptions> = {
   LIVESTATS_GEOIP: 'geoip',
   LIVESTATS_KEY_FILE: 'keyFile',
   LIVESTATS_CAPS: 'caps',
+  LIVESTATS_ALERTS: 'alerts',
 }
 
 /** Options from `LIVESTATS_*` variables (strings; `resolveConfig` validates them). */
@@ -300,7 +310,7 @@ export function resolveConfig(input: Partial<Record<keyof HubOptions, unknown>> 
   const known = new Set<string>([
     'port', 'host', 'store', 'db', 'retentionDays', 'trustProxy', 'auth', 'token', 'sites', 'siteHosts', 'keyFile',
     'feedFullIp', 'maxQueuedRows', 'publicUrl', 'allowedHosts', 'allowedOrigins', 'headersTimeoutMs', 'requestTimeoutMs',
-    'limits', 'caps', 'logger', 'geoip', 'redis', 'redisPrefix',
+    'limits', 'caps', 'logger', 'geoip', 'redis', 'redisPrefix', 'alerts',
   ])
   for (const k of Object.keys(input)) if (!known.has(k)) fail(`unknown option "${k}"`)
   const raw = input as Record<string, unknown>
@@ -347,12 +357,19 @@ export function resolveConfig(input: Partial<Record<keyof HubOptions, unknown>> 
     if (!(k in DEFAULT_CAPS)) fail(`unknown cap "${k}"`)
     caps[k as keyof HubCaps] = int(`caps.${k}`, v, 1, 1 << 30)
   }
+  const alerts: AlertSettings = { ...DEFAULT_ALERTS }
+  const ALERT_MIN: Record<keyof AlertSettings, number> = { intervalMs: 20, attempts: 1, retryBaseMs: 1, retryMaxMs: 1, timeoutMs: 20, maxRules: 1, keepDeliveries: 1 }
+  for (const [k, v] of Object.entries(capsInput(raw.alerts, 'alerts'))) {
+    if (!(k in DEFAULT_ALERTS)) fail(`unknown alerts setting "${k}"`)
+    const key = k as keyof AlertSettings
+    alerts[key] = int(`alerts.${k}`, v, ALERT_MIN[key], key === 'attempts' ? 20 : key === 'maxRules' || key === 'keepDeliveries' ? 10_000 : 86_400_000)
+  }
   const logger = (raw.logger as Logger | undefined) ?? console
   const requireToken = auth === 'on' || (auth === 'auto' && !isLoopbackHost(host))
   return Object.freeze({
     port, host, store, redis, redisPrefix, retentionDays, trustProxy, auth: auth as HubOptions['auth'], token,
     sites: list(raw.sites), siteHosts: siteHosts(raw.siteHosts), keyFile, feedFullIp, maxQueuedRows, geoip, publicUrl, allowedHosts,
-    allowedOrigins, headersTimeoutMs, requestTimeoutMs, limits: Object.freeze(limits), caps: Object.freeze(caps), logger,
+    allowedOrigins, headersTimeoutMs, requestTimeoutMs, limits: Object.freeze(limits), caps: Object.freeze(caps), alerts: Object.freeze(alerts), logger,
     requireToken, storeUrl: url,
   })
 }

@@ -34,6 +34,14 @@ import { setupRoutes } from './api/setup'
 import { goalRoutes } from './api/goals'
 import { GoalRegistry, REFRESH_MS } from './goals/registry'
 import type { LiveCounts } from './presence/types'
+// alerts and sharing (issue 15.4, 15.5)
+import { AlertEngine } from './alerts/engine'
+import { alertRoutes } from './api/alerts'
+import { badgeSite, serveBadge, shareRoutes } from './api/share'
+import type { RouteAccess } from './http/router'
+import { Badges } from './share/badge'
+import { shareRefusal } from './share/scope'
+import { SHARE_TOKEN_PREFIX, ShareTokens, shareHash } from './share/tokens'
 
 const DAY = 86_400_000
 
@@ -77,6 +85,12 @@ export class Hub {
   readonly guard: ReadGuard
   /** Event id → the id readers see in feeds (`/live`, `/api/feed`): one secret per hub process. */
   readonly feedId = feedIds()
+  /** Share links: tokens that read one site (issue 15.5). */
+  readonly shares: ShareTokens
+  /** Public live badges, per site when the operator enabled one (issue 15.5). */
+  readonly badges: Badges
+  /** Alert rules, their evaluation and webhook deliveries (issue 15.4). */
+  readonly alerts: AlertEngine
   /** The token this start generated, to print once; null when none was made. */
   newToken: string | null = null
   private readonly server: Server
@@ -89,10 +103,17 @@ export class Hub {
   private closing: Promise<void> | null = null
   private resetToken = false
   private readonly routeUrls = new Map<string, URL>()
-  /** Why a read is refused, or null: with a token the token decides, without one the `Host` must name this hub. */
-  private readonly readRefusal = (req: IncomingMessage, url: URL): LivestatsError | null => {
-    if (!this.auth.enforced) return this.hostRefusal(req)
-    return this.auth.allows(req, url) ? null : new LivestatsError('LS_ERR_UNAUTHORIZED')
+  /**
+   * Why a read is refused, or null: a share link's token reads its site's routes alone; else with a
+   * token the token decides, without one the `Host` must name this hub; and an admin write must come
+   * from no page or the hub's own (`Origin`).
+   */
+  private readonly readRefusal = (req: IncomingMessage, url: URL, access: RouteAccess): LivestatsError | null => {
+    const share = this.shares.lookup(TokenAuth.fromRequest(req, url))
+    if (share !== null) return shareRefusal(req, url, access, share.site)
+    const no = !this.auth.enforced ? this.hostRefusal(req) : this.auth.allows(req, url) ? null : new LivestatsError('LS_ERR_UNAUTHORIZED')
+    if (no !== null || !access.admin || req.method === 'GET' || req.method === 'HEAD') return no
+    return this.guard.originAllowed(req) ? null : new LivestatsError('LS_ERR_ORIGIN_FORBIDDEN')
   }
 
   constructor(options: HubInput | HubConfig = {}) {
@@ -105,6 +126,7 @@ export class Hub {
     this.goals = new GoalRegistry(this.store)
     this.writer = new BatchWriter(this.store)
     this.hasher = new VisitorHasher(c.keyFile === null ? memorySalts() : saltFile(c.keyFile), this.store)
+    this.shares = new ShareTokens(this.store)
     const trusted = makeTrust(c.trustProxy)
     this.guard = readGuard(c, trusted)
     this.ingest = new Ingest(c, createValidator(c.limits), this.hasher, this.writer, this.metrics)
@@ -144,6 +166,21 @@ export class Hub {
     wireProcessSeries(this) // issue 5.4 / 6: per-process series at /api/processes
     setupRoutes(r, c.publicUrl, () => this.server.address()) // the dashboard's install panel
     goalRoutes(r, this.store, this.goals, (req) => this.guard.originAllowed(req)) // issue 13: goal definitions
+    const presence = this.live.presence
+    this.badges = new Badges(this.store, async (site) => (await presence.countStates(site)).total)
+    this.alerts = new AlertEngine({ store: this.store, presence, settings: c.alerts, logger: c.logger, hubUrl: c.publicUrl })
+    alertRoutes(r, this.alerts, c.alerts)
+    shareRoutes(r, this.shares, this.badges, (hash) => this.live.channel.drop((req) => {
+      try {
+        const t = TokenAuth.fromRequest(req, new URL(req.url ?? '/', 'http://hub'))
+        return t !== null && t.startsWith(SHARE_TOKEN_PREFIX) && shareHash(t) === hash
+      } catch {
+        return false
+      }
+    }))
+    this.starters.push(() => this.shares.load(), () => this.badges.load(), () => this.alerts.load())
+    // closers run newest first: no alert is evaluated once presence starts closing
+    this.closers.push(() => this.alerts.close())
 
     this.server = createServer({
       // set on purpose, not Node's 60 s / 300 s: a slow-headers client is answered 408 and let go
@@ -188,6 +225,8 @@ export class Hub {
     }
     if (this.router.dispatch(req, res, url, this.readRefusal)) return
     if (req.method === 'GET' || req.method === 'HEAD') {
+      const badge = badgeSite(url.pathname)
+      if (badge !== null) return serveBadge(req, res, badge, this.badges)
       const snippet = url.pathname === '/livestats.js' ? this.snippet : url.pathname === '/livestats-extras.js' ? this.snippetExtras : null
       if (snippet !== null) {
         sendAsset(req, res, snippet, { 'access-control-allow-origin': '*' })

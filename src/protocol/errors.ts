@@ -61,6 +61,14 @@ export const ERRORS = {
   LS_ERR_METHOD_NOT_ALLOWED: spec(405, 'Method not allowed on this route'),
   LS_ERR_BAD_QUERY: spec(400, 'Invalid query parameter'),
   LS_ERR_INVALID_GOAL: spec(400, 'Invalid goal or funnel step: a page pattern or a custom event name'),
+  // alerts, badges and share links (issue 15.4, 15.5)
+  LS_ERR_INVALID_ALERT: spec(400, 'Invalid alert rule'),
+  LS_ERR_ALERT_NOT_FOUND: spec(404, 'No alert rule with this id'),
+  LS_ERR_TOO_MANY_ALERTS: spec(409, 'The hub holds as many alert rules as it allows'),
+  LS_ERR_INVALID_SHARE: spec(400, 'Invalid share link or badge request'),
+  LS_ERR_SHARE_NOT_FOUND: spec(404, 'No share link with this id'),
+  LS_ERR_SHARE_FORBIDDEN: spec(403, 'A share link reads only its own site, and writes nothing'),
+  LS_ERR_BADGE_OFF: spec(404, 'No live badge is enabled for this site'),
   // hub state
   LS_ERR_SHUTTING_DOWN: spec(503, 'Hub is shutting down', 1001),
   LS_ERR_STORE_UNAVAILABLE: spec(503, 'Store could not commit the batch'),

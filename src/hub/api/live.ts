@@ -11,7 +11,7 @@ import type { Presence } from '../presence/types'
 import * as p from './params'
 
 export function liveRoutes(router: Router, presence: Presence): void {
-  const read = { auth: true }
+  const read = { auth: true, share: 'site' } as const
   const noStore = { 'cache-control': 'no-store' }
   router.on('GET', '/api/live', async (_req, res, url) => {
     const c = await presence.countStates(p.site(url.searchParams))

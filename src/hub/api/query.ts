@@ -30,8 +30,9 @@ const GEO_DIMS: ReadonlySet<Dimension> = new Set(['country', 'region', 'city'])
  * `geo` is the IP database countries come from (null when lookups are off).
  */
 export function queryRoutes(router: Router, store: Store, feedId: (id: string) => string, geo: GeoSource | null): void {
-  const read = { auth: true }
-  router.on('GET', '/api/sites', async (_req, res) => json(res, 200, { sites: await store.sites() }), read)
+  // a share link reads these for its site alone (share/scope.ts); /api/sites names every site: not for it
+  const read = { auth: true, share: 'site' } as const
+  router.on('GET', '/api/sites', async (_req, res) => json(res, 200, { sites: await store.sites() }), { auth: true })
 
   /** Totals of a range: page views and visitors, and the visits that started in it. */
   const totalsOf = async (r: Range): Promise<Figures> => {
@@ -103,7 +104,7 @@ export function queryRoutes(router: Router, store: Store, feedId: (id: string) =
   // the IP database countries come from: the dashboard shows its licence notice
   router.on('GET', '/api/geo', (_req, res) => json(res, 200, geo === null
     ? { enabled: false, type: null, built: null, cities: false, attribution: null }
-    : { enabled: true, type: geo.type, built: geo.built, cities: geo.cities, attribution: geo.attribution }), read)
+    : { enabled: true, type: geo.type, built: geo.built, cities: geo.cities, attribution: geo.attribution }), { auth: true, share: 'hub' })
 
   router.on('GET', '/api/feed', async (_req, res, url) => {
     const q = url.searchParams

@@ -42,6 +42,12 @@ export interface LiveChannelOptions {
    * @default feedIds(): a keyed hash under a secret made when the channel is created
    */
   feedId?: (id: string) => string
+  /**
+   * True for a dashboard that may see its one site alone (a share link, issue 15.5): it gets no
+   * processes (they belong to apps, not sites), no other site's name (`hello`, `site` frames).
+   * Asked once per connection. @default no dashboard is scoped
+   */
+  scoped?: (req: IncomingMessage) => boolean
   /** @default console.error */
   onError?: (err: unknown) => void
 }
@@ -51,6 +57,8 @@ export interface LiveChannel {
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url?: URL): void
   /** Dashboards connected now. */
   readonly clients: number
+  /** Closes the dashboards whose upgrade request `match` picks (a revoked share link), with LS_ERR_UNAUTHORIZED. */
+  drop(match: (req: IncomingMessage) => boolean): void
   /** Closes every dashboard (1001) and stops listening to the bus. */
   close(): Promise<void>
 }
@@ -81,7 +89,7 @@ export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
   const unsubscribeSites = bus.subscribe(channels.sites, (m) => {
     if (m.type !== 'site-seen') return
     const frame = JSON.stringify({ type: 'site', site: m.site, at: m.at })
-    for (const c of all) if (c.ws.readyState === c.ws.OPEN && c.ws.bufferedAmount < limits.maxBufferedBytes) c.ws.send(frame)
+    for (const c of all) if (!c.scoped && c.ws.readyState === c.ws.OPEN && c.ws.bufferedAmount < limits.maxBufferedBytes) c.ws.send(frame)
   })
 
   const pinger = setInterval(() => {
@@ -137,7 +145,7 @@ export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
     const generation = c.beginSync()
     try {
       const recent = opts.recent ? (await opts.recent(site)).map((m) => opaqueFeed(m, feedId)) : []
-      const processes = await presence.processes()
+      const processes = c.scoped ? [] : await presence.processes()
       const snap = await presence.snapshot(site)
       if (c.generation !== generation || c.ws.readyState !== c.ws.OPEN) return
       const msg: SnapshotMessage = { type: 'snapshot', ...snap, processes, recent }
@@ -156,7 +164,7 @@ export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
   }
 
   function onConnection(ws: WebSocket, req: IncomingMessage, site: string | null): void {
-    const c = new LiveClient(ws, req, limits, (x) => void sync(x))
+    const c = new LiveClient(ws, req, limits, (x) => void sync(x), opts.scoped?.(req) ?? false)
     all.add(c)
     ws.on('pong', () => { c.alive = true })
     ws.on('message', (data) => {
@@ -171,6 +179,7 @@ export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
       all.delete(c)
     })
     if (site !== null) joinStream(c, site)
+    else if (c.scoped) closeWith(ws, new LivestatsError('LS_ERR_SHARE_FORBIDDEN', 'A share link opens /live?site= for its own site'))
     else presence.sites().then((sites) => send(ws, { type: 'hello', v: 1, sites }), onError)
   }
 
@@ -220,6 +229,9 @@ export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
     },
     get clients() {
       return all.size
+    },
+    drop(match) {
+      for (const c of all) if (match(c.req)) closeWith(c.ws, new LivestatsError('LS_ERR_UNAUTHORIZED'))
     },
     close() {
       closed = true

@@ -31,6 +31,8 @@ export class LiveClient {
     private readonly limits: LiveLimits,
     /** Asks the channel for a fresh snapshot. */
     private readonly resync: (client: LiveClient) => void,
+    /** Sees its one site alone (a share link): diffs reach it without processes. */
+    readonly scoped = false,
   ) {}
 
   /**

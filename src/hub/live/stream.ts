@@ -111,7 +111,19 @@ export class SiteStream {
     if (p.processes.size > 0) d.processes = [...p.processes.values()]
     if (p.gone.size > 0) d.processesGone = [...p.gone]
     const frame = Buffer.from(JSON.stringify(d))
-    for (const c of this.clients) c.deliver(frame, p.seq)
+    // a share link's dashboard sees the site, not the apps: the same diff without processes, made once
+    let bare: Buffer | null = null
+    for (const c of this.clients) {
+      if (c.scoped && (d.processes !== undefined || d.processesGone !== undefined)) {
+        if (bare === null) {
+          const { processes: _p, processesGone: _g, ...rest } = d
+          bare = Buffer.from(JSON.stringify(rest))
+        }
+        c.deliver(bare, p.seq)
+      } else {
+        c.deliver(frame, p.seq)
+      }
+    }
     // measured after the sends, so the 25 ms hold between what each dashboard receives
     this.lastFlush = performance.now()
   }

@@ -6,6 +6,7 @@
  */
 import type { Hub } from '../hub'
 import { LivestatsError } from '../../protocol/errors'
+import { TokenAuth } from '../api/auth'
 import { liveRoutes } from '../api/live'
 import { MemoryBus } from '../bus/memory'
 import { RedisBus } from '../bus/redis'
@@ -27,7 +28,7 @@ export interface LiveParts {
   channel: LiveChannel
 }
 
-type Seams = Pick<Hub, 'config' | 'store' | 'auth' | 'guard' | 'hostRefusal' | 'router' | 'ingest' | 'upgrades' | 'gauges' | 'closers' | 'starters' | 'feedId' | 'metrics' | 'goals'>
+type Seams = Pick<Hub, 'config' | 'store' | 'auth' | 'guard' | 'hostRefusal' | 'router' | 'ingest' | 'upgrades' | 'gauges' | 'closers' | 'starters' | 'feedId' | 'metrics' | 'goals' | 'shares'>
 
 /** How long `listen()` waits for Redis before the hub starts counting its own tabs only, ms. */
 const REDIS_START_WAIT_MS = 3000
@@ -65,9 +66,20 @@ export function wireLive(hub: Seams): LiveParts {
   const feed = feedListener(bus, { fullIp: config.feedFullIp, reached: (row) => hub.goals.reached(row) })
   const channel = createLiveChannel({
     presence, bus,
-    authorize: (req) => {
+    authorize: (req, site) => {
       try {
-        return hub.auth.allows(req, new URL(req.url ?? '/', 'http://hub'))
+        const url = new URL(req.url ?? '/', 'http://hub')
+        // a share link watches its own site, and only with the site named
+        const share = hub.shares.lookup(TokenAuth.fromRequest(req, url))
+        if (share !== null) return site === share.site
+        return hub.auth.allows(req, url)
+      } catch {
+        return false
+      }
+    },
+    scoped: (req) => {
+      try {
+        return hub.shares.lookup(TokenAuth.fromRequest(req, new URL(req.url ?? '/', 'http://hub'))) !== null
       } catch {
         return false
       }
