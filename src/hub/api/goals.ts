@@ -43,7 +43,8 @@ function body(req: IncomingMessage): Promise<unknown> {
 }
 
 export function goalRoutes(router: Router, store: Store, goals: GoalRegistry, originAllowed: (req: IncomingMessage) => boolean): void {
-  const read = { auth: true }
+  // a share link reads its site's goals and conversions (GET only: share/scope.ts refuses its writes)
+  const read = { auth: true, share: 'site' } as const
   router.on('GET', '/api/conversions', async (_req, res, url) => {
     const r = p.range(url.searchParams)
     const list = await goals.list(r.site)
