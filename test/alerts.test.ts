@@ -346,7 +346,7 @@ describe('job, lag and down alerts from a real tracker process', () => {
     for (const [k, rule] of Object.entries({
       stuck: { kind: 'stuck', app: 'worker', job: 'import', threshold: 1, for: 0 },
       failed: { kind: 'failed', app: 'worker', threshold: 50, minCount: 2, for: 0 },
-      lag: { kind: 'lag', app: 'worker', threshold: 40, for: 0 },
+      lag: { kind: 'lag', app: 'worker', threshold: 40, for: 0.5 },
       down: { kind: 'down', app: 'worker', for: 0.3 },
     })) {
       const r = await api(t, 'POST', '/api/alerts', { ...rule, name: k, webhook: rx.url })
@@ -356,16 +356,20 @@ describe('job, lag and down alerts from a real tracker process', () => {
     await until('down fires while no worker ever linked', () => rx.got.some((g) => g.body.status === 'firing' && (g.body.rule as { name: string }).name === 'down'))
     const file = path.join(dir, 'worker.mjs')
     writeFileSync(file, `import { tracker } from ${JSON.stringify(ENTRY)}
-const t = tracker({ name: 'worker', hub: ${JSON.stringify(t.url)}, interval: 100 }, { warn() {} })
+const t = tracker({ name: 'worker', hub: ${JSON.stringify(t.url)}, interval: 300 }, { warn() {} })
 t.job.start('import')                                  // never stops: stuck
 for (let i = 0; i < 3; i++) t.job.start('mail').stop(new Error('smtp down'))  // 3 of 3 failed
-setInterval(() => { const end = Date.now() + 120; while (Date.now() < end) {} }, 150)  // blocks the loop: lag
+setInterval(() => { const end = Date.now() + 200; while (Date.now() < end) {} }, 220)  // blocks the loop: lag in every sample
 `)
     child = spawn(process.execPath, ['--import', 'tsx', file], { cwd: path.resolve(__dirname, '..'), stdio: 'ignore' })
     const firing = (name: string) => rx.got.filter((g) => g.body.status === 'firing' && (g.body.rule as { name: string }).name === name)
     const resolved = (name: string) => rx.got.filter((g) => g.body.status === 'resolved' && (g.body.rule as { name: string }).name === name)
     await until('down resolves once the worker links', () => resolved('down').length === 1, 20_000)
     await until('stuck, failed and lag fire', () => firing('stuck').length === 1 && firing('failed').length === 1 && firing('lag').length === 1, 20_000)
+      .catch(async (e: unknown) => {
+        const procs = await (await fetch(`${t.url}/api/live/processes`).catch(() => null))?.text()
+        throw new Error(`${String(e)}; got ${JSON.stringify(rx.got.map((g) => [g.body.status, (g.body.rule as { name: string }).name, g.body.summary]))}; ${procs ?? ''}`)
+      })
     assert.match(String(firing('stuck')[0]?.body.summary), /^job import on .+ of worker running for \d+ s \(stuck past 1 s\)$/)
     assert.equal(firing('failed')[0]?.body.value, 100)
     assert.match(String(firing('failed')[0]?.body.summary), /^3 of 3 jobs of worker failed in the last minute/)
