@@ -64,8 +64,9 @@ themeBtn.addEventListener('click', () => {
   applyTheme(theme)
   themeText()
   hist.restyle()
+  svc.restyle()
 })
-matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => { if (theme === 'auto') { applyTheme('auto'); hist.restyle() } })
+matchMedia('(prefers-color-scheme: dark)').addEventListener('change', () => { if (theme === 'auto') { applyTheme('auto'); hist.restyle(); svc.restyle() } })
 themeText()
 
 const main = h('main', { id: 'main' }, ...VIEWS.map(([v]) => {

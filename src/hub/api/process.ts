@@ -11,9 +11,11 @@ import type { Ingest } from '../ingest/pipeline'
 import { KEEP_MINUTES, MINUTE } from '../process/buckets'
 import { ProcessSeriesStore } from '../process/series'
 import { METRICS_FRESH_MS, serviceGauges } from '../process/prometheus'
+import { foldHistory, historyRange } from '../process/history'
 import type { Store } from '../store/types'
 
 export { ProcessSeriesStore, type ProcessPoint, type ProcessSeries } from '../process/series'
+export type { HistoryPoint, ProcessHistory } from '../process/history'
 
 function rangeOf(q: URLSearchParams, now: number): { from: number; to: number } {
   const r = q.get('range') ?? '1h'
@@ -56,6 +58,14 @@ export function wireProcessSeries(hub: {
     const now = Date.now()
     const { from, to } = rangeOf(url.searchParams, now)
     json(res, 200, { from, to, processes: store.query(from, to, url.searchParams.get('app')) })
+  }, { auth: true })
+  // issue 15.2: 1 h, 24 h or 7 d of stored minutes, in steps of 1, 5 or 60 minutes
+  hub.router.on('GET', '/api/processes/history', async (_req, res, url) => {
+    const now = Date.now()
+    const { range, from, to, step } = historyRange(url.searchParams.get('range'), now)
+    await store.persist()
+    const rows = await hub.store.processMinutes(from, to)
+    json(res, 200, { range, from, to, step, processes: foldHistory(rows, step, now, url.searchParams.get('app')) })
   }, { auth: true })
   return store
 }

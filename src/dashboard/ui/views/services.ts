@@ -16,6 +16,7 @@ import { h, markOverflow, replace, setText } from '../dom'
 import { bytes, clock, duration, int, ms, num, shortMs } from '../format'
 import type { LiveClient, LiveState } from '../live'
 import { Sparkline } from '../spark'
+import { servicesHistory } from './services-history'
 import type { HttpFigures, JobStats, ProcessPoint, ProcessSeries, ProcessView, RouteStats } from '../types'
 
 /** A running job is stuck past this age, or past 3 × its name's p99 when that is longer. */
@@ -76,6 +77,8 @@ interface Entry {
 export interface ServicesView {
   el: HTMLElement
   show(visible: boolean): void
+  /** Redraws the history charts in the current theme's colours. */
+  restyle(): void
 }
 
 export function services(live: LiveClient): ServicesView {
@@ -85,7 +88,8 @@ export function services(live: LiveClient): ServicesView {
   const folded = h('details', { class: 'panel folded', hidden: true }, foldedSummary, foldedList)
   const empty = h('p', { class: 'empty' }, 'No tracked process yet. Call tracker({ name, hub }) in a Node service, or dashboard({ urls }) to dial one.')
   const msg = h('p', { class: 'muted', role: 'status' })
-  const el = h('section', { class: 'services', 'aria-label': 'Services' }, msg, empty, list, folded)
+  const history = servicesHistory()
+  const el = h('section', { class: 'services', 'aria-label': 'Services' }, msg, empty, list, folded, history.el)
   let series = new Map<string, ProcessSeries>()
   let visible = false
   let tick = 0
@@ -307,11 +311,13 @@ export function services(live: LiveClient): ServicesView {
   })
   return {
     el,
+    restyle: () => history.restyle(),
     show(v) {
       visible = v
       clearInterval(tick)
       if (!v) return
       void load()
+      void history.load()
       // not a poll: redraws running jobs' ages and "since" between pushes, from what is already here
       tick = window.setInterval(() => render(live.state), 1_000)
     },
