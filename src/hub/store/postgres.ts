@@ -33,9 +33,12 @@ export interface PostgresStoreOptions {
   connectTimeoutMs?: number
   /** A statement running longer than this is cancelled, ms. @default 30000 */
   statementTimeoutMs?: number
+  /** Raw events deleted per prune statement (each its own transaction). @default 5000 */
+  pruneChunk?: number
 }
 
 const MAX_LIMIT = 10_000
+const STORED_TYPES: readonly StoredEvent['type'][] = ['pageview', 'event', 'leave', 'bytes', 'db', 'job', 'process']
 const NO_END = Number.MAX_SAFE_INTEGER
 const HOUR = BUCKET_MS.hour
 const FEED_COLUMNS = 'id, ts, site, path, host, title, referrer, browser, os, device, country'
@@ -86,6 +89,7 @@ export class PostgresStore implements Store {
   private readonly filteredQ: PgFiltered
   /** The writer shard of the last transaction: appends take turns over PG_SHARDS, from a random start per instance. */
   private shard = Math.floor(Math.random() * PG_SHARDS)
+  private readonly pruneChunk: number
 
   constructor(url: string, opts: PostgresStoreOptions = {}) {
     const { connectionString, schema } = parsePostgresUrl(url)
@@ -102,6 +106,7 @@ export class PostgresStore implements Store {
     // an idle connection that dies (PostgreSQL restarted) must not crash the hub; the next query reconnects
     this.pool.on('error', ignore)
     this.filteredQ = new PgFiltered(this.pool)
+    this.pruneChunk = Math.max(1, Math.floor(opts.pruneChunk ?? 5000))
   }
 
   async init(): Promise<void> {
@@ -314,7 +319,7 @@ export class PostgresStore implements Store {
   /**
    * Deletes raw events older than `before`, visits that ended before it (a visit goes with its
    * last page view), and the `visitor_seen` rows of buckets that ended by then. Rollups stay. One
-   * statement per table and site, each its own transaction, so appends interleave.
+   * statement per table and site, the raw events in chunks of `pruneChunk`, each its own transaction.
    */
   async prune(before: number): Promise<number> {
     let deleted = 0
@@ -325,8 +330,17 @@ export class PostgresStore implements Store {
         const size = BUCKET_MS[BUCKETS[g] as Bucket]
         await this.pool.query('DELETE FROM visitor_seen WHERE site = $1 AND bucket = $2 AND t <= $3', [name, g, before - size])
       }
-      const r = await this.pool.query('DELETE FROM events WHERE site = $1 AND ts < $2', [name, before])
-      deleted += r.rowCount ?? 0
+      // in chunks through the (site, type, ts) index, each its own short transaction: a prune of
+      // months never holds one long transaction (nor runs into statement_timeout)
+      for (const type of STORED_TYPES) {
+        for (;;) {
+          const r = await this.pool.query(`DELETE FROM events WHERE ctid = ANY(ARRAY(SELECT ctid FROM events
+            WHERE site = $1 AND type = $2 AND ts < $3 LIMIT $4))`, [name, type, before, this.pruneChunk])
+          const n = r.rowCount ?? 0
+          deleted += n
+          if (n < this.pruneChunk) break
+        }
+      }
     }
     return deleted
   }
