@@ -1,5 +1,5 @@
 /**
- * Schema 11 (custom event properties, issue 13.1) on a file an earlier Livestats left: the
+ * Schema 12 (custom event properties, issue 13.1) on a file an earlier Livestats left: the
  * migration fills the property rows from the custom events already stored, so breakdowns, filters
  * and event goals answer the same as for events stored after it.
  */
@@ -10,13 +10,25 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { createSqliteStore } from '../src/hub/store/sqlite'
-import { SCHEMA_VERSION } from '../src/hub/store/sqlite-schema'
+import { Dict } from '../src/hub/store/sqlite-dict'
+import { propsMigration } from '../src/hub/store/sqlite-props'
+import { SCHEMA_VERSION, migrate } from '../src/hub/store/sqlite-schema'
 import { pageview } from './helpers/store-contract'
 
 const T0 = Date.UTC(2025, 0, 15, 10)
 const range = { site: 'm.test', from: T0, to: T0 + 3_600_000 }
 
-test('schema 11 fills the property rows from stored custom events', async () => {
+// the migration list runs propsMigration: a file migrated from nothing has the table
+const MIGRATIONS_INCLUDE_PROPS = ((): boolean => {
+  const db = new Database(':memory:')
+  try {
+    return migrate(db) === SCHEMA_VERSION && db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'cp'").get() !== undefined
+  } finally {
+    db.close()
+  }
+})()
+
+test('the property migration fills the property rows from stored custom events', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'livestats-props-'))
   const file = join(dir, 'a.db')
   try {
@@ -37,9 +49,11 @@ test('schema 11 fills the property rows from stored custom events', async () => 
       [{ visitors: 1, conversions: 1 }],
     ])
     await s.close()
-    // as schema 10 left it: no property table
+    // as the schema before it left the file: no property table; then the migration itself
     const db = new Database(file)
-    db.exec(`DROP TABLE cp; UPDATE meta SET value = '${SCHEMA_VERSION - 1}' WHERE key = 'schema_version'`)
+    db.exec('DROP TABLE cp')
+    assert.equal(MIGRATIONS_INCLUDE_PROPS, true)
+    db.transaction(() => propsMigration(db, new Dict(db)))()
     db.close()
     s = createSqliteStore(file)
     await s.init()
