@@ -191,7 +191,7 @@ describe('dashboard in Chromium against a real hub', { skip: chromiumMissing() }
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()])
     const csv = readFileSync(await download.path(), 'utf8')
     assert.match(csv, /^Livestats board\.test /)
-    assert.match(csv, /Top pages\r\npage,pageviews,engaged_views,engaged_ms_per_view,writing_share\r\n/)
+    assert.match(csv, /Top pages\r\npage,pageviews,engaged_views,engaged_ms_per_view,writing_share,scroll_views,scroll_depth_percent\r\n/)
     assert.match(csv, /Entry pages\r\nentry_page,visits,bounces,pageviews,duration_ms\r\n/)
     assert.match(csv, /\/docs/)
     assert.match(csv, /Live visitors by state/)

@@ -18,7 +18,7 @@ import { join } from 'node:path'
 import Database from 'better-sqlite3'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { CHROME_UA, startHub, type TestHub } from '../helpers/hub'
-import { ARGS } from '../helpers/browser'
+import { ARGS, buildIfMissing } from '../helpers/browser'
 import { CHROMIUM_PATH, chromiumMissing } from '../helpers/services'
 import type { WebEvent } from '../../src/protocol/schema'
 import { sleep, until } from '../helpers/wait'
@@ -91,6 +91,7 @@ describe('snippet extras in Chromium against a real hub', { skip: chromiumMissin
     // both builds, as the hub serves them
     const r = spawnSync(process.execPath, ['scripts/build-snippet.mjs'], { stdio: 'inherit' })
     assert.equal(r.status, 0, 'scripts/build-snippet.mjs failed')
+    buildIfMissing() // the dashboard, for History's Scroll column
     t = await startHub()
     t.hub.ingest.listeners.unshift({
       accept(item, client) {
@@ -265,7 +266,7 @@ describe('snippet extras in Chromium against a real hub', { skip: chromiumMissin
     await until('the second page view', () => of(site, 'pageview').length === 2)
     await page2.evaluate(() => scrollTo(0, 1800))
     await sleep(200)
-    await page2.close() // closing the tab leaves too
+    await page2.close() // closing the tab leaves too (the context stays for the dashboard below)
     await until('the second leave', () => of(site, 'leave').length === 2)
 
     const row = await until('both depths stored', async () => {
@@ -284,6 +285,11 @@ describe('snippet extras in Chromium against a real hub', { skip: chromiumMissin
     } finally {
       db.close()
     }
+    // History's Top pages shows the same figure in its Scroll column
+    const board = await context.newPage()
+    await board.goto(`${t.url}/?site=${site}&range=24h#history`)
+    const cell = board.locator('.top-list[data-dim=page] tbody tr', { hasText: '/page.html' }).locator('td.scroll')
+    await until('the Scroll column', async () => (await cell.textContent()) === '75%', 10_000)
   })
 
   it('scroll depth on an SPA: each route keeps its own deepest point', async () => {

@@ -63,6 +63,9 @@ export interface TopRow {
   engagedViews?: number
   engagedMs?: number
   writingShare?: number | null
+  /** Pages with scroll depth (livestats-extras.js): page views that reported one, their mean deepest point, percent. */
+  scrollViews?: number
+  scrollDepth?: number
   /** With compare: the earlier period's count and the change in percent. */
   previous?: number
   change?: number | null

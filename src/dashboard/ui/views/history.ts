@@ -162,7 +162,8 @@ export function history(): HistoryView {
     const body = h('tbody')
     const note = h('p', { class: 'muted note' })
     const engaged = dim === 'page' ? h('th', { scope: 'col', class: 'engaged', title: 'Mean engaged time (reading + writing) per measured page view, and the share spent writing' }, 'Engaged') : null
-    const head = h('tr', null, h('th', { scope: 'col' }, 'Value'), engaged, h('th', { scope: 'col', class: 'n' }, VISIT_DIMS.has(dim) ? 'Visits' : 'Views'))
+    const scroll = dim === 'page' ? h('th', { scope: 'col', class: 'scroll', title: 'Mean scroll depth: how far down the page each page view that reported one got (livestats-extras.js, data-scroll)' }, 'Scroll') : null
+    const head = h('tr', null, h('th', { scope: 'col' }, 'Value'), engaged, scroll, h('th', { scope: 'col', class: 'n' }, VISIT_DIMS.has(dim) ? 'Visits' : 'Views'))
     const box = h('section', { class: 'panel top-list', 'aria-label': title, 'data-dim': dim },
       h('h3', null, title), h('table', null, h('thead', null, head), body), dim === 'country' && note)
     return { dim, title, body, box, note }
@@ -259,11 +260,12 @@ export function history(): HistoryView {
       const rows = d.tops[t.dim] ?? []
       const count = (r: TopRow): number => (VISIT_DIMS.has(t.dim) ? r.visits ?? 0 : r.pageviews)
       const max = Math.max(1, ...rows.map(count))
-      const cols = t.dim === 'page' ? 3 : 2
+      const cols = t.dim === 'page' ? 4 : 2
       if (rows.length === 0) replace(t.body, h('tr', null, h('td', { class: 'muted', colspan: cols }, 'No data in this range')))
       else replace(t.body, ...rows.map((r) => h('tr', null,
         h('td', { class: 'path' }, filterButton(t.dim, r.value), bar(count(r) / max)),
         t.dim === 'page' && h('td', { class: 'engaged' }, engagedText(r)),
+        t.dim === 'page' && h('td', { class: 'scroll' }, r.scrollDepth === undefined ? '–' : `${Math.round(r.scrollDepth)}%`),
         h('td', { class: 'n' }, int(count(r)), r.change !== undefined && h('span', { class: 'row-delta' }, ` ${changeText(r.change)}`)))))
       if (t.dim === 'country') replace(t.note, attributionLink(d.attribution))
       t.box.hidden = rows.length === 0 && ONLY_WITH_DATA.has(t.dim)
@@ -310,8 +312,9 @@ export function history(): HistoryView {
             rows: rows.map((r): Cell[] => [r.value, r.visits ?? 0, r.bounces ?? 0, r.pageviews, r.durationMs ?? 0, ...cmp(r)]) }
         }
         if (dim === 'page') {
-          return { title, header: [dim, 'pageviews', 'engaged_views', 'engaged_ms_per_view', 'writing_share', ...cmpHead],
-            rows: rows.map((r): Cell[] => [r.value, r.pageviews, r.engagedViews ?? 0, r.engagedMs ?? null, r.writingShare ?? null, ...cmp(r)]) }
+          return { title, header: [dim, 'pageviews', 'engaged_views', 'engaged_ms_per_view', 'writing_share', 'scroll_views', 'scroll_depth_percent', ...cmpHead],
+            rows: rows.map((r): Cell[] => [r.value, r.pageviews, r.engagedViews ?? 0, r.engagedMs ?? null, r.writingShare ?? null,
+              r.scrollViews ?? 0, r.scrollDepth ?? null, ...cmp(r)]) }
         }
         return { title, header: [dim, 'pageviews', ...cmpHead], rows: rows.map((r): Cell[] => [r.value, r.pageviews, ...cmp(r)]) }
       }),
