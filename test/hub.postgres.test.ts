@@ -111,7 +111,8 @@ describe('hub on PostgreSQL', { skip }, () => {
       assert.equal((await getJson(base, '/healthz')).status, 'ok')
       // reads that need PostgreSQL fail with a status, not a crash
       const read = await fetch(`${base}/api/totals?site=${SITE}&from=0&to=1`)
-      assert.ok(read.status >= 500, `read during the outage: ${read.status}`)
+      assert.equal(read.status, 503)
+      assert.equal(((await read.json()) as { code: string }).code, 'LS_ERR_STORE_UNAVAILABLE')
 
       proxy.restore()
       // the sources resend what was not acknowledged (and the HTTP source resends twice)

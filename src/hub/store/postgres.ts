@@ -55,6 +55,21 @@ const types = {
 /** The query that was running fails with the same error, and the caller handles that one. */
 function ignore(): void {}
 
+/**
+ * PostgreSQL unreachable (a socket error, a connect timeout, a dropped connection, SQLSTATE class 08,
+ * a shutdown 57P01-57P03, too many connections 53300) becomes LS_ERR_STORE_UNAVAILABLE (503, "try
+ * later"); an error in a statement stays what it is.
+ */
+export function storeError(err: unknown): unknown {
+  if (err instanceof LivestatsError) return err
+  const code = (err as { code?: unknown } | null)?.code
+  const sqlState = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : null
+  if (sqlState === null || sqlState.startsWith('08') || /^57P0[123]$/.test(sqlState) || sqlState === '53300') {
+    return new LivestatsError('LS_ERR_STORE_UNAVAILABLE', `PostgreSQL is unavailable: ${(err as Error | null)?.message ?? String(err)}`)
+  }
+  return err
+}
+
 function filtered(range: Range): range is Range & { filters: readonly Filter[] } {
   return range.filters !== undefined && range.filters.length > 0
 }
@@ -105,6 +120,11 @@ export class PostgresStore implements Store {
     })
     // an idle connection that dies (PostgreSQL restarted) must not crash the hub; the next query reconnects
     this.pool.on('error', ignore)
+    // every read goes through pool.query: an outage answers 503 with the store's code, not 500
+    const query = this.pool.query.bind(this.pool) as (text: string, values?: unknown[]) => Promise<pg.QueryResult>
+    this.pool.query = ((text: string, values?: unknown[]) => query(text, values).catch((err: unknown) => {
+      throw storeError(err)
+    })) as typeof this.pool.query
     this.filteredQ = new PgFiltered(this.pool)
     this.pruneChunk = Math.max(1, Math.floor(opts.pruneChunk ?? 5000))
   }
@@ -122,7 +142,9 @@ export class PostgresStore implements Store {
 
   /** Runs `body` in a transaction on one connection; resolves after COMMIT returned. */
   private async tx<T>(body: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    const c = await this.pool.connect()
+    const c = await this.pool.connect().catch((err: unknown) => {
+      throw storeError(err)
+    })
     // a connection that dies while checked out emits 'error' (besides failing the query): without a
     // listener that would be an uncaught exception and end the hub
     c.on('error', ignore)
@@ -136,7 +158,7 @@ export class PostgresStore implements Store {
       await c.query('ROLLBACK').catch((e: Error) => {
         broken = e
       })
-      throw err
+      throw storeError(err)
     } finally {
       // a connection that failed mid-transaction is dropped, not handed to the next caller
       c.off('error', ignore)
