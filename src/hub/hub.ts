@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { resolveConfig, type HubConfig, type HubInput } from './config'
 import { TokenAuth } from './api/auth'
 import { queryRoutes } from './api/query'
+import { funnelRoutes } from './api/funnels'
 import { readGuard, type ReadGuard } from './http/guard'
 import { answerClientError, json, fail, rawError } from './http/reply'
 import { Router } from './http/router'
@@ -162,6 +163,7 @@ export class Hub {
       res.end(text)
     }, { auth: true })
     queryRoutes(r, this.store, this.feedId, this.geo.source)
+    funnelRoutes(r, this.store, this.goals, (req) => this.guard.originAllowed(req)) // issue 13.3
     this.live = wireLive(this) // issue 3: after ingest and router exist
     wireProcessSeries(this) // issue 5.4 / 6: per-process series at /api/processes
     setupRoutes(r, c.publicUrl, () => this.server.address()) // the dashboard's install panel

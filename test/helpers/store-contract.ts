@@ -11,6 +11,7 @@ import { FILTER_DIMENSIONS, type Filter, type FilterDimension } from '../../src/
 import type { GoalSpec } from '../../src/hub/goals/spec'
 import type { Bucket, Dimension, LiveSample, PageStint, ProcessMinute, Range, SessionRecord, Store, StoredEvent } from '../../src/hub/store/types'
 import { Oracle } from './analytics-oracle'
+import { funnelContract } from './funnel-contract'
 
 /** mulberry32: seeded, so a failing random case fails again. */
 export function prng(seed: number): () => number {
@@ -741,6 +742,8 @@ export function storeContract(name: string, makeBacking: MakeBacking, opts: { sk
         assert.deepEqual(await s.conversions({ site: 'nowhere', from: T0, to: T0 + HOUR }, goals.slice(0, 2)), [f(0, 0), f(0, 0)])
       }))
     })
+
+    funnelContract(withStore, pageview)
 
     it('keeps meta values: get, set, overwrite, list by prefix, delete', withStore(async (s) => {
       assert.equal(await s.getMeta('salt:2025-01-15'), null)

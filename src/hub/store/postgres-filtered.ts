@@ -28,7 +28,7 @@ const VISIT_COL: Record<VisitDimension | 'country' | 'region' | 'city' | 'browse
 const PV_TOP: Readonly<Record<string, string>> = OWN as Record<string, string>
 
 /** Builds parameterised SQL: `p(v)` adds a value and returns its placeholder. */
-class Params {
+export class Params {
   readonly values: unknown[] = []
   p(v: unknown): string {
     this.values.push(v)
@@ -47,7 +47,7 @@ function text(q: Params, col: string, f: Filter): string {
 const SCALAR = `('string', 'number', 'boolean')`
 
 /** A custom event `e`'s property `key` as text (null when absent), from its JSON `data`. */
-function propOf(q: Params, e: string, key: string): string {
+export function propOf(q: Params, e: string, key: string): string {
   const k = q.p(key)
   return `(CASE WHEN jsonb_typeof(${e}.data::jsonb -> ${k}) IN ${SCALAR} THEN ${e}.data::jsonb ->> ${k} END)`
 }
@@ -87,7 +87,7 @@ function pvWhere(q: Params, site: string, from: number, to: number, filters: rea
   return parts.join(' AND ')
 }
 
-function visitWhere(q: Params, site: string, from: number, to: number, filters: readonly Filter[]): string {
+export function visitWhere(q: Params, site: string, from: number, to: number, filters: readonly Filter[]): string {
   const parts = [`v.site = ${q.p(site)} AND v.start_ms >= ${q.p(from)} AND v.start_ms < ${q.p(to)}`]
   for (const f of filters) parts.push(visitCond(q, 'v', f))
   return parts.join(' AND ')

@@ -14,6 +14,8 @@ import { DIM_CODE } from './rollup'
 import { appendTx, lockVisitors, visitorLock, writeVisitDeltas } from './postgres-append'
 import { PgFiltered } from './postgres-filtered'
 import { PG_SHARDS, migratePg, quoteIdent } from './postgres-schema'
+import { pgFunnel } from './postgres-funnel'
+import type { FunnelStepCount } from '../goals/funnel'
 import { SiteIndex, visitAt } from './postgres-visits'
 import { BUCKET_MS, BUCKETS, alignRange, coverRange, floorTo, pointsOf } from './time'
 import { compilePage, type GoalSpec } from '../goals/spec'
@@ -264,6 +266,20 @@ export class PostgresStore implements Store {
   }
 
   /** Minute resolution, by visit start, from the visit rollups. */
+  /**
+   * Minute resolution, by visit start, like `visitTotals` (goals/funnel.ts). A page pattern runs over
+   * the distinct paths of the page rollup's hours from the range's start on (a visit that started
+   * in the range may go on after its end).
+   */
+  async funnel(range: Range, steps: readonly GoalSpec[]): Promise<FunnelStepCount[]> {
+    const { from, to } = alignRange(range.from, range.to, BUCKET_MS.minute)
+    if (from === to) return steps.map(() => ({ visits: 0, visitors: 0 }))
+    let known: string[] | null = null
+    const paths = async (): Promise<string[]> => (known ??= (await this.pool.query<{ value: string }>(`SELECT DISTINCT value
+      FROM rollup_top WHERE site = $1 AND dim = $2 AND t >= $3`, [range.site, DIM_CODE.page, floorTo(from, HOUR)])).rows.map((r) => r.value))
+    return pgFunnel(this.pool, range.site, from, to, range.filters ?? [], steps, paths)
+  }
+
   async visitTotals(range: Range): Promise<VisitTotals> {
     const { from, to } = alignRange(range.from, range.to, BUCKET_MS.minute)
     if (from === to) return zeroSums()

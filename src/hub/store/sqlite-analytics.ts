@@ -1,11 +1,12 @@
 /**
  * Everything the SQLite store keeps beyond raw events and page-view rollups, in one place for its
  * append transaction: visits (sqlite-visits.ts), the fact rows filtered queries read
- * (sqlite-facts.ts), and those queries (sqlite-filtered.ts).
+ * (sqlite-facts.ts), and those queries (sqlite-filtered.ts, sqlite-funnel.ts).
  */
 import type Database from 'better-sqlite3'
 import { Facts } from './sqlite-facts'
 import { FilteredQueries } from './sqlite-filtered'
+import { SqliteFunnels } from './sqlite-funnel'
 import { SqliteVisits } from './sqlite-visits'
 import type { PageStint, StoredEvent } from './types'
 
@@ -13,11 +14,13 @@ export class SqliteAnalytics {
   readonly visits: SqliteVisits
   readonly facts: Facts
   readonly filtered: FilteredQueries
+  readonly funnels: SqliteFunnels
 
   constructor(db: Database.Database) {
     this.visits = new SqliteVisits(db)
     this.facts = new Facts(db)
     this.filtered = new FilteredQueries(db, this.facts.dict, this.visits)
+    this.funnels = new SqliteFunnels(db, this.facts.dict, this.visits, this.filtered)
   }
 
   begin(): void {

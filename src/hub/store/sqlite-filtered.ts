@@ -17,7 +17,7 @@ import { VISIT_GAP_MS, isVisitDimension } from './visits'
 
 type Param = number | string
 type PropFilter = Extract<Filter, { dim: 'prop' }>
-interface Cond {
+export interface Cond {
   sql: string
   params: Param[]
 }
@@ -122,8 +122,8 @@ export class FilteredQueries {
     return join(parts)
   }
 
-  /** Visits that started in [from, to) matching every filter. */
-  private visitWhere(site: number, from: number, to: number, filters: readonly Filter[]): Cond {
+  /** Visits that started in [from, to) matching every filter (a WHERE on `visits`; funnels read it too). */
+  visitWhere(site: number, from: number, to: number, filters: readonly Filter[]): Cond {
     const span = this.visits.maxSpan(site)
     const parts: Cond[] = [{ sql: 'site = ? AND start >= ? AND start < ?', params: [site, from, to] }]
     for (const f of filters) {

@@ -5,6 +5,7 @@
  */
 import type Database from 'better-sqlite3'
 import { factsMigration } from './sqlite-facts-schema'
+import { FUNNEL_INDEXES } from './sqlite-funnel'
 import { VISITS_MIGRATION } from './sqlite-visits-schema'
 import { Dict } from './sqlite-dict'
 import { propsMigration } from './sqlite-props'
@@ -172,6 +173,8 @@ const MIGRATIONS: readonly Migration[] = [
   ALTER TABLE rollup_engaged ADD COLUMN scroll_views INTEGER NOT NULL DEFAULT 0;
   ALTER TABLE rollup_engaged ADD COLUMN scroll_sum INTEGER NOT NULL DEFAULT 0;
   `,
+  // 14: funnels read each step's page views and custom events from covering indexes (sqlite-funnel.ts).
+  FUNNEL_INDEXES,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

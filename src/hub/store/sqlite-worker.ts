@@ -14,9 +14,10 @@ import { createRequire } from 'node:module'
 import Database from 'better-sqlite3'
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads'
 import { ERRORS, LivestatsError, type ErrorCode } from '../../protocol/errors'
+import type { FunnelStepCount } from '../goals/funnel'
+import type { GoalSpec } from '../goals/spec'
 import { packRows, unpackRows } from './row-codec'
 import { createSqliteStore, type SqliteStoreOptions } from './sqlite'
-import type { GoalSpec } from '../goals/spec'
 import type {
   AppendResult, Bucket, Dimension, EventDimension, EventRow, FeedRow, GoalFigures, LiveSample, ProcessMinute, Range, SeriesPoint, SessionRecord, Store, StoredEvent,
   TopRow, VisitTotals,
@@ -165,6 +166,10 @@ export class SqliteWorkerStore implements Store {
 
   visitTotals(range: Range): Promise<VisitTotals> {
     return this.call('visitTotals', [range])
+  }
+
+  funnel(range: Range, steps: readonly GoalSpec[]): Promise<FunnelStepCount[]> {
+    return this.call('funnel', [range, steps])
   }
 
   feed(site: string | null, limit: number, before?: number): Promise<FeedRow[]> {

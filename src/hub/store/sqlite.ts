@@ -15,6 +15,7 @@ import type {
   StoredEvent, TopRow, VisitTotals,
 } from './types'
 import type { Filter } from './filters'
+import type { FunnelStepCount } from '../goals/funnel'
 import { isVisitDimension, zeroSums } from './visits'
 
 export interface SqliteStoreOptions {
@@ -354,6 +355,14 @@ export class SqliteStore implements Store {
     if (site === undefined || from === to) return zeroSums()
     if (filtered(range)) return this.analytics.filtered.visitTotals(site, from, to, range.filters)
     return this.visits.totals(site, from, to)
+  }
+
+  /** Minute resolution, by visit start, like `visitTotals`; steps are read from the fact rows. */
+  async funnel(range: Range, steps: readonly GoalSpec[]): Promise<FunnelStepCount[]> {
+    const { from, to } = alignRange(range.from, range.to, BUCKET_MS.minute)
+    const site = this.siteId(range.site)
+    if (site === undefined || from === to) return steps.map(() => ({ visits: 0, visitors: 0 }))
+    return this.analytics.funnels.run(site, from, to, range.filters ?? [], steps)
   }
 
   /**

@@ -9,6 +9,7 @@
  */
 import type { HttpMinute } from '../process/http'
 import type { Filter } from './filters'
+import type { FunnelStepCount } from '../goals/funnel'
 import type { GoalSpec } from '../goals/spec'
 
 /** One row of the event table. Web-only and process-only columns are null on the other kind. */
@@ -302,6 +303,12 @@ export interface Store {
   bots(range: Range): Promise<number>
   /** Visits that started in the range (minute resolution, like `totals`), summed. */
   visitTotals(range: Range): Promise<VisitTotals>
+  /**
+   * A funnel over the visits that started in the range (minute resolution, like `visitTotals`) and
+   * match its filters: per step (2 to 8, checked by `parseFunnelSteps`), the visits that reached it
+   * in order and their distinct visitors. goals/funnel.ts states the rules.
+   */
+  funnel(range: Range, steps: readonly GoalSpec[]): Promise<FunnelStepCount[]>
   /** Most recent pageviews, newest first; `before` pages further back. */
   feed(site: string | null, limit: number, before?: number): Promise<FeedRow[]>
   /** Every site seen, with its first and last event time. */

@@ -1,0 +1,150 @@
+/**
+ * What a funnel is and how a visit walks it, independent of any store. A funnel is 2 to 8 ordered
+ * steps, each a goal (spec.ts: a page or page pattern, or a custom event with optional property
+ * matches). Stores hand `FunnelWalk` the page views and custom events that match each step, and
+ * it answers how many visits and visitors reached each one.
+ *
+ * The rules (the contract suite checks each on a hand-counted fixture):
+ * - Within one visit only (a visit: visits.ts; a custom event belongs to the visit filters.ts says).
+ *   The visits counted are those that started in the range, as every other visit figure; their
+ *   page views and events after the range's end count too, a visit that started before it counts
+ *   not at all, even for its page views inside the range.
+ * - In order: a visit reaches step 1 at its first event matching step 1, and step k at its first
+ *   event matching step k after the one that reached step k−1 (page views and events ordered by
+ *   time, then by arrival). Steps out of order count only when they come again in order: step 2,
+ *   then step 1 reaches step 1 alone. Other page views in between do not break the funnel.
+ * - Repeats: a step matched many times counts once; the same goal twice in a row needs two
+ *   matching events (`/a` then `/a` is two views of /a).
+ * - Once per visit: a visit counts at most once per step; a visitor counts once per step when any
+ *   of their visits reached it (so `visitors <= visits`, and both only fall from step to step).
+ * - Filters (issue 12's, filters.ts) choose the visits, as for `visitTotals`; they never choose
+ *   steps within a visit.
+ */
+import { LivestatsError } from '../../protocol/errors'
+import { parseGoalSpec, type GoalSpec } from './spec'
+
+export const MIN_FUNNEL_STEPS = 2
+export const MAX_FUNNEL_STEPS = 8
+
+/** One step's figures: visits that reached it in order, and their distinct visitors. */
+export interface FunnelStepCount {
+  visits: number
+  visitors: number
+}
+
+/**
+ * Checks a list of steps from client input: 2 to 8 goal specs (`parseGoalSpec`).
+ * @throws LivestatsError `LS_ERR_INVALID_GOAL` naming the step that is wrong.
+ * @example parseFunnelSteps([{ page: '/pricing' }, { event: 'Signup', props: { plan: 'pro' } }])
+ */
+export function parseFunnelSteps(input: unknown): GoalSpec[] {
+  if (!Array.isArray(input) || input.length < MIN_FUNNEL_STEPS || input.length > MAX_FUNNEL_STEPS) {
+    throw new LivestatsError('LS_ERR_INVALID_GOAL', `a funnel has ${MIN_FUNNEL_STEPS} to ${MAX_FUNNEL_STEPS} steps, given as a list`)
+  }
+  return input.map((s, i) => {
+    try {
+      return parseGoalSpec(s)
+    } catch (err) {
+      if (err instanceof LivestatsError) throw new LivestatsError('LS_ERR_INVALID_GOAL', `step ${i + 1}: ${err.message}`)
+      throw err
+    }
+  })
+}
+
+/** Where a visit reached a step: the matching event's time and arrival order (events rowid or sequence). */
+interface Mark {
+  ts: number
+  seq: number
+}
+
+/**
+ * The events that match one step, as columns (index i is one event): its visit, its visitor (any
+ * key unique per visitor), its time (ms) and its arrival order (events rowid, or any sequence that
+ * orders events of the same ms).
+ */
+export interface FunnelRows {
+  visit: ArrayLike<number>
+  visitor: ArrayLike<number | string>
+  ts: ArrayLike<number>
+  seq: ArrayLike<number>
+}
+
+/**
+ * Walks every visit through the steps, one step at a time: `start` with the events matching step 1,
+ * then `advance` with those matching each next step, in any order within a step. Events of visits
+ * that may not count (outside the range, filtered out) are dropped by `allowed` at step 1.
+ * @example
+ * const w = new FunnelWalk(() => true)
+ * w.start(rows1); w.advance(rows2); w.counts() // [{ visits, visitors }, { visits, visitors }]
+ */
+export class FunnelWalk {
+  private readonly visitorOf = new Map<number, number | string>()
+  private reached = new Map<number, Mark>()
+  private readonly out: FunnelStepCount[] = []
+
+  constructor(private readonly allowed: (visit: number) => boolean) {}
+
+  /** Step 1: each allowed visit's earliest matching event. */
+  start(rows: FunnelRows, accept?: (i: number) => boolean): void {
+    const m = this.reached
+    const { visit, visitor, ts, seq } = rows
+    for (const i of order(rows, accept)) {
+      const v = visit[i] as number
+      const got = m.get(v)
+      if (got !== undefined && (got.ts < (ts[i] as number) || (got.ts === ts[i] && got.seq < (seq[i] as number)))) continue
+      if (!this.allowed(v) || (accept !== undefined && !accept(i))) continue
+      if (got === undefined) {
+        m.set(v, { ts: ts[i] as number, seq: seq[i] as number })
+        this.visitorOf.set(v, visitor[i] as number | string)
+      } else {
+        got.ts = ts[i] as number
+        got.seq = seq[i] as number
+      }
+    }
+    this.close()
+  }
+
+  /**
+   * The next step: for each visit that reached the step before, its earliest matching event after
+   * that one. `accept`, when given, is asked only about events that would otherwise count, earliest
+   * first (a store reads their properties then, so only the few candidates cost a read).
+   */
+  advance(rows: FunnelRows, accept?: (i: number) => boolean): void {
+    const prev = this.reached
+    const next = new Map<number, Mark>()
+    const { visit, ts, seq } = rows
+    for (const i of order(rows, accept)) {
+      const v = visit[i] as number
+      const t = ts[i] as number
+      const s = seq[i] as number
+      const p = prev.get(v)
+      if (p === undefined || t < p.ts || (t === p.ts && s <= p.seq)) continue
+      const got = next.get(v)
+      if (got !== undefined && (got.ts < t || (got.ts === t && got.seq < s))) continue
+      if (accept !== undefined && !accept(i)) continue
+      next.set(v, { ts: t, seq: s })
+    }
+    this.reached = next
+    this.close()
+  }
+
+  /** One count per step walked so far. */
+  counts(): FunnelStepCount[] {
+    return this.out.map((c) => ({ ...c }))
+  }
+
+  private close(): void {
+    const people = new Set<number | string>()
+    for (const v of this.reached.keys()) people.add(this.visitorOf.get(v) as number | string)
+    this.out.push({ visits: this.reached.size, visitors: people.size })
+  }
+}
+
+/** Row indexes to walk: as given, or earliest first when `accept` must see the earliest candidate first. */
+function order(rows: FunnelRows, accept: ((i: number) => boolean) | undefined): Iterable<number> {
+  const n = rows.visit.length
+  const idx = Array.from({ length: n }, (_, i) => i)
+  if (accept === undefined) return idx
+  const { ts, seq } = rows
+  return idx.sort((a, b) => (ts[a] as number) - (ts[b] as number) || (seq[a] as number) - (seq[b] as number))
+}

@@ -1,0 +1,126 @@
+/**
+ * Funnels on SQLite (what a funnel counts: goals/funnel.ts). Each step becomes one read of a
+ * covering index: page steps read `pv_path` (site, path, ts, visit, vid) for the dict ids of the
+ * paths the step's pattern matches (tested once per distinct path, not per page view), event
+ * steps read `ce_name` (site, name, ts, visit, vid). A step's rows come back as a few JSON arrays
+ * in one row, which is several times cheaper than a row object per page view. Property matches
+ * read the event's property rows (`cp`) only for the events that would otherwise reach the step.
+ */
+import type Database from 'better-sqlite3'
+import { compilePage, type EventGoalSpec, type GoalSpec } from '../goals/spec'
+import { FunnelWalk, type FunnelRows, type FunnelStepCount } from '../goals/funnel'
+import type { Filter } from './filters'
+import type { Dict } from './sqlite-dict'
+import type { FilteredQueries } from './sqlite-filtered'
+import type { SqliteVisits } from './sqlite-visits'
+import { VISIT_GAP_MS } from './visits'
+
+/** Covering indexes the step reads use (schema 14). */
+export const FUNNEL_INDEXES = `
+  CREATE INDEX pv_path ON pv (site, path, ts, visit, vid);
+  CREATE INDEX ce_name ON ce (site, name, ts, visit, vid) WHERE visit IS NOT NULL;
+`
+
+const COLUMNS = 'json_group_array(visit), json_group_array(vid), json_group_array(ts), json_group_array(rid)'
+
+export class SqliteFunnels {
+  private readonly pageRows: Database.Statement<[number, string, number, number], [string, string, string, string]>
+  private readonly eventRows: Database.Statement<[number, number, number, number], [string, string, string, string]>
+  private readonly propCount: Database.Statement<[number, number, number, string], [number]>
+  private readonly edgeVisits: Database.Statement<[number, number, number, number, number], [string]>
+
+  constructor(private readonly db: Database.Database, private readonly dict: Dict, private readonly visits: SqliteVisits,
+    private readonly filtered: FilteredQueries) {
+    this.pageRows = db.prepare<[number, string, number, number], [string, string, string, string]>(`SELECT ${COLUMNS}
+      FROM pv INDEXED BY pv_path WHERE site = ? AND path IN (SELECT value FROM json_each(?)) AND ts >= ? AND ts <= ?`).raw()
+    this.eventRows = db.prepare<[number, number, number, number], [string, string, string, string]>(`SELECT ${COLUMNS}
+      FROM ce INDEXED BY ce_name WHERE site = ? AND name = ? AND ts >= ? AND ts <= ? AND visit IS NOT NULL`).raw()
+    // how many of the given (key, value) dict-id pairs one custom event has (its cp rows, issue 13.1)
+    this.propCount = db.prepare<[number, number, number, string], [number]>(`SELECT count(*) FROM cp WHERE site = ? AND ts = ?
+      AND rid = ? AND (key, value) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?))`).raw()
+    this.edgeVisits = db.prepare<[number, number, number, number, number], [string]>(`SELECT json_group_array(id) FROM visits
+      WHERE site = ? AND ((start >= ? AND start < ?) OR (start >= ? AND start <= ?))`).raw()
+  }
+
+  /**
+   * Counts per step for the visits of site id `site` that started in [from, to) and match `filters`.
+   * `steps` are checked already (parseFunnelSteps).
+   */
+  run(site: number, from: number, to: number, filters: readonly Filter[], steps: readonly GoalSpec[]): FunnelStepCount[] {
+    const span = this.visits.maxSpan(site)
+    // a custom event belongs to a visit up to a gap before its first page view and after its last
+    const lo = from - VISIT_GAP_MS
+    const hi = to + span + VISIT_GAP_MS
+    const walk = new FunnelWalk(this.allowed(site, from, to, filters, span))
+    const cache = new Map<string, FunnelRows>()
+    steps.forEach((step, k) => {
+      const key = JSON.stringify(step)
+      let rows = cache.get(key)
+      if (rows === undefined) cache.set(key, (rows = this.rowsOf(site, step, lo, hi)))
+      const accept = step.kind === 'event' && step.props !== undefined ? this.propsTest(site, step, rows) : undefined
+      if (k === 0) walk.start(rows, accept)
+      else walk.advance(rows, accept)
+    })
+    return walk.counts()
+  }
+
+  /**
+   * Which visits count. With filters: the ids of the matching visits that started in the range.
+   * Without: every visit except those near the range that started outside it (before `from`, or
+   * from `to` on), whose page views or events may fall in the windows the steps read.
+   */
+  private allowed(site: number, from: number, to: number, filters: readonly Filter[], span: number): (visit: number) => boolean {
+    if (filters.length > 0) {
+      const w = this.filtered.visitWhere(site, from, to, filters)
+      const row = this.db.prepare(`SELECT json_group_array(id) FROM visits WHERE ${w.sql}`).raw().get(...w.params) as [string]
+      const ids = new Set(JSON.parse(row[0]) as number[])
+      return (v) => ids.has(v)
+    }
+    const reach = span + 2 * VISIT_GAP_MS
+    const out = new Set(JSON.parse(this.edgeVisits.get(site, from - reach, from, to, to + reach)?.[0] ?? '[]') as number[])
+    return out.size === 0 ? () => true : (v) => !out.has(v)
+  }
+
+  private rowsOf(site: number, step: GoalSpec, lo: number, hi: number): FunnelRows {
+    let r: [string, string, string, string] | undefined
+    if (step.kind === 'page') {
+      const ids = this.pathIds(step.page)
+      if (ids.length > 0) r = this.pageRows.get(site, JSON.stringify(ids), lo, hi)
+    } else {
+      const id = this.dict.lookup(step.event)
+      if (id !== null) r = this.eventRows.get(site, id, lo, hi)
+    }
+    if (r === undefined) return { visit: [], visitor: [], ts: [], seq: [] }
+    return {
+      visit: JSON.parse(r[0]) as number[], visitor: JSON.parse(r[1]) as number[],
+      ts: JSON.parse(r[2]) as number[], seq: JSON.parse(r[3]) as number[],
+    }
+  }
+
+  /** Dict ids of the stored strings a page pattern matches (only paths start with `/`, so only paths can). */
+  private pathIds(page: string): number[] {
+    const star = page.indexOf('*')
+    if (star < 0) {
+      const id = this.dict.lookup(page)
+      return id === null ? [] : [id]
+    }
+    const test = compilePage(page)
+    return this.dict.withPrefix(page.slice(0, star)).filter(([, v]) => test(v)).map(([id]) => id)
+  }
+
+  /**
+   * For an event step with properties: whether a candidate event has every one, from its property
+   * rows (`cp`); a key or value never stored matches no event.
+   */
+  private propsTest(site: number, step: EventGoalSpec, rows: FunnelRows): (i: number) => boolean {
+    const pairs: [number, number][] = []
+    for (const [k, v] of Object.entries(step.props ?? {})) {
+      const key = this.dict.lookup(k)
+      const value = this.dict.lookup(v)
+      if (key === null || value === null) return () => false
+      pairs.push([key, value])
+    }
+    const want = JSON.stringify(pairs)
+    return (i) => (this.propCount.get(site, rows.ts[i] as number, rows.seq[i] as number, want)?.[0] ?? 0) === pairs.length
+  }
+}
