@@ -12,6 +12,7 @@ import { download, toCsv, type Cell } from '../csv'
 import { h, replace, setText } from '../dom'
 import { dateTime, duration, int } from '../format'
 import type { Attribution, EventRow, LiveSample, SeriesPoint, TopRow, Totals } from '../types'
+import { funnelsPanel } from './funnels'
 import { apiQuery, filterText, readState, withFilter, writeState, type Compare, type HistoryState, type UiFilter } from './history-state'
 import { conversionsPanels } from './conversions'
 
@@ -171,6 +172,8 @@ export function history(): HistoryView {
 
   // goals, custom events and their properties (issue 13)
   const conv = conversionsPanels((f) => go(withFilter(st, f)))
+  // funnels (issue 13.3)
+  const funnels = funnelsPanel()
 
   const el = h('section', { class: 'history', 'aria-label': 'History' },
     h('div', { class: 'toolbar' }, h('div', { class: 'seg', role: 'group', 'aria-label': 'Range' }, ...buttons.map((b) => b.b)), picker, exportBtn),
@@ -181,6 +184,7 @@ export function history(): HistoryView {
     h('section', { class: 'panel' }, h('h2', null, 'Visitors and page views'), traffic.el),
     h('section', { class: 'panel' }, h('h2', null, 'Live visitors by state'), statesNote, states.el),
     conv.el,
+    funnels.el,
     h('div', { class: 'tops' }, ...topBoxes.map((t) => t.box)))
 
   /** The controls as the state says: pressed range and comparison, the filter chips. */
@@ -203,6 +207,7 @@ export function history(): HistoryView {
     const q = apiQuery(site, st)
     const c: [string, string][] = st.compare === null ? [] : [['compare', st.compare]]
     setText(msg, 'Loading…')
+    void funnels.load(site, q)
     try {
       const [, s, live, totals, ...tops] = await Promise.all([
         conv.load(site, q, c),
