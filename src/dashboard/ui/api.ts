@@ -32,8 +32,16 @@ export function forgetToken(): void {
 }
 
 let memory: string | null = null
+/** A share link's token (`?share=`): used for this page only, never stored. */
+let shareToken: string | null = null
+
+/** Opens the dashboard with a share link's token (read-only, one site). */
+export function useShareToken(t: string): void {
+  shareToken = t
+}
+
 function token(): string | null {
-  return memory ?? getToken()
+  return shareToken ?? memory ?? getToken()
 }
 
 /** Set by the app: shows the token prompt and resolves once a token was entered. */
@@ -51,7 +59,7 @@ export async function get<T>(path: string, params: Record<string, string | numbe
  * A write (`POST` with a JSON body, `DELETE`): the same token and error handling as `get`; resolves
  * with the answer's JSON, or null for an empty answer (204).
  */
-export async function send<T>(method: 'POST' | 'DELETE', path: string, params: Record<string, string | undefined> = {}, body?: unknown): Promise<T | null> {
+export async function send<T>(method: 'POST' | 'PUT' | 'DELETE', path: string, params: Record<string, string | undefined> = {}, body?: unknown): Promise<T | null> {
   return request<T | null>(method, path, params, body)
 }
 

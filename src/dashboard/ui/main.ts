@@ -4,7 +4,7 @@
  * live view is a few keyed tables updated once per animation frame, which needs no virtual DOM.
  */
 import './style.css'
-import { get, onUnauthorized } from './api'
+import { get, onUnauthorized, useShareToken } from './api'
 import { h, markOverflow, replace, setText } from './dom'
 import { LiveClient } from './live'
 import { attributionLink } from './country'
@@ -16,15 +16,29 @@ import { history } from './views/history'
 import { livePages } from './views/pages'
 import { onboarding } from './views/onboarding'
 import { services } from './views/services'
+import { alertsView } from './views/alerts'
 import type { Attribution } from './types'
 
 /** Subscribed while no web site has reported, so process updates still arrive. */
 const NO_SITE = '-'
-const VIEWS = [['live', 'Live'], ['history', 'History'], ['services', 'Services']] as const
-type View = (typeof VIEWS)[number][0]
+const ALL_VIEWS = [['live', 'Live'], ['history', 'History'], ['services', 'Services'], ['alerts', 'Alerts']] as const
+type View = (typeof ALL_VIEWS)[number][0]
+
+/**
+ * A share link (`/?site=NAME&share=TOKEN`) opens one site read-only: Live and History, no site
+ * list, no services, no alerts; its token is used for this page and never stored.
+ */
+const shareLink = new URL(location.href).searchParams.get('share')
+const sharedSite = shareLink === null ? null : new URL(location.href).searchParams.get('site')
+if (shareLink !== null) useShareToken(shareLink)
+const VIEWS = shareLink === null ? ALL_VIEWS : ALL_VIEWS.filter(([v]) => v === 'live' || v === 'history')
 
 const live = new LiveClient()
-onUnauthorized(promptToken)
+onUnauthorized(shareLink === null ? promptToken : () => {
+  replace(document.body, h('main', { class: 'revoked' }, h('h1', null, 'This share link does not work'),
+    h('p', null, 'It was revoked, or it was copied incompletely. Ask whoever shared it for a new one.')))
+  return new Promise<void>(() => { /* nothing to retry */ })
+})
 live.onRefused = async () => {
   // the upgrade was refused: ask over HTTP, which says 401 and brings up the prompt
   try { await get('/api/sites') } catch { /* offline: retry later */ }
@@ -35,10 +49,12 @@ applyTheme(theme)
 
 const hist = history()
 const svc = services(live)
+const alerts = alertsView()
 const panels: Record<View, HTMLElement> = {
-  live: h('div', { class: 'view-live' }, onboarding(live, NO_SITE), board(live), h('div', { class: 'live-grid' }, livePages(live), liveFeed(live))),
+  live: h('div', { class: 'view-live' }, shareLink === null ? onboarding(live, NO_SITE) : null, board(live), h('div', { class: 'live-grid' }, livePages(live), liveFeed(live))),
   history: hist.el,
   services: svc.el,
+  alerts: alerts.el,
 }
 
 const tabs = VIEWS.map(([v, label]) => h('a', { href: `#${v}`, role: 'tab', id: `tab-${v}`, 'aria-controls': `view-${v}`, class: 'tab' }, label))
@@ -54,7 +70,9 @@ tablist.addEventListener('keydown', (e) => {
 })
 const siteSelect = h('select', { id: 'site', 'aria-label': 'Site' })
 const themeBtn = h('button', { type: 'button', class: 'btn icon', 'aria-label': 'Theme' })
-const siteLabel = h('label', { class: 'site-pick', for: 'site' }, h('span', { class: 'vh' }, 'Site'), siteSelect)
+const siteLabel = sharedSite !== null
+  ? h('span', { class: 'site-pick shared', id: 'shared-site' }, sharedSite, h('span', { class: 'sub' }, 'shared, read-only'))
+  : h('label', { class: 'site-pick', for: 'site' }, h('span', { class: 'vh' }, 'Site'), siteSelect)
 
 function themeText(): void {
   setText(themeBtn, theme === 'auto' ? 'Theme: auto' : theme === 'dark' ? 'Theme: dark' : 'Theme: light')
@@ -87,18 +105,19 @@ document.body.append(
 
 function currentView(): View {
   const v = location.hash.slice(1)
-  return v === 'history' || v === 'services' ? v : 'live'
+  return VIEWS.some(([k]) => k === v) ? v as View : 'live'
 }
 
 function showView(): void {
   const v = currentView()
-  for (const [k] of VIEWS) {
+  for (const [k] of ALL_VIEWS) {
     panels[k].hidden = k !== v
     const t = document.getElementById(`tab-${k}`)
     t?.setAttribute('aria-selected', String(k === v))
     t?.setAttribute('tabindex', k === v ? '0' : '-1')
   }
   svc.show(v === 'services')
+  alerts.show(v === 'alerts', site())
   if (v === 'history') hist.show(site())
   live.schedule()
 }
@@ -120,11 +139,14 @@ function chooseSite(s: string): void {
   live.subscribe(s)
   document.title = `${s} · Livestats`
   if (currentView() === 'history') hist.show(s)
+  if (currentView() === 'alerts') alerts.show(true, s)
 }
 siteSelect.addEventListener('change', () => chooseSite(siteSelect.value))
 
 let known: string[] = []
 async function loadSites(): Promise<string[]> {
+  // a share link reads its one site; the list of sites is not for it
+  if (sharedSite !== null) return [sharedSite]
   const [stored, procs] = await Promise.all([
     get<{ sites: { site: string; last: number }[] }>('/api/sites'),
     get<{ processes: { app: string }[] }>('/api/processes', { range: '24h' }).catch(() => ({ processes: [] })),
