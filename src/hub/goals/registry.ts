@@ -32,6 +32,8 @@ export const MAX_GOAL_NAME = DEFAULT_LIMITS.maxShortLength
 export const REFRESH_MS = 30_000
 
 const PREFIX = 'goal:'
+/** What `reached` answers for the usual event, which reaches no goal: no allocation per event. */
+const NONE: readonly string[] = Object.freeze([])
 
 function keyOf(site: string, id?: string): string {
   return `${PREFIX}${encodeURIComponent(site)}:${id ?? ''}`
@@ -141,11 +143,11 @@ export class GoalRegistry {
   }
 
   /** Names of the goals a freshly stored page view or custom event reaches (in memory; empty for most). */
-  reached(e: GoalProbe): string[] {
+  reached(e: GoalProbe): readonly string[] {
     const list = this.bySite.get(e.site)
-    if (list === undefined) return []
-    const out: string[] = []
-    for (const c of list) if (c.test(e)) out.push(c.goal.name)
-    return out
+    if (list === undefined) return NONE
+    let out: string[] | null = null
+    for (const c of list) if (c.test(e)) (out ??= []).push(c.goal.name)
+    return out ?? NONE
   }
 }

@@ -27,7 +27,7 @@ export interface FeedOptions {
    * Names of the goals a freshly stored page view or custom event reaches (GoalRegistry.reached):
    * page views carry them, and a custom event that reaches one is fed too. @default none
    */
-  reached?: (row: GoalProbe) => string[]
+  reached?: (row: GoalProbe) => readonly string[]
 }
 
 export interface LiveFeed extends IngestListener {
@@ -37,7 +37,7 @@ export interface LiveFeed extends IngestListener {
 
 export function feedListener(bus: Bus, opts: FeedOptions = {}): LiveFeed {
   const fullIp = opts.fullIp === true
-  const reached = opts.reached ?? ((): string[] => [])
+  const reached = opts.reached ?? ((): readonly string[] => [])
   const ring = new Array<FeedPageview | undefined>(RECENT_IPS)
   let next = 0
   return {
@@ -51,7 +51,7 @@ export function feedListener(bus: Bus, opts: FeedOptions = {}): LiveFeed {
       // custom events are fed only when they reach a goal: the feed lists page views
       if (row.type === 'event' && goals.length === 0) return
       const m = feedPageview(row)
-      if (goals.length > 0) m.goals = goals
+      if (goals.length > 0) m.goals = [...goals]
       if (row.type === 'event' && row.name !== null) m.event = row.name
       m.ip = fullIp ? client.ipRaw : client.ipMasked
       ring[next] = m
@@ -67,7 +67,7 @@ export function feedListener(bus: Bus, opts: FeedOptions = {}): LiveFeed {
       return rows.map((r) => {
         const m = feedFromRow(r, ips.get(`${r.site}\0${r.id}`) ?? null)
         const goals = reached({ type: 'pageview', site: r.site, path: r.path, name: null, data: null })
-        if (goals.length > 0) m.goals = goals
+        if (goals.length > 0) m.goals = [...goals]
         return m
       })
     },
