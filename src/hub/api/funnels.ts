@@ -128,7 +128,8 @@ export async function listFunnels(store: Store, site: string): Promise<FunnelDef
  * (`writeRefusal`, as for goals).
  */
 export function funnelRoutes(router: Router, store: Store, goals: GoalRegistry, originAllowed: (req: IncomingMessage) => boolean): void {
-  const read = { auth: true }
+  // a share link reads its site's funnels (GET only: share/scope.ts refuses its writes)
+  const read = { auth: true, share: 'site' } as const
   const writable = (req: IncomingMessage): void => {
     const no = writeRefusal(req, originAllowed)
     if (no !== null) throw no
