@@ -127,9 +127,18 @@ export function routeOf(req: IncomingMessage, custom: HttpOptions['route'] | und
   if (typeof own === 'string' && own !== '') return own
   const er = r.route
   if (typeof er === 'object' && er !== null) {
+    // Express sets `req.route` to the same Route object on every request of that route: its name is
+    // worked out once (no string concatenation and hashing per request)
+    const base = typeof r.baseUrl === 'string' ? r.baseUrl : ''
+    const known = NAMES.get(er)
+    if (known !== undefined && known.base === base) return known.name
     const p = er.path
     const path = typeof p === 'string' ? p : p instanceof RegExp || Array.isArray(p) ? String(p) : null
-    if (path !== null) return typeof r.baseUrl === 'string' && r.baseUrl !== '' ? r.baseUrl + path : path
+    if (path !== null) {
+      const name = base + path
+      NAMES.set(er, { base, name })
+      return name
+    }
   }
   if (custom !== undefined) {
     const c = custom(req)
@@ -137,6 +146,9 @@ export function routeOf(req: IncomingMessage, custom: HttpOptions['route'] | und
   }
   return UNMATCHED_ROUTE
 }
+
+/** Route names per Express Route object (and the `baseUrl` it was mounted at). */
+const NAMES = new WeakMap<object, { base: string; name: string }>()
 
 /** A Fastify instance, as far as `t.http` uses one. */
 interface FastifyLike {
