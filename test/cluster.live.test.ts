@@ -1,6 +1,6 @@
 /**
  * Two hubs in one process on the real Redis (their own key prefix), as `livestats serve --redis`
- * builds them: a tab on hub C shows on hub A's /live, /api/live and feed; a lost bus message makes
+ * builds them: a tab on hub C shows on hub A's /live, /api/live, /metrics and feed; a lost bus message makes
  * A's dashboards take a new snapshot; Redis cut away from C (a TCP proxy): C says partial on
  * /api/live, /live and /healthz, and is exact again once Redis returns.
  */
@@ -80,6 +80,11 @@ describe('two hubs on one Redis', () => {
     await d.waitFor((m) => m.type === 'diff' && m.feed?.some((f) => f.title === 'Docs') === true, 5000)
     assert.deepEqual(await json(`${a.url}/api/live?site=${S}`), { total: 1, reading: 0, writing: 1, idle: 0, hidden: 0 })
     assert.deepEqual(await json(`${a.url}/api/live/pages?site=${S}`), { site: S, pages: [{ path: '/docs', total: 1, reading: 0, writing: 1, idle: 0, hidden: 0 }] })
+    // /metrics live gauges on A are the cluster's too (the tab is on C)
+    const metrics = await (await fetch(`${a.url}/metrics`)).text()
+    assert.match(metrics, /livestats_live_visitors\{site="cluster.test",state="writing"\} 1/)
+    assert.match(metrics, /livestats_live_connections\{site="cluster.test"\} 1/)
+    assert.match(metrics, /livestats_live_tabs 1/)
     // the same browser (address and agent) opens a second tab on A: still one visitor
     const tab2 = new CollectClient(a.url)
     ok(await tab2.send({ id: id(), type: 'pageview', site: S, cid: id('cid'), url: `https://${S}/b` }))

@@ -30,6 +30,7 @@ import { LivestatsError } from '../protocol/errors'
 // live presence (issue 3): presence, bus, /live, /api/live, live gauges
 import { wireLive, type LiveParts } from './live/wire'
 import { feedIds } from './live/feed'
+import { liveGauges } from './live/metrics'
 import { wireProcessSeries } from './api/process'
 import { setupRoutes } from './api/setup'
 import { goalRoutes } from './api/goals'
@@ -157,8 +158,10 @@ export class Hub {
       res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': 4, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' })
       res.end('pong')
     })
-    r.on('GET', '/metrics', (_req, res) => {
-      const text = renderPrometheus([...hubGauges(this.metrics, this.writer.pending), ...this.gauges.flatMap((g) => g())])
+    r.on('GET', '/metrics', async (_req, res) => {
+      // live gauges first: on a cluster node they are read from Redis (this node's when it cannot)
+      const live = liveGauges(await this.live.overview(), this.live.channel, this.config.caps.metricsSites)
+      const text = renderPrometheus([...hubGauges(this.metrics, this.writer.pending), ...live, ...this.gauges.flatMap((g) => g())])
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' })
       res.end(text)
     }, { auth: true })

@@ -17,13 +17,15 @@ import type { HistoryBatch, Presence } from '../presence/types'
 import { RedisLink } from '../redis/link'
 import { createLiveChannel, type LiveChannel } from './channel'
 import { feedListener } from './feed'
-import { liveGauges } from './metrics'
+import { memoryOverview, type LiveOverview } from './metrics'
 
 export interface LiveParts {
   /** Cluster-wide with Redis, else this node's. */
   presence: Presence
-  /** This node's own tabs (the same object as `presence` on a single node): `/metrics` gauges. */
+  /** This node's own tabs (the same object as `presence` on a single node). */
   local: MemoryPresence
+  /** What `/metrics` live gauges show: the cluster's with Redis, else this node's. */
+  overview(): Promise<LiveOverview>
   bus: Bus
   channel: LiveChannel
 }
@@ -51,9 +53,11 @@ export function wireLive(hub: Seams): LiveParts {
   let presence: Presence
   let local: MemoryPresence
   let link: RedisLink | null = null
+  let overview: () => Promise<LiveOverview>
   if (config.redis === null) {
     bus = new MemoryBus({ onError })
-    presence = local = new MemoryPresence({ bus, sink, caps: config.caps, onLimit })
+    const mp = (presence = local = new MemoryPresence({ bus, sink, caps: config.caps, onLimit }))
+    overview = async () => memoryOverview(mp)
   } else {
     const l = (link = new RedisLink({ url: config.redis, prefix: config.redisPrefix, logger: config.logger }))
     const rbus = new RedisBus(l, { onError })
@@ -61,6 +65,7 @@ export function wireLive(hub: Seams): LiveParts {
     bus = rbus
     presence = rp
     local = rp.local
+    overview = () => rp.overview()
     hub.starters.push(() => Promise.race([rp.ready(), new Promise<void>((r) => setTimeout(r, REDIS_START_WAIT_MS).unref())]))
   }
   const feed = feedListener(bus, { fullIp: config.feedFullIp, reached: (row) => hub.goals.reached(row) })
@@ -95,7 +100,6 @@ export function wireLive(hub: Seams): LiveParts {
   hub.ingest.listeners.push(presence, feed)
   hub.upgrades.set('/live', (req, socket, head, url) => channel.handleUpgrade(req, socket, head, url))
   liveRoutes(hub.router, presence)
-  hub.gauges.push(() => liveGauges(local, channel, config.caps.metricsSites))
   // Closers run after /collect closed (its tabs ended) and before the store closes.
   hub.closers.push(async () => {
     await channel.close()
@@ -104,6 +108,6 @@ export function wireLive(hub: Seams): LiveParts {
     await bus.close()
     await link?.close()
   })
-  return { presence, local, bus, channel }
+  return { presence, local, bus, channel, overview }
 }
 

@@ -31,6 +31,7 @@ import type { Logger } from '../config'
 import { busChannel, clusterKeys, siteKeys } from '../redis/keys'
 import { newNodeId, type RedisLink } from '../redis/link'
 import { STATE_INDEX } from './aggregate'
+import { memoryOverview, type LiveOverview } from '../live/metrics'
 import { MemoryPresence, type LocalTab, type MemoryPresenceOptions } from './memory'
 import type {
   ConnectionView, LiveCounts, PageCounts, Presence, PresenceScope, PresenceSnapshot, ProcessView,
@@ -443,6 +444,25 @@ export class RedisPresence implements Presence {
         pages: toPages((v[2] ?? {}) as Record<string, string>), connections: Number(v[3] ?? 0),
       }
     }, () => ({ ...this.local.snapshotOf(site), partial: true as const }))
+  }
+
+  /**
+   * Every site with live tabs and its counts, for `/metrics`: one SMEMBERS and one pipeline of
+   * HMGET + HLEN per site. This node's own while Redis is unreachable.
+   */
+  overview(): Promise<LiveOverview> {
+    return this.read(async () => {
+      const names = (await this.link.cmd.smembers(this.keys.sites)).sort()
+      const p = this.link.cmd.pipeline()
+      for (const site of names) {
+        const k = siteKeys(this.link.prefix, site)
+        p.hmget(k.cnt, 't', '1', '2', '3', '4').hlen(k.tabs)
+      }
+      const r = names.length > 0 ? ((await p.exec()) ?? []) : []
+      for (const [err] of r) if (err) throw err
+      const sites = names.map((site, i) => ({ site, counts: toCounts(r[2 * i]?.[1] as string[]), tabs: Number(r[2 * i + 1]?.[1] ?? 0) }))
+      return { sites, tabs: sites.reduce((n, s) => n + s.tabs, 0), processes: this.local.processCount }
+    }, () => memoryOverview(this.local))
   }
 
   /** This node's tabs (their socket details live only here). */
