@@ -77,9 +77,9 @@ function prepareAll(db: Db) {
       'SELECT pageviews, visitors FROM rollup_series WHERE site = ? AND bucket = ? AND t = ?'),
     sumPageviews: db.prepare<[number, number, number, number], [number]>(`SELECT coalesce(sum(pageviews), 0)
       FROM rollup_series WHERE site = ? AND bucket = ? AND t >= ? AND t < ?`).raw(),
-    // the covering index (site, type, ts, bot, visitor) answers it without touching the table
-    countBots: db.prepare<[string, number, number], [number]>(
-      `SELECT count(*) FROM events WHERE site = ? AND type = 'pageview' AND ts >= ? AND ts < ? AND bot = 1`).raw(),
+    // the partial index of bot page views (schema 13) holds only them
+    countBots: db.prepare<[string, number, number], [number]>(`SELECT count(*) FROM events INDEXED BY events_bots
+      WHERE site = ? AND type = 'pageview' AND bot = 1 AND ts >= ? AND ts < ?`).raw(),
     distinctVisitors: db.prepare<[string, number, number], [number]>(
       `SELECT count(DISTINCT visitor) FROM events WHERE site = ? AND ${COUNTED} AND ts >= ? AND ts < ?`).raw(),
     top: db.prepare<[number, number, number, number, number], TopRow>(`SELECT value, sum(pageviews) AS pageviews
@@ -386,7 +386,7 @@ export class SqliteStore implements Store {
     return { pageviews, visitors }
   }
 
-  /** One index entry per page view in the range, as for visitors in `totals`; pruned raw events are not counted. */
+  /** One index entry per bot page view in the range (the partial index events_bots); pruned raw events are not counted. */
   async bots(range: Range): Promise<number> {
     if (!(range.to > range.from)) return 0
     return this.q.countBots.get(range.site, range.from, range.to)?.[0] ?? 0
