@@ -20,8 +20,8 @@ export interface CrowdTab {
   /** Still open in the script (closed tabs and abandoned ones are not). */
   open: boolean
   ws: WebSocket | null
-  /** Events sent and not yet acked, by id: resent after a reconnect. */
-  pending: Map<string, string>
+  /** Events sent and not yet acked (page views and custom events), by id, with when last sent: resent after a reconnect or a refusal for a store outage. */
+  pending: Map<string, { body: string; at: number }>
   reconnects: number
 }
 
@@ -49,12 +49,23 @@ export class Crowd {
   readonly sentEvents = new Set<string>()
   /** Events the hub refused, with their codes (a correct script gets none). */
   readonly rejected: string[] = []
+  /** Frame errors (e.g. LS_ERR_STORE_UNAVAILABLE while the database is away): the events are retried. */
+  readonly errors: string[] = []
   lastChange = 0
   private readonly opts: Required<CrowdOptions>
   private heartbeat: NodeJS.Timeout | null = null
+  private retry: NodeJS.Timeout
 
   constructor(opts: CrowdOptions) {
     this.opts = { interval: 15, jitterMs: 1000, ...opts }
+    // a source retries what was not acked (a store outage answers LS_ERR_STORE_UNAVAILABLE): every 2 s
+    this.retry = setInterval(() => {
+      const old = Date.now() - 2000
+      for (const t of this.tabs.values()) {
+        if (t.ws?.readyState !== WebSocket.OPEN) continue
+        for (const p of t.pending.values()) if (p.at < old) { p.at = Date.now(); t.ws.send(p.body) }
+      }
+    }, 1000)
   }
 
   /** Sends a heartbeat from every open tab every `ms` (as the snippet's `interval`). */
@@ -86,7 +97,8 @@ export class Crowd {
       })
       tab.ws = ws
       ws.on('message', (d) => {
-        const m = JSON.parse(String(d)) as { type: string; id?: string; rejected?: { code: string }[] }
+        const m = JSON.parse(String(d)) as { type: string; id?: string; code?: string; rejected?: { code: string }[] }
+        if (m.type === 'error') { this.errors.push(m.code ?? ''); return } // kept in pending: retried
         if (m.type !== 'ack') return
         if (m.rejected?.length) { for (const r of m.rejected) this.rejected.push(r.code); return }
         if (m.id !== undefined) {
@@ -96,11 +108,11 @@ export class Crowd {
         if (first) { first = false; resolve() }
       })
       ws.on('open', () => {
-        if (first) this.send(tab, { type: 'pageview', url: this.url(tab) }, false)
+        if (first) this.send(tab, { type: 'pageview', url: this.url(tab) }, true)
         else {
           // back after a lost socket: say where the tab is at once, then resend what was not acked
           this.send(tab, { type: 'presence', state: tab.state, url: this.url(tab), interval: this.opts.interval }, false)
-          for (const body of tab.pending.values()) ws.send(body)
+          for (const p of tab.pending.values()) { p.at = Date.now(); ws.send(p.body) }
           resolve()
         }
       })
@@ -119,7 +131,7 @@ export class Crowd {
   private send(tab: CrowdTab, fields: Record<string, unknown>, keep: boolean): string {
     const id = eventId()
     const body = JSON.stringify({ id, site: this.opts.site, cid: tab.cid, ...fields })
-    if (keep) tab.pending.set(id, body)
+    if (keep) tab.pending.set(id, { body, at: Date.now() })
     if (tab.ws?.readyState === WebSocket.OPEN) tab.ws.send(body)
     return id
   }
@@ -134,7 +146,7 @@ export class Crowd {
     tab.path = path
     tab.state = 'reading'
     this.lastChange = Date.now()
-    this.send(tab, { type: 'pageview', url: this.url(tab) }, false)
+    this.send(tab, { type: 'pageview', url: this.url(tab) }, true)
   }
 
   /** A custom event, kept until acked and resent after reconnects. */
@@ -161,10 +173,10 @@ export class Crowd {
     tab.ws?.terminate()
   }
 
-  /** The local port of the tab's socket, to ask the proxy which node it is on. */
-  localPort(tab: CrowdTab): number | undefined {
-    const s = (tab.ws as unknown as { _socket?: { localPort?: number } } | null)?._socket
-    return s?.localPort
+  /** The local `address:port` of the tab's socket, to ask the proxy which node it is on. */
+  localEnd(tab: CrowdTab): string {
+    const s = (tab.ws as unknown as { _socket?: { localAddress?: string; localPort?: number } } | null)?._socket
+    return `${s?.localAddress ?? ''}:${s?.localPort ?? ''}`
   }
 
   /** Ground truth from the script's own open tabs. */
@@ -194,6 +206,7 @@ export class Crowd {
   /** Closes every socket without a leave and stops heartbeats. */
   stop(): void {
     if (this.heartbeat) clearInterval(this.heartbeat)
+    clearInterval(this.retry)
     for (const t of this.tabs.values()) { t.open = false; t.ws?.terminate() }
   }
 }

@@ -59,3 +59,16 @@ export function promtoolMissing(): string | false {
 export function prometheusMissing(): string | false {
   return verdict(existsSync(PROMETHEUS_PATH), `Prometheus is not installed at ${PROMETHEUS_PATH} (Debian package prometheus)`)
 }
+
+/**
+ * The same question as `redisMissing`, answered synchronously (for `describe`'s skip option in a
+ * CommonJS test file): sends PING and expects +PONG, so a port held by something else is named too.
+ */
+export function redisMissingSync(url = REDIS_URL): string | false {
+  const probe = `const u = new URL(process.argv[1]); const s = require('node:net').connect(+(u.port || 6379), u.hostname);
+    s.setTimeout(3000, () => { console.error('no answer'); process.exit(1) });
+    s.on('connect', () => s.write('PING\\r\\n')); s.on('data', (d) => process.exit(String(d).startsWith('+PONG') ? 0 : 1));
+    s.on('error', (e) => { console.error(e.message); process.exit(1) })`
+  const r = spawnSync(process.execPath, ['-e', probe, url], { encoding: 'utf8', timeout: 10_000 })
+  return verdict(r.status === 0, `Redis is not reachable at ${url}: ${(r.stderr || r.error?.message || 'no PONG').trim().split('\n')[0]}`)
+}

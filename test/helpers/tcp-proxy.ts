@@ -15,8 +15,8 @@ export interface TcpProxy {
   port: number
   /** Connections made through the proxy and still open, by backend index. */
   open(backend: number): number
-  /** The backend a still-open connection went to, by the client's local port (its remote port here). */
-  backendOf(clientPort: number): number | undefined
+  /** The backend a still-open connection went to, by the client's local `address:port` (its remote one here). */
+  backendOf(client: string): number | undefined
   /** Stops accepting (new connections are refused) and destroys every open connection. */
   cut(): void
   /** Accepts again after `cut`. */
@@ -35,14 +35,14 @@ export async function startTcpProxy(backends: readonly Backend[]): Promise<TcpPr
   let cut = false
   const down = new Set<number>()
   const live = backends.map(() => new Set<net.Socket>())
-  const byPort = new Map<number, number>()
+  const byPort = new Map<string, number>()
 
   function connect(client: net.Socket, tried: number): void {
     if (cut || tried >= backends.length) { client.destroy(); return }
     const i = next++ % backends.length
     if (down.has(i)) { connect(client, tried + 1); return }
     const b = backends[i] as Backend
-    const cport = client.remotePort
+    const cport = `${client.remoteAddress ?? ''}:${client.remotePort ?? ''}`
     const upstream = net.connect({ host: b.host, port: b.port })
     let connected = false
     upstream.once('connect', () => {
@@ -50,13 +50,13 @@ export async function startTcpProxy(backends: readonly Backend[]): Promise<TcpPr
       if (cut || client.destroyed) { upstream.destroy(); client.destroy(); return }
       live[i]?.add(client)
       live[i]?.add(upstream)
-      if (cport !== undefined) byPort.set(cport, i)
+      byPort.set(cport, i)
       client.pipe(upstream)
       upstream.pipe(client)
       client.resume()
     })
     const end = (): void => {
-      if (cport !== undefined && byPort.get(cport) === i) byPort.delete(cport)
+      if (byPort.get(cport) === i) byPort.delete(cport)
       live[i]?.delete(client)
       live[i]?.delete(upstream)
       client.destroy()

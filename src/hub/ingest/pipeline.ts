@@ -166,8 +166,9 @@ export class Ingest {
     this.writer.enqueue(rows, (err, fresh) => {
       if (fresh === null) {
         this.config.logger.error('livestats: store failed to commit a batch', err)
-        // presence already saw these page views: the live view must not show what was not stored
-        for (const r of rows) if (r.type === 'pageview' && r.cid !== null) this.dropTab(r.site, r.cid, client)
+        // The store is away, not the visitor: presence keeps the tab on its new page (a refused page
+        // view drops it, see sort), so the live view stays exact through a database outage (issue
+        // 14.4). Nothing reaches the feed until the source's resend is committed.
         done(new LivestatsError('LS_ERR_STORE_UNAVAILABLE'), null)
         return
       }
