@@ -122,3 +122,33 @@ test('the sweep timer is unref\'d and a real one runs', async () => {
   assert.equal(p.countsOf(S).total, 1)
   await p.close()
 })
+
+test('scroll depth: each page of a tab keeps the deepest point its presence and leave reported', () => {
+  const clock = fakeClock()
+  const batches: HistoryBatch[] = []
+  const p = new MemoryPresence({ now: clock.now, sweepMs: 0, sink: (b) => batches.push(b) })
+  const scrolled = <T extends { event: object }>(a: T, scroll: number): T => {
+    Object.assign(a.event, { scroll })
+    return a
+  }
+  const t0 = clock.t
+  p.accept(pageview(S, cid(1), 'v1', '/a', t0), client('c1'))
+  p.accept(scrolled(presence(S, cid(1), 'v1', 'reading', '/a'), 30), client('c1'))
+  clock.t += 1_000
+  p.accept(scrolled(presence(S, cid(1), 'v1', 'reading', '/a'), 60), client('c1'))
+  clock.t += 1_000
+  p.accept(scrolled(presence(S, cid(1), 'v1', 'idle', '/a'), 20), client('c1')) // back up: the deepest stays
+  clock.t += 1_000
+  // a route change: the next page starts again, and leave brings its last depth
+  p.accept(pageview(S, cid(1), 'v1', '/b', clock.t), client('c1'))
+  p.accept(scrolled(presence(S, cid(1), 'v1', 'reading', '/b'), 10), client('c1'))
+  clock.t += 1_000
+  p.accept(scrolled(leave(S, cid(1), 'v1'), 45), client('c1'))
+  // a tab that never reports a depth: its page has none
+  p.accept(pageview(S, cid(2), 'v2', '/a', clock.t), client('c2'))
+  p.connectionClosed('c2')
+  p.flush()
+  const pages = batches.flatMap((b) => b.sessions).map((s) => s.pages?.map((x) => [x.path, x.scroll]))
+  assert.deepEqual(pages, [[['/a', 60], ['/b', 45]], [['/a', undefined]]])
+  assert.ok(!('scroll' in (batches.flatMap((b) => b.sessions)[1]?.pages?.[0] ?? {})))
+})
