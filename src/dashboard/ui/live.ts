@@ -25,6 +25,8 @@ export interface LiveState {
    * stored page view (the install panel shows); true from its first event on, pushed by the hub.
    */
   hasData: boolean | null
+  /** The hub is a cluster node that cannot reach Redis: the counts are its own visitors only. */
+  partial: boolean
 }
 
 const RENDER_MS = 100
@@ -33,7 +35,7 @@ const ZERO: Counts = { total: 0, reading: 0, writing: 0, idle: 0, hidden: 0 }
 export class LiveClient {
   readonly state: LiveState = {
     site: null, status: 'connecting', counts: { ...ZERO }, connections: 0,
-    pages: new Map(), processes: new Map(), gone: new Map(), processesAt: Date.now(), sites: [], hasData: null,
+    pages: new Map(), processes: new Map(), gone: new Map(), processesAt: Date.now(), sites: [], hasData: null, partial: false,
   }
   private ws: WebSocket | null = null
   private retry = 500
@@ -147,6 +149,7 @@ export class LiveClient {
       case 'snapshot': {
         if (s.site !== null && m.site !== s.site) return
         s.status = 'live'
+        s.partial = m.partial === true
         s.counts = m.counts
         s.connections = m.connections
         s.hasData = m.counts.total > 0 || m.recent.length > 0

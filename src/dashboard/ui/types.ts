@@ -40,6 +40,8 @@ export interface FeedPageview {
 export interface Snapshot {
   type: 'snapshot'; site: string; seq: number; at: number; counts: Counts; pages: PageCounts[]
   connections: number; processes: ProcessView[]; recent: FeedPageview[]
+  /** A cluster node that cannot reach Redis: the counts are its own visitors only. */
+  partial?: true
 }
 export interface Diff {
   type: 'diff'; site: string; seq: number; at: number; counts?: Counts; connections?: number

@@ -84,8 +84,12 @@ export function board(live: LiveClient): HTMLElement {
       t.spark.draw(history[t.key], now - HOUR, now)
     }
     setText(connections, int(s.connections))
-    setText(status, s.status === 'live' ? 'live' : s.status === 'connecting' ? 'connecting…' : 'offline, reconnecting…')
-    status.className = `status status-${s.status}`
+    // a cluster node cut off from Redis counts its own visitors only: the figures are a part
+    const partial = s.status === 'live' && s.partial
+    setText(status, partial ? 'live, this hub node only (cluster unreachable)'
+      : s.status === 'live' ? 'live' : s.status === 'connecting' ? 'connecting…' : 'offline, reconnecting…')
+    status.className = `status status-${partial ? 'partial' : s.status}`
+    status.title = partial ? 'This hub cannot reach Redis: the counts are the visitors connected to this node, not the whole cluster' : ''
   })
   return el
 }
