@@ -9,6 +9,8 @@ import { CHROME_UA, CollectClient, id, startHub, type TestHub } from './helpers/
 import { dashboard } from './helpers/live'
 import { until } from './helpers/wait'
 import { Badges, badgeSvg } from '../src/hub/share/badge'
+import { ShareTokens } from '../src/hub/share/tokens'
+import { AlertEngine, DEFAULT_ALERTS } from '../src/hub/alerts/engine'
 
 const TOKEN = 'share-admin-token-0123456789'
 const A = 'shared.test'
@@ -219,6 +221,60 @@ describe('share links', () => {
       assert.equal((await call(open, 'GET', `/api/totals?site=${A}`, { authorization: `Bearer ${s.token}` })).status, 200)
     } finally {
       await open.stop()
+    }
+  })
+})
+
+describe('another hub of a cluster (the same store) follows on its next read', () => {
+  it('share links made and revoked elsewhere, badges and alert rules, without losing its own changes made while it reads', async () => {
+    const t = await startHub()
+    try {
+      const store = t.hub.store
+      const here = new ShareTokens(store)
+      const there = new ShareTokens(store)
+      await Promise.all([here.load(), there.load()])
+      const { share, token } = await here.create(A, null)
+      assert.equal(there.lookup(token), null)
+      await there.load()
+      assert.equal(there.lookup(token)?.site, A)
+      await here.revoke(share.id)
+      assert.equal(there.lookup(token)?.site, A, 'until it reads again')
+      await there.load()
+      assert.equal(there.lookup(token), null)
+      // a link revoked here while this hub reads stays revoked; one made here while it reads stays
+      const a = await there.create(A, null)
+      const reading = there.load()
+      await there.revoke(a.share.id)
+      const b = await there.create(B, null)
+      await reading
+      assert.equal(there.lookup(a.token), null)
+      assert.equal(there.lookup(b.token)?.site, B)
+
+      const count = async (): Promise<number> => 0
+      const b1 = new Badges(store, count)
+      const b2 = new Badges(store, count)
+      await b1.enable(A)
+      await b2.load()
+      assert.deepEqual(b2.list(), [A])
+      await b1.disable(A)
+      await b2.load()
+      assert.deepEqual(b2.list(), [])
+
+      const presence = { countStates: t.hub.live.presence.countStates.bind(t.hub.live.presence), pages: t.hub.live.presence.pages.bind(t.hub.live.presence), processes: t.hub.live.presence.processes.bind(t.hub.live.presence) }
+      const e1 = new AlertEngine({ store, presence, settings: DEFAULT_ALERTS, logger: { info() {}, warn() {}, error() {} } })
+      const e2 = new AlertEngine({ store, presence, settings: DEFAULT_ALERTS, logger: { info() {}, warn() {}, error() {} } })
+      const r = await e1.create({ kind: 'down', app: 'x', webhook: 'http://127.0.0.1:9/h', enabled: false })
+      await e2.load()
+      assert.deepEqual(e2.list().map((x) => x.id), [r.id])
+      await e1.update(r.id, { for: 5 })
+      await e2.load()
+      assert.equal(e2.get(r.id).forSec, 5)
+      await e1.remove(r.id)
+      await e2.load()
+      assert.deepEqual(e2.list(), [])
+      await Promise.all([e1.close(), e2.close()])
+    } finally {
+      await t.stop()
     }
   })
 })

@@ -298,6 +298,17 @@ export class Hub {
     // another node of a cluster may change the goals: read them again now and then
     this.timers.push(setInterval(() => {
       this.goals.load().catch((err: unknown) => c.logger.error('livestats: reading goals failed', err))
+      // share links, badges and alert rules too: a link revoked on another node stops working here
+      Promise.all([this.shares.load().then(() => this.live.channel.drop((req) => {
+        try {
+          // a /live socket whose share link was revoked on another node closes here too
+          const t = TokenAuth.fromRequest(req, new URL(req.url ?? '/', 'http://hub'))
+          return t !== null && t.startsWith(SHARE_TOKEN_PREFIX) && this.shares.lookup(t) === null && !this.auth.check(t)
+        } catch {
+          return false
+        }
+      })), this.badges.load(), this.alerts.load()])
+        .catch((err: unknown) => c.logger.error('livestats: reading share links, badges or alert rules failed', err))
     }, REFRESH_MS).unref())
     if (c.retentionDays > 0) {
       const prune = (): void => {

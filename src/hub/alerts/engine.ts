@@ -48,19 +48,40 @@ export class AlertEngine {
   private running: Promise<void> | null = null
   private readonly stop = new AbortController()
   private readonly sending = new Set<Promise<void>>()
+  /** Rules made, changed or deleted here while a `load` was reading: its older view of them is not applied. */
+  private readonly touched = new Set<string>()
 
   constructor(private readonly o: AlertEngineOptions) {
     this.deliveries = new DeliveryLog(o.settings.keepDeliveries)
   }
 
-  /** Loads the stored rules (a row that no longer parses is logged and skipped). */
+  /**
+   * Loads the stored rules (a row that no longer parses is logged and skipped), replacing what was
+   * held: at start, and again now and then for rules another hub of a cluster changed. A rule whose
+   * `updated` did not change keeps its state (firing or not).
+   */
   async load(): Promise<void> {
     const now = Date.now()
+    const seen = new Set<string>()
+    this.touched.clear()
     for (const { key, value } of await this.o.store.listMeta(ALERT_PREFIX)) {
       const id = key.slice(ALERT_PREFIX.length)
+      seen.add(id)
+      if (this.touched.has(id)) continue
+      const held = this.rules.get(id)
       const r = storedRule(id, value, now)
-      if (r === null) this.o.logger.warn(`livestats: alert rule ${id} could not be read; it is ignored`)
-      else this.rules.set(id, r)
+      if (r === null) {
+        if (held === undefined) this.o.logger.warn(`livestats: alert rule ${id} could not be read; it is ignored`)
+        continue
+      }
+      if (held !== undefined && held.updated === r.updated) continue
+      this.rules.set(id, r)
+      this.states.delete(id)
+    }
+    for (const id of [...this.rules.keys()]) {
+      if (seen.has(id) || this.touched.has(id)) continue
+      this.rules.delete(id)
+      this.states.delete(id)
     }
     this.arm()
   }
@@ -85,6 +106,7 @@ export class AlertEngine {
     const r = parseRule(input, randomBytes(8).toString('hex'), Date.now())
     await this.o.store.setMeta(ALERT_PREFIX + r.id, storedText(r))
     this.rules.set(r.id, r)
+    this.touched.add(r.id)
     this.arm()
     return r
   }
@@ -94,6 +116,7 @@ export class AlertEngine {
     const r = parseRule(input, id, Date.now(), this.get(id))
     await this.o.store.setMeta(ALERT_PREFIX + id, storedText(r))
     this.rules.set(id, r)
+    this.touched.add(id)
     this.states.delete(id)
     this.arm()
     return r
@@ -103,6 +126,7 @@ export class AlertEngine {
     this.get(id)
     await this.o.store.deleteMeta(ALERT_PREFIX + id)
     this.rules.delete(id)
+    this.touched.add(id)
     this.states.delete(id)
     this.arm()
   }

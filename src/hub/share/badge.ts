@@ -44,11 +44,22 @@ export function badgeSvg(site: string, n: number): string {
 export class Badges {
   private readonly on = new Set<string>()
   private readonly cache = new Map<string, { svg: string; until: number }>()
+  /** Sites turned on or off here while a `load` was reading: its older view of them is not applied. */
+  private readonly touched = new Set<string>()
 
   constructor(private readonly store: Pick<Store, 'setMeta' | 'listMeta' | 'deleteMeta'>, private readonly count: (site: string) => Promise<number>) {}
 
+  /** Reads which badges are on, replacing what was held (at start, and now and then for a cluster's other hubs). */
   async load(): Promise<void> {
-    for (const { key } of await this.store.listMeta(BADGE_PREFIX)) this.on.add(key.slice(BADGE_PREFIX.length))
+    this.touched.clear()
+    const on = new Set((await this.store.listMeta(BADGE_PREFIX)).map(({ key }) => key.slice(BADGE_PREFIX.length)))
+    for (const s of this.touched) {
+      if (this.on.has(s)) on.add(s)
+      else on.delete(s)
+    }
+    this.on.clear()
+    for (const s of on) this.on.add(s)
+    for (const s of this.cache.keys()) if (!this.on.has(s)) this.cache.delete(s)
   }
 
   list(): string[] {
@@ -63,11 +74,13 @@ export class Badges {
     if (site === '' || site.length > 253 || /[\u0000-\u001f\u007f]/.test(site)) throw new LivestatsError('LS_ERR_INVALID_SHARE', 'site must be a site name of at most 253 characters')
     await this.store.setMeta(BADGE_PREFIX + site, '1')
     this.on.add(site)
+    this.touched.add(site)
   }
 
   async disable(site: string): Promise<void> {
     this.on.delete(site)
     this.cache.delete(site)
+    this.touched.add(site)
     await this.store.deleteMeta(BADGE_PREFIX + site)
   }
 

@@ -31,11 +31,21 @@ function sha256hex(s: string): string {
 export class ShareTokens {
   private readonly byHash = new Map<string, Share>()
   private readonly byId = new Map<string, { share: Share; hash: string }>()
+  /** Ids made or revoked here while a `load` was reading: its older view of them is not applied. */
+  private readonly touched = new Set<string>()
 
   constructor(private readonly store: Pick<Store, 'getMeta' | 'setMeta' | 'listMeta' | 'deleteMeta'>) {}
 
+  /**
+   * Reads the share links from the store, replacing what was held: at start, and again now and then
+   * so that a link revoked on another hub of a cluster stops working here too.
+   */
   async load(): Promise<void> {
+    this.touched.clear()
+    const byHash = new Map<string, Share>()
+    const byId = new Map<string, { share: Share; hash: string }>()
     for (const { key, value } of await this.store.listMeta(SHARE_PREFIX)) {
+      if (this.touched.has(key.slice(SHARE_PREFIX.length))) continue
       try {
         const o = JSON.parse(value) as { site?: unknown; hash?: unknown; label?: unknown; created?: unknown }
         if (typeof o.site !== 'string' || typeof o.hash !== 'string' || !/^[0-9a-f]{64}$/.test(o.hash)) continue
@@ -43,10 +53,21 @@ export class ShareTokens {
           id: key.slice(SHARE_PREFIX.length), site: o.site,
           label: typeof o.label === 'string' ? o.label : null, created: typeof o.created === 'number' ? o.created : 0,
         }
-        this.byHash.set(o.hash, share)
-        this.byId.set(share.id, { share, hash: o.hash })
+        byHash.set(o.hash, share)
+        byId.set(share.id, { share, hash: o.hash })
       } catch { /* not a share row this hub understands: it grants nothing */ }
     }
+    // what this hub made while reading stays; what it revoked stays gone
+    for (const id of this.touched) {
+      const e = this.byId.get(id)
+      if (e === undefined) continue
+      byId.set(id, e)
+      byHash.set(e.hash, e.share)
+    }
+    this.byHash.clear()
+    this.byId.clear()
+    for (const [k, v] of byHash) this.byHash.set(k, v)
+    for (const [k, v] of byId) this.byId.set(k, v)
   }
 
   /** Makes a share link for `site`; the token is returned here and never again. */
@@ -64,6 +85,7 @@ export class ShareTokens {
     await this.store.setMeta(SHARE_PREFIX + share.id, JSON.stringify({ site, hash, label: share.label, created: share.created }))
     this.byHash.set(hash, share)
     this.byId.set(share.id, { share, hash })
+    this.touched.add(share.id)
     return { share, token }
   }
 
@@ -78,6 +100,7 @@ export class ShareTokens {
     // forget it first: from this moment the token reads nothing, even while the row is deleted
     this.byHash.delete(e.hash)
     this.byId.delete(id)
+    this.touched.add(id)
     await this.store.deleteMeta(SHARE_PREFIX + id)
     return e.hash
   }
