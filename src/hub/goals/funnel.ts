@@ -51,12 +51,6 @@ export function parseFunnelSteps(input: unknown): GoalSpec[] {
   })
 }
 
-/** Where a visit reached a step: the matching event's time and arrival order (events rowid or sequence). */
-interface Mark {
-  ts: number
-  seq: number
-}
-
 /**
  * The events that match one step, as columns (index i is one event): its visit, its visitor (any
  * key unique per visitor), its time (ms) and its arrival order (events rowid, or any sequence that
@@ -79,7 +73,9 @@ export interface FunnelRows {
  */
 export class FunnelWalk {
   private readonly visitorOf = new Map<number, number | string>()
-  private reached = new Map<number, Mark>()
+  /** Visit → index (into `rows`) of the event where it reached the last step walked. */
+  private reached = new Map<number, number>()
+  private rows: FunnelRows = { visit: [], visitor: [], ts: [], seq: [] }
   private readonly out: FunnelStepCount[] = []
 
   constructor(private readonly allowed: (visit: number) => boolean) {}
@@ -87,20 +83,18 @@ export class FunnelWalk {
   /** Step 1: each allowed visit's earliest matching event. */
   start(rows: FunnelRows, accept?: (i: number) => boolean): void {
     const m = this.reached
-    const { visit, visitor, ts, seq } = rows
-    for (const i of order(rows, accept)) {
+    const { visit, visitor } = rows
+    const idx = order(rows, accept)
+    for (let k = 0; k < visit.length; k++) {
+      const i = idx === null ? k : (idx[k] as number)
       const v = visit[i] as number
-      const got = m.get(v)
-      if (got !== undefined && (got.ts < (ts[i] as number) || (got.ts === ts[i] && got.seq < (seq[i] as number)))) continue
-      if (!this.allowed(v) || (accept !== undefined && !accept(i))) continue
-      if (got === undefined) {
-        m.set(v, { ts: ts[i] as number, seq: seq[i] as number })
-        this.visitorOf.set(v, visitor[i] as number | string)
-      } else {
-        got.ts = ts[i] as number
-        got.seq = seq[i] as number
-      }
+      const j = m.get(v)
+      if (j !== undefined && !before(rows, i, rows, j)) continue
+      if ((j === undefined && !this.allowed(v)) || (accept !== undefined && !accept(i))) continue
+      m.set(v, i)
+      if (j === undefined) this.visitorOf.set(v, visitor[i] as number | string)
     }
+    this.rows = rows
     this.close()
   }
 
@@ -111,20 +105,22 @@ export class FunnelWalk {
    */
   advance(rows: FunnelRows, accept?: (i: number) => boolean): void {
     const prev = this.reached
-    const next = new Map<number, Mark>()
-    const { visit, ts, seq } = rows
-    for (const i of order(rows, accept)) {
+    const prevRows = this.rows
+    const next = new Map<number, number>()
+    const { visit } = rows
+    const idx = order(rows, accept)
+    for (let k = 0; k < visit.length; k++) {
+      const i = idx === null ? k : (idx[k] as number)
       const v = visit[i] as number
-      const t = ts[i] as number
-      const s = seq[i] as number
       const p = prev.get(v)
-      if (p === undefined || t < p.ts || (t === p.ts && s <= p.seq)) continue
+      if (p === undefined || !before(prevRows, p, rows, i)) continue
       const got = next.get(v)
-      if (got !== undefined && (got.ts < t || (got.ts === t && got.seq < s))) continue
+      if (got !== undefined && !before(rows, i, rows, got)) continue
       if (accept !== undefined && !accept(i)) continue
-      next.set(v, { ts: t, seq: s })
+      next.set(v, i)
     }
     this.reached = next
+    this.rows = rows
     this.close()
   }
 
@@ -140,11 +136,17 @@ export class FunnelWalk {
   }
 }
 
-/** Row indexes to walk: as given, or earliest first when `accept` must see the earliest candidate first. */
-function order(rows: FunnelRows, accept: ((i: number) => boolean) | undefined): Iterable<number> {
-  const n = rows.visit.length
-  const idx = Array.from({ length: n }, (_, i) => i)
-  if (accept === undefined) return idx
+/** Whether event `i` of `a` comes strictly before event `j` of `b` (time, then arrival). */
+function before(a: FunnelRows, i: number, b: FunnelRows, j: number): boolean {
+  const ta = a.ts[i] as number
+  const tb = b.ts[j] as number
+  return ta < tb || (ta === tb && (a.seq[i] as number) < (b.seq[j] as number))
+}
+
+/** Row indexes earliest first when `accept` must see the earliest candidate first; null: as given. */
+function order(rows: FunnelRows, accept: ((i: number) => boolean) | undefined): number[] | null {
+  if (accept === undefined) return null
   const { ts, seq } = rows
+  const idx = Array.from({ length: rows.visit.length }, (_, i) => i)
   return idx.sort((a, b) => (ts[a] as number) - (ts[b] as number) || (seq[a] as number) - (seq[b] as number))
 }
