@@ -199,6 +199,35 @@ describe('Redis presence across nodes', () => {
     assert.deepEqual(await b.p.countStates(S), counts(1, 1))
   })
 
+  test('a process on node B is listed on node A and its samples reach A\'s subscribers; it goes with B', async (ctx) => {
+    const c = await cluster(ctx, 2)
+    if (c === null) return
+    const [a, b] = c.ns as [TestNode, TestNode]
+    const seen: string[] = []
+    await new Promise<void>((resolve) => {
+      a.bus.subscribe(channels.processes, (m) => {
+        if (m.type === 'process') seen.push(m.process.key)
+      })
+      // the subscription is live once a ping on the subscriber connection comes back
+      void a.link.sub.ping().then(() => resolve(), () => resolve())
+    })
+    const started = Date.now() - 2000
+    assert.equal(b.p.accept({
+      event: {
+        type: 'process', id: 'proc000001', app: 'api', instance: 'h:1', pid: 1, host: 'h', cpu: 3, rss: 10, heapUsed: 5,
+        heapTotal: 8, lag: 1, uptime: 60, running: [{ name: 'export', started }], runningCount: 1,
+      }, ts: Date.now(), visitor: null, row: null,
+    }, client('tracker')), null)
+    await b.settle()
+    await a.settle()
+    const list = await a.p.processes()
+    assert.deepEqual(list.map((x) => [x.key, x.app, x.runningCount]), [['api/h:1', 'api', 1]])
+    assert.ok((list[0]?.running[0]?.ageMs ?? 0) >= 2000)
+    await until('the sample on A\'s processes channel', () => seen.includes('api/h:1'))
+    kill(b)
+    await until('B\'s process to go with its lease', async () => (await a.p.processes()).length === 0, 10_000)
+  })
+
   test('node identities do not accumulate across restarts', async (ctx) => {
     const c = await cluster(ctx, 1)
     if (c === null) return

@@ -650,6 +650,11 @@ export class MemoryPresence implements Presence {
     return [...s.tabs.values()].map((t) => ({ cid: t.cid, key: t.key, visitor: t.visitor, path: t.path, state: STATES[t.state] as PresenceState }))
   }
 
+  /** The connected processes now (what `processes()` resolves to). */
+  processesNow(): ProcessView[] {
+    return this.procs.list(this.now())
+  }
+
   get processCount(): number {
     return this.procs.size
   }

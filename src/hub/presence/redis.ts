@@ -26,7 +26,7 @@ import type { ErrorCode } from '../../protocol/errors'
 import type { Accepted, ClientInfo } from '../ingest/types'
 import type { Bus } from '../bus/types'
 import { channels } from '../bus/types'
-import type { BusMessage, PresenceChange, Resync } from '../bus/messages'
+import type { BusMessage, PresenceChange, ProcessGone, ProcessUpdate, Resync } from '../bus/messages'
 import type { Logger } from '../config'
 import { busChannel, clusterKeys, siteKeys } from '../redis/keys'
 import { newNodeId, type RedisLink } from '../redis/link'
@@ -208,10 +208,35 @@ export class RedisPresence implements Presence {
       if (!this.exact) this.bus.deliverLocal(channel, m)
     } else if (m.type === 'site-seen') {
       this.bus.publish(channel, m)
-    } else {
-      // processes are this node's (cluster-wide processes are not in Redis yet)
-      this.bus.deliverLocal(channel, m)
+    } else if (m.type === 'process' || m.type === 'process-gone') {
+      if (this.status === 'up') this.sendProcess(channel, m)
+      if (!this.exact) this.bus.deliverLocal(channel, m)
     }
+  }
+
+  /** A process sample or disconnect: into the cluster's process table, and to every node's dashboards. */
+  private sendProcess(channel: string, m: ProcessUpdate | ProcessGone): void {
+    const t = this.link.cmd.multi()
+    if (m.type === 'process') t.hset(this.keys.procs, m.process.key, JSON.stringify({ n: this.node, v: m.process }))
+    else t.hdel(this.keys.procs, m.key)
+    t.publish(busChannel(this.link.prefix, channel), JSON.stringify(m))
+    const node = this.node
+    const w = t.exec()
+    this.lastWrite = w
+    w.catch((err: unknown) => this.failed(err, node))
+  }
+
+  /** After a reconnect or a fence: this node's processes under its identity, and none it no longer holds. */
+  private async syncProcesses(): Promise<void> {
+    const c = this.link.cmd
+    const mine = await this.local.processes()
+    const keep = new Set(mine.map((v) => v.key))
+    const t = c.multi()
+    for (const [key, json] of Object.entries(await c.hgetall(this.keys.procs))) {
+      if (!keep.has(key) && (JSON.parse(json) as { n: string }).n === this.node) t.hdel(this.keys.procs, key)
+    }
+    for (const v of mine) t.hset(this.keys.procs, v.key, JSON.stringify({ n: this.node, v }))
+    await t.exec()
   }
 
   private send(m: PresenceChange): void {
@@ -347,6 +372,7 @@ export class RedisPresence implements Presence {
         for (const [err] of (await w) ?? []) if (err) throw err
       }
       if (stale()) return
+      await this.syncProcesses()
       await this.reap()
       if (stale() || this.status !== 'up') return
       this.exact = true
@@ -470,9 +496,30 @@ export class RedisPresence implements Presence {
     return this.local.connections(site)
   }
 
-  /** This node's processes (cluster-wide processes are not in Redis yet). */
+  /**
+   * The processes connected to every live node (entries of nodes whose lease lapsed are skipped and
+   * removed); this node's own while Redis is unreachable. Running jobs' ages are as of now.
+   */
   processes(): Promise<ProcessView[]> {
-    return this.local.processes()
+    return this.read(async () => {
+      const c = this.link.cmd
+      const entries = Object.entries(await c.hgetall(this.keys.procs)).map(([key, json]) => ({ key, ...(JSON.parse(json) as { n: string; v: ProcessView }) }))
+      const nodes = [...new Set(entries.map((e) => e.n))]
+      const p = c.pipeline()
+      for (const n of nodes) p.exists(this.keys.lease + n)
+      const alive = new Set(((nodes.length > 0 ? await p.exec() : []) ?? []).flatMap(([err, v], i) => (err === null && v === 1 ? [nodes[i] as string] : [])))
+      const now = Date.now()
+      const out: ProcessView[] = []
+      for (const e of entries) {
+        if (!alive.has(e.n)) {
+          // a lapsed node's processes (they reconnect elsewhere and reappear with their next sample)
+          c.hdel(this.keys.procs, e.key).catch(() => {})
+          continue
+        }
+        out.push({ ...e.v, running: e.v.running.map((j) => ({ ...j, ageMs: Math.max(0, now - j.started) })) })
+      }
+      return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    }, () => this.local.processesNow())
   }
 
   flush(): void {

@@ -28,7 +28,7 @@ export function siteKeys(prefix: string, site: string): SiteKeys {
 }
 
 /** Cluster-wide keys. */
-export function clusterKeys(prefix: string): { sites: string; nodes: string; lease: string; nodeSites: string } {
+export function clusterKeys(prefix: string): { sites: string; nodes: string; lease: string; nodeSites: string; procs: string } {
   return {
     /** SET of sites with at least one tab. */
     sites: `${prefix}sites`,
@@ -38,6 +38,8 @@ export function clusterKeys(prefix: string): { sites: string; nodes: string; lea
     lease: `${prefix}lease:`,
     /** Prefix of a node's SET of the sites it has tabs on (`nodeSites + node`). */
     nodeSites: `${prefix}node-sites:`,
+    /** HASH process key → JSON `{ n: node, v: ProcessView }`: the processes connected to each node. */
+    procs: `${prefix}procs`,
   }
 }
 
