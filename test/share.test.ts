@@ -193,6 +193,12 @@ describe('share links', () => {
     await adm.waitFor((m) => m.type === 'diff' && (m as { counts?: { total: number } }).counts?.total === 1)
     assert.ok(mine.messages.every((m) => m.type !== 'site' && !('processes' in m && m.type === 'diff')), JSON.stringify(mine.messages))
     assert.doesNotMatch(JSON.stringify(mine.messages), /billing|brand-new/)
+    // the feed: the admin sees the masked client address, the share link none
+    await mine.waitFor((m) => m.type === 'diff' && (m as { feed?: unknown[] }).feed !== undefined)
+    await adm.waitFor((m) => m.type === 'diff' && (m as { feed?: unknown[] }).feed !== undefined)
+    const feedIps = (d: typeof mine): (string | null)[] => d.messages.flatMap((m) => m.type === 'diff' ? (m.feed ?? []).map((f) => f.ip) : m.type === 'snapshot' ? m.recent.map((f) => f.ip) : [])
+    assert.ok(feedIps(mine).length > 0 && feedIps(mine).every((ip) => ip === null), JSON.stringify(feedIps(mine)))
+    assert.ok(feedIps(adm).some((ip) => ip === '127.0.0.0'), JSON.stringify(feedIps(adm)))
     // another site by subscribe: refused, the stream stays on its own site
     mine.ws.send(JSON.stringify({ type: 'subscribe', site: B }))
     await mine.waitFor((m) => m.type === 'error' && m.code === 'LS_ERR_UNAUTHORIZED')

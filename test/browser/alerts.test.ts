@@ -106,6 +106,10 @@ describe('Alerts view and share links in Chromium', { skip: chromiumMissing() },
     assert.equal(await gp.locator('select#site').count(), 0)
     await gp.locator('.pages tbody tr').first().waitFor()
     assert.match(await gp.locator('.pages tbody').innerText(), /\/pricing/)
+    // the feed lists the page view, without the client address the admin sees
+    await gp.locator('.feed tbody tr').first().waitFor()
+    assert.match(await gp.locator('.feed tbody tr').first().innerText(), /\/pricing/)
+    assert.equal(await gp.locator('.feed tbody tr td.ip').first().innerText(), '')
     if (SHOTS) await gp.screenshot({ path: `${SHOTS}/share-desktop.png` })
     await gp.locator('#tab-history').click()
     await gp.waitForFunction(() => document.querySelectorAll('#view-history .kpi').length > 0, null, { timeout: 15_000 })

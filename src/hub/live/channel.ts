@@ -45,7 +45,7 @@ export interface LiveChannelOptions {
   /**
    * True for a dashboard that may see its one site alone (a share link, issue 15.5): it gets no
    * processes (they belong to apps, not sites), no other site's name (`hello`, `site` frames).
-   * Asked once per connection. @default no dashboard is scoped
+   * Nor client addresses in the feed (`ip: null`). Asked once per connection. @default no dashboard is scoped
    */
   scoped?: (req: IncomingMessage) => boolean
   /** @default console.error */
@@ -145,6 +145,8 @@ export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
     const generation = c.beginSync()
     try {
       const recent = opts.recent ? (await opts.recent(site)).map((m) => opaqueFeed(m, feedId)) : []
+      // a share link's dashboard gets no client address, masked or not
+      if (c.scoped) for (const r of recent) r.ip = null
       const processes = c.scoped ? [] : await presence.processes()
       const snap = await presence.snapshot(site)
       if (c.generation !== generation || c.ws.readyState !== c.ws.OPEN) return

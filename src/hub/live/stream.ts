@@ -111,12 +111,14 @@ export class SiteStream {
     if (p.processes.size > 0) d.processes = [...p.processes.values()]
     if (p.gone.size > 0) d.processesGone = [...p.gone]
     const frame = Buffer.from(JSON.stringify(d))
-    // a share link's dashboard sees the site, not the apps: the same diff without processes, made once
+    // a share link's dashboard sees the site, not the apps nor client addresses: the same diff
+    // without processes and with no feed ip, made once
     let bare: Buffer | null = null
     for (const c of this.clients) {
-      if (c.scoped && (d.processes !== undefined || d.processesGone !== undefined)) {
+      if (c.scoped && (d.processes !== undefined || d.processesGone !== undefined || d.feed !== undefined)) {
         if (bare === null) {
           const { processes: _p, processesGone: _g, ...rest } = d
+          if (rest.feed !== undefined) rest.feed = rest.feed.map((f) => ({ ...f, ip: null }))
           bare = Buffer.from(JSON.stringify(rest))
         }
         c.deliver(bare, p.seq)
