@@ -201,11 +201,11 @@ describe('share links', () => {
     assert.ok(feedIps(adm).some((ip) => ip === '127.0.0.0'), JSON.stringify(feedIps(adm)))
     // another site by subscribe: refused, the stream stays on its own site
     mine.ws.send(JSON.stringify({ type: 'subscribe', site: B }))
-    await mine.waitFor((m) => m.type === 'error' && m.code === 'LS_ERR_UNAUTHORIZED')
+    await mine.waitFor((m) => m.type === 'error' && m.code === 'LS_ERR_SHARE_FORBIDDEN')
     // another site, or none, at connect
-    await assert.rejects(dashboard(port, `?site=${B}&token=${share.token}`), /HTTP 401/)
+    await assert.rejects(dashboard(port, `?site=${B}&token=${share.token}`), /HTTP 403/)
     // no site: no hello with every site's name
-    await assert.rejects(dashboard(port, `?token=${share.token}`), /HTTP 401/)
+    await assert.rejects(dashboard(port, `?token=${share.token}`), /HTTP 403/)
     // revoked: the open socket closes, the token reads nothing more
     const closed = new Promise<number>((r) => mine.ws.once('close', (code) => r(code)))
     assert.equal((await call(t, 'DELETE', `/api/shares?id=${share.id}`, admin)).status, 204)

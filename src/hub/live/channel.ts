@@ -27,7 +27,7 @@ export interface LiveChannelOptions {
    * May this request watch `site` (null: connect without a site yet)? The hub checks its token here.
    * @default every request may watch every site
    */
-  authorize?: (req: IncomingMessage, site: string | null) => boolean | Promise<boolean>
+  authorize?: (req: IncomingMessage, site: string | null) => Authorized | Promise<Authorized>
   /**
    * Checked first, on the upgrade request (the hub checks `Origin` and `Host` here). A refusal is
    * not an HTTP status, which a page cannot read from a failed WebSocket: the handshake completes,
@@ -52,6 +52,14 @@ export interface LiveChannelOptions {
   onError?: (err: unknown) => void
 }
 
+/** `true`: may watch; `false`: LS_ERR_UNAUTHORIZED; an error code: refused with that code (a share link on another site). */
+export type Authorized = boolean | ErrorCode
+
+/** The code a refusal says, or null when allowed. */
+function refusalOf(a: Authorized): ErrorCode | null {
+  return a === true ? null : a === false ? 'LS_ERR_UNAUTHORIZED' : a
+}
+
 export interface LiveChannel {
   /** For the http server's `upgrade` event on `/live`; `url` saves parsing `req.url` again. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url?: URL): void
@@ -71,7 +79,7 @@ export interface LiveChannel {
 export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
   const limits: LiveLimits = Object.freeze({ ...DEFAULT_LIVE_LIMITS, ...opts.limits })
   const { presence, bus } = opts
-  const authorize = opts.authorize ?? ((): boolean => true)
+  const authorize = opts.authorize ?? ((): Authorized => true)
   const onError = opts.onError ?? ((err: unknown) => console.error('livestats: live channel', err))
   const feedId = opts.feedId ?? feedIds()
   // UTF-8 is checked in onConnection, so a bad frame is closed with a reason
@@ -161,7 +169,8 @@ export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
   async function onMessage(c: LiveClient, text: string): Promise<void> {
     const m = parseClientMessage(text, limits.maxSiteLength)
     if (m === null) return sendError(c.ws, 'LS_ERR_BAD_QUERY')
-    if (!(await authorize(c.req, m.site))) return sendError(c.ws, 'LS_ERR_UNAUTHORIZED')
+    const no = refusalOf(await authorize(c.req, m.site))
+    if (no !== null) return sendError(c.ws, no)
     if (c.ws.readyState === c.ws.OPEN) joinStream(c, m.site)
   }
 
@@ -209,7 +218,8 @@ export function createLiveChannel(opts: LiveChannelOptions): LiveChannel {
       return
     }
     if (all.size >= limits.maxClients) return refuse(socket, 'LS_ERR_OVERLOADED', 'Too many dashboards connected')
-    if (!(await authorize(req, site))) return refuse(socket, 'LS_ERR_UNAUTHORIZED')
+    const no = refusalOf(await authorize(req, site))
+    if (no !== null) return refuse(socket, no)
     if (socket.destroyed) return
     wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, req, site))
   }

@@ -76,7 +76,7 @@ export function wireLive(hub: Seams): LiveParts {
         const url = new URL(req.url ?? '/', 'http://hub')
         // a share link watches its own site, and only with the site named
         const share = hub.shares.lookup(TokenAuth.fromRequest(req, url))
-        if (share !== null) return site === share.site
+        if (share !== null) return site === share.site || 'LS_ERR_SHARE_FORBIDDEN'
         return hub.auth.allows(req, url)
       } catch {
         return false
