@@ -62,6 +62,13 @@ describe('services history over 1 h, 24 h and 7 d', () => {
     assert.deepEqual(p.http?.status, [6000, 300, 600, 300])
     assert.equal(p.http?.requests, 7200)
     assert.equal(p.http?.requestsPerSec, 2)
+    // by app: a second instance in the same hour adds its CPU, memory and traffic
+    await t.hub.store.appendProcessMinutes([minute(hourAgo5d + 5 * MIN, { instance: 'w:2', cpu: 60, rss: 30e6, lag: 20 })])
+    const byApp = await history(t, 'range=7d&app=weekly&by=app')
+    assert.deepEqual(byApp.processes.map((x) => [x.key, x.instance]), [['weekly/*', '*']])
+    const q = byApp.processes[0]?.points[0]
+    assert.deepEqual([q?.cpu, q?.rss, q?.lag, q?.jobs, q?.http?.requests], [10 + 20, 80e6 + 30e6, 20, 122, 7320])
+    assert.equal((await fetch(`${t.url}/api/processes/history?by=host`)).status, 400)
     const day = await history(t, 'range=24h&app=weekly')
     assert.equal(day.step, 5 * MIN)
     assert.deepEqual(day.processes, [])

@@ -31,7 +31,8 @@ export class Chart {
   private readonly empty: HTMLElement
   private readonly observer: ResizeObserver
 
-  constructor(readonly title: string, private readonly series: SeriesDef[], private readonly height = 220) {
+  /** @param yFormat how the y axis writes its values (e.g. bytes) @default uPlot's numbers */
+  constructor(readonly title: string, private readonly series: SeriesDef[], private readonly height = 220, private readonly yFormat?: (v: number) => string) {
     this.empty = h('p', { class: 'chart-empty', hidden: true }, 'No data in this range')
     this.el = h('figure', { class: 'chart', role: 'img', 'aria-label': title }, this.empty)
     this.observer = new ResizeObserver(() => this.resize())
@@ -81,6 +82,8 @@ export class Chart {
       { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid } },
       { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid }, size: 50 },
     ]
+    const f = this.yFormat
+    if (f !== undefined) Object.assign(axes[1] as uPlot.Axis, { values: (_u: uPlot, splits: number[]) => splits.map((v) => f(v)), size: 64 })
     const opts: uPlot.Options = {
       width: this.width(),
       height: this.height,

@@ -64,8 +64,10 @@ export function wireProcessSeries(hub: {
     const now = Date.now()
     const { range, from, to, step } = historyRange(url.searchParams.get('range'), now)
     await store.persist()
+    const by = url.searchParams.get('by') ?? 'instance'
+    if (by !== 'instance' && by !== 'app') throw new LivestatsError('LS_ERR_BAD_QUERY', `by must be instance or app, got "${by}"`)
     const rows = await hub.store.processMinutes(from, to)
-    json(res, 200, { range, from, to, step, processes: foldHistory(rows, step, now, url.searchParams.get('app')) })
+    json(res, 200, { range, from, to, step, by, processes: foldHistory(rows, step, now, url.searchParams.get('app'), by) })
   }, { auth: true })
   return store
 }

@@ -53,7 +53,9 @@ interface Acc {
   t: number
   sent: number; received: number; read: number; written: number
   jobs: number; failed: number; hist: number[]; min: number; max: number
-  cpu: number; samples: number; rss: number; heapUsed: number; lag: number
+  lag: number
+  /** Per instance: CPU summed over samples, and peak memory (an app's figures add its instances up). */
+  inst: Map<string, { cpu: number; samples: number; rss: number; heapUsed: number }>
   http: HttpAgg | null
 }
 
@@ -68,19 +70,26 @@ export function historyRange(raw: string | null, now: number): { range: string; 
   return { range, from, to, step: r.step }
 }
 
-/** Folds stored minutes (`from <= t < to`) into steps per process, sorted by key; `app` keeps one application. */
-export function foldHistory(rows: readonly ProcessMinute[], step: number, now: number, app: string | null = null): ProcessHistory[] {
+/**
+ * Folds stored minutes (`from <= t < to`) into steps, sorted by key; `app` keeps one application.
+ * `by: 'instance'` gives one series per process (`app/instance`); `by: 'app'` one per application
+ * (key and instance `*`), its instances added up: rates, counts, CPU (% of one core) and memory summed,
+ * lag the highest, quantiles over the merged histograms. A restart makes a new instance (`host:pid`),
+ * so a week of one service reads best by app.
+ */
+export function foldHistory(rows: readonly ProcessMinute[], step: number, now: number, app: string | null = null, by: 'instance' | 'app' = 'instance'): ProcessHistory[] {
   const procs = new Map<string, { app: string; instance: string; steps: Map<number, Acc> }>()
   for (const r of rows) {
     if (app !== null && r.app !== app) continue
-    const key = `${r.app}/${r.instance}`
+    const instance = by === 'app' ? '*' : r.instance
+    const key = `${r.app}/${instance}`
     let p = procs.get(key)
-    if (p === undefined) procs.set(key, (p = { app: r.app, instance: r.instance, steps: new Map() }))
+    if (p === undefined) procs.set(key, (p = { app: r.app, instance, steps: new Map() }))
     const t = r.t - (r.t % step)
     let a = p.steps.get(t)
     if (a === undefined) {
       p.steps.set(t, (a = { t, sent: 0, received: 0, read: 0, written: 0, jobs: 0, failed: 0, hist: [], min: Infinity, max: 0,
-        cpu: 0, samples: 0, rss: 0, heapUsed: 0, lag: 0, http: null }))
+        lag: 0, inst: new Map(), http: null }))
     }
     a.sent += r.sent
     a.received += r.received
@@ -91,11 +100,13 @@ export function foldHistory(rows: readonly ProcessMinute[], step: number, now: n
     for (let i = 0; i < r.hist.length; i++) a.hist[i] = (a.hist[i] ?? 0) + (r.hist[i] ?? 0)
     if (r.jobs > 0 && r.min !== null) a.min = Math.min(a.min, r.min)
     a.max = Math.max(a.max, r.max)
-    a.cpu += r.cpu
-    a.samples += r.samples
+    let i = a.inst.get(r.instance)
+    if (i === undefined) a.inst.set(r.instance, (i = { cpu: 0, samples: 0, rss: 0, heapUsed: 0 }))
+    i.cpu += r.cpu
+    i.samples += r.samples
     if (r.samples > 0) {
-      a.rss = Math.max(a.rss, r.rss)
-      a.heapUsed = Math.max(a.heapUsed, r.heapUsed)
+      i.rss = Math.max(i.rss, r.rss)
+      i.heapUsed = Math.max(i.heapUsed, r.heapUsed)
       a.lag = Math.max(a.lag, r.lag)
     }
     if (r.http) mergeHttp(a.http ??= newHttpAgg(), r.http)
@@ -105,10 +116,17 @@ export function foldHistory(rows: readonly ProcessMinute[], step: number, now: n
     const points: HistoryPoint[] = []
     for (const a of [...p.steps.values()].sort((x, y) => x.t - y.t)) {
       const secs = Math.max(1, Math.min(step, now - a.t) / 1000)
-      const has = a.samples > 0
+      let cpu = 0, rss = 0, heapUsed = 0, has = false
+      for (const i of a.inst.values()) {
+        if (i.samples === 0) continue
+        has = true
+        cpu += i.cpu / i.samples
+        rss += i.rss
+        heapUsed += i.heapUsed
+      }
       points.push({
         t: a.t,
-        cpu: has ? a.cpu / a.samples : null, rss: has ? a.rss : null, heapUsed: has ? a.heapUsed : null, lag: has ? a.lag : null,
+        cpu: has ? cpu : null, rss: has ? rss : null, heapUsed: has ? heapUsed : null, lag: has ? a.lag : null,
         sentPerSec: a.sent / secs, receivedPerSec: a.received / secs, readPerSec: a.read / secs, writtenPerSec: a.written / secs,
         jobs: a.jobs, failed: a.failed, jobP95: percentile(a.hist, 0.95, a.min === Infinity ? 0 : a.min, a.max),
         http: a.http === null ? null : figures(a.http, secs),

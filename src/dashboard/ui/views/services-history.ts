@@ -1,5 +1,6 @@
 /**
- * The Services view's history (issue 15.2): for one process, charts of CPU, memory, event-loop lag,
+ * The Services view's history (issue 15.2): for one application (its instances added up, so a week
+ * reads across restarts, which make new instances), charts of CPU, memory, event-loop lag,
  * bytes, DB rows, jobs and HTTP over the last hour, day or week, from `GET /api/processes/history`
  * (the hub's stored minutes in steps of 1, 5 or 60 minutes). Fetched when the view opens and when the
  * range or the process changes; the live panels above carry what happens now.
@@ -22,18 +23,20 @@ const RANGES = [['1h', 'Last hour'], ['24h', '24 hours'], ['7d', '7 days']] as c
 type Range = (typeof RANGES)[number][0]
 
 type Pick = (p: HistoryPoint) => number | null
-interface Def { title: string; series: (SeriesDef & { pick: Pick })[] }
+interface Def { title: string; series: (SeriesDef & { pick: Pick })[]; axis?: (v: number) => string }
 
 const perSec = (f: (v: number) => string) => (v: number) => `${f(v)}/s`
+/** An axis label: the formatted value without decimals past the first digit group ("64 MB"). */
+const short = (f: (v: number) => string) => (v: number) => f(v).replace(/(\d+)\.\d+/, '$1')
 const DEFS: Def[] = [
   { title: 'CPU, % of one core (mean)', series: [{ label: 'CPU', color: '--c-total', fill: true, value: (v) => `${num(v)} %`, pick: (p) => p.cpu }] },
   { title: 'Memory (peak)', series: [
     { label: 'RSS', color: '--c-total', fill: true, value: bytes, pick: (p) => p.rss },
-    { label: 'Heap used', color: '--c-reading', value: bytes, pick: (p) => p.heapUsed }] },
+    { label: 'Heap used', color: '--c-reading', value: bytes, pick: (p) => p.heapUsed }], axis: short(bytes) },
   { title: 'Event-loop lag, ms (max)', series: [{ label: 'Lag', color: '--c-writing', fill: true, value: ms, pick: (p) => p.lag }] },
   { title: 'Bytes per second', series: [
     { label: 'Sent', color: '--c-total', fill: true, value: perSec(bytes), pick: (p) => p.sentPerSec },
-    { label: 'Received', color: '--c-reading', value: perSec(bytes), pick: (p) => p.receivedPerSec }] },
+    { label: 'Received', color: '--c-reading', value: perSec(bytes), pick: (p) => p.receivedPerSec }], axis: short(bytes) },
   { title: 'DB rows per second', series: [
     { label: 'Read', color: '--c-total', fill: true, value: perSec(num), pick: (p) => p.readPerSec },
     { label: 'Written', color: '--c-writing', value: perSec(num), pick: (p) => p.writtenPerSec }] },
@@ -67,8 +70,8 @@ export function servicesHistory(): ServicesHistory {
   let range: Range = '1h'
   let selected: string | null = null
   let last: HistoryReply | null = null
-  const charts = DEFS.map((d) => ({ d, c: new Chart(d.title, d.series, 160) }))
-  const pick = h('select', { 'aria-label': 'Process' }) as HTMLSelectElement
+  const charts = DEFS.map((d) => ({ d, c: new Chart(d.title, d.series, 160, d.axis) }))
+  const pick = h('select', { 'aria-label': 'Application' }) as HTMLSelectElement
   const msg = h('p', { class: 'muted', role: 'status' })
   const buttons = RANGES.map(([r, label]) => {
     const b = h('button', { type: 'button', class: 'btn', 'aria-pressed': String(r === range), 'data-range': r }, label)
@@ -85,7 +88,7 @@ export function servicesHistory(): ServicesHistory {
   async function load(): Promise<void> {
     for (const b of buttons) b.b.setAttribute('aria-pressed', String(b.r === range))
     try {
-      last = await get<HistoryReply>('/api/processes/history', { range })
+      last = await get<HistoryReply>('/api/processes/history', { range, by: 'app' })
       setText(msg, '')
       draw()
     } catch (err) {
@@ -100,7 +103,7 @@ export function servicesHistory(): ServicesHistory {
     if (r.processes.length === 0) return
     if (selected === null || !r.processes.some((p) => p.key === selected)) selected = r.processes[0]?.key ?? null
     pick.replaceChildren(...r.processes.map((p) => {
-      const o = h('option', { value: p.key }, `${p.app} ${p.instance}`) as HTMLOptionElement
+      const o = h('option', { value: p.key }, p.app) as HTMLOptionElement
       o.selected = p.key === selected
       return o
     }))
