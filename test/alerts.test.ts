@@ -260,6 +260,28 @@ describe('alerts end to end against a real receiver', () => {
     assert.equal((await api(t, 'DELETE', `/api/alerts?id=${rid}`)).status, 204)
   })
 
+  it('a receiver that never accepts: every attempt made, then listed as failed; a refused connection too', async () => {
+    const S = 'failing.test'
+    const down = await new Receiver().start()
+    down.failFirst = 1000
+    const gone = await new Receiver().start()
+    const goneUrl = gone.url
+    await gone.stop()
+    try {
+      const a = await api(t, 'POST', '/api/alerts', { kind: 'visitors', site: S, op: 'below', threshold: 1, for: 0, webhook: down.url })
+      const b = await api(t, 'POST', '/api/alerts', { kind: 'visitors', site: S, op: 'below', threshold: 1, for: 0, webhook: goneUrl, format: 'slack' })
+      const da = await until('failed after 5 attempts', async () => (await deliveries(t, a.body.id as string)).find((x) => x.state === 'failed'), 15_000)
+      assert.deepEqual([da.attempts, da.lastStatus, da.error, down.got.length], [FAST.attempts, 500, 'HTTP 500', FAST.attempts])
+      const db = await until('failed, nothing listening', async () => (await deliveries(t, b.body.id as string)).find((x) => x.state === 'failed'), 15_000)
+      assert.deepEqual([db.attempts, db.lastStatus, db.error], [FAST.attempts, null, 'ECONNREFUSED'])
+      await rounds()
+      assert.equal(down.got.length, FAST.attempts, 'a failed notification is not sent again')
+      for (const r of [a, b]) await api(t, 'DELETE', `/api/alerts?id=${String(r.body.id)}`)
+    } finally {
+      await down.stop()
+    }
+  })
+
   it('a visitor who comes and goes within `for` sends nothing', async () => {
     const S = 'flap.test'
     rx.failFirst = 0
