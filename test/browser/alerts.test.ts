@@ -113,6 +113,10 @@ describe('Alerts view and share links in Chromium', { skip: chromiumMissing() },
     if (SHOTS) await gp.screenshot({ path: `${SHOTS}/share-desktop.png` })
     await gp.locator('#tab-history').click()
     await gp.waitForFunction(() => document.querySelectorAll('#view-history .kpi').length > 0, null, { timeout: 15_000 })
+    // read-only: no goal or funnel form to fill
+    assert.equal(await gp.locator('.goal-form').isVisible(), false)
+    assert.equal(await gp.getByRole('button', { name: 'New funnel' }).isVisible(), false)
+    if (SHOTS) await gp.screenshot({ path: `${SHOTS}/share-history.png`, fullPage: true })
     // an #alerts or #services address shows Live: those views are not in a share link
     await gp.goto(url.replace('#live', '#alerts'))
     await gp.waitForFunction(() => document.querySelector('.tile-value[data-state="total"]')?.textContent === '1', null, { timeout: 15_000 })

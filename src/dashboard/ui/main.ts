@@ -30,7 +30,11 @@ type View = (typeof ALL_VIEWS)[number][0]
  */
 const shareLink = new URL(location.href).searchParams.get('share')
 const sharedSite = shareLink === null ? null : new URL(location.href).searchParams.get('site')
-if (shareLink !== null) useShareToken(shareLink)
+if (shareLink !== null) {
+  useShareToken(shareLink)
+  // read-only: the forms that would write (goals, funnels) are not shown
+  document.documentElement.classList.add('shared')
+}
 const VIEWS = shareLink === null ? ALL_VIEWS : ALL_VIEWS.filter(([v]) => v === 'live' || v === 'history')
 
 const live = new LiveClient()
