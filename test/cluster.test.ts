@@ -96,10 +96,32 @@ describe('cluster: 3 hubs on PostgreSQL and Redis behind a load balancer', { ski
     return true
   }
 
+  /** What differs from the truth on each live node, for a failure message. */
+  async function mismatch(): Promise<string> {
+    const tr = crowd.truth()
+    const out: string[] = [`truth ${JSON.stringify(tr.counts)}`]
+    for (const [i, n] of nodes.entries()) {
+      if (!n.alive) continue
+      const pages = [...tr.pages].filter(([p, c]) => !sameCounts(n.view.pages.get(p), c)).slice(0, 3)
+        .map(([p, c]) => `${p}: ${JSON.stringify(n.view.pages.get(p))} vs ${JSON.stringify(c)}`)
+      out.push(`node ${i}: view ${JSON.stringify(n.view.counts)} api ${JSON.stringify(await apiLive(n))} pages ${pages.join('; ')}`)
+    }
+    return out.join('\n')
+  }
+
+  /** `until(exact)` that names what differs when it times out. */
+  async function untilExact(what: string, timeoutMs: number): Promise<void> {
+    try {
+      await until(what, exact, timeoutMs)
+    } catch (e) {
+      throw new Error(`${(e as Error).message}\n${await mismatch()}`)
+    }
+  }
+
   /** Waits for `exact()`, then checks it holds for ten samples over a second (settled, not passing by). */
   async function settle(what: string, timeoutMs: number): Promise<number> {
     const t0 = Date.now()
-    await until(what, exact, timeoutMs)
+    await untilExact(what, timeoutMs)
     const took = Date.now() - t0
     for (let i = 0; i < 10; i++) {
       await sleep(100)
@@ -208,7 +230,7 @@ describe('cluster: 3 hubs on PostgreSQL and Redis behind a load balancer', { ski
     // while it settles, no node ever counts more visitors than were there before the kill
     let over = 0
     const watch = setInterval(() => { for (const n of nodes.slice(0, 2)) if (n.view.counts.total > before) over++ }, 25)
-    await until('the dead node\'s visitors to leave', exact, DEAD_NODE_BOUND_MS + SLACK_MS)
+    await untilExact('the dead node\'s visitors to leave', DEAD_NODE_BOUND_MS + SLACK_MS)
     clearInterval(watch)
     const took = Date.now() - killedAt
     t.diagnostic(`${onC.length} tabs on C, ${gone.length} vanished; A and B exact ${took} ms after the kill (bound ${DEAD_NODE_BOUND_MS} ms)`)
@@ -251,7 +273,7 @@ describe('cluster: 3 hubs on PostgreSQL and Redis behind a load balancer', { ski
     await sleep(500)
     redisProxy.restore()
     const back = Date.now()
-    await until('exact again after Redis returned', exact, REDIS_BACK_BOUND_MS + SLACK_MS + 3000)
+    await untilExact('exact again after Redis returned', REDIS_BACK_BOUND_MS + SLACK_MS + 3000)
     const took = Date.now() - back
     t.diagnostic(`exact ${took} ms after Redis returned (bound ${REDIS_BACK_BOUND_MS} ms)`)
     assert.ok(took <= REDIS_BACK_BOUND_MS + SLACK_MS, `exact only ${took} ms after Redis returned`)
@@ -295,7 +317,7 @@ describe('cluster: 3 hubs on PostgreSQL and Redis behind a load balancer', { ski
     assert.ok(other.view.counts.total < crowd.truth().counts.total, 'the paused node was not reaped')
     node.hub.proc.kill('SIGCONT')
     const resumed = Date.now()
-    await until('exact after the paused node resumed', exact, 15_000)
+    await untilExact('exact after the paused node resumed', 15_000)
     clearInterval(watch)
     t.diagnostic(`exact ${Date.now() - resumed} ms after SIGCONT`)
     assert.equal(over, 0, 'counted above the truth')

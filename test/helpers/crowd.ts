@@ -142,9 +142,9 @@ export class Crowd {
     this.send(tab, { type: 'presence', state, url: this.url(tab), interval: this.opts.interval }, false)
   }
 
+  /** A route change in the tab (an SPA): a page view; the tab keeps its state, as presence does. */
   navigate(tab: CrowdTab, path: string): void {
     tab.path = path
-    tab.state = 'reading'
     this.lastChange = Date.now()
     this.send(tab, { type: 'pageview', url: this.url(tab) }, true)
   }
