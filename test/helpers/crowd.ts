@@ -21,7 +21,7 @@ export interface CrowdTab {
   open: boolean
   ws: WebSocket | null
   /** Events sent and not yet acked (page views and custom events), by id, with when last sent: resent after a reconnect or a refusal for a store outage. */
-  pending: Map<string, { body: string; at: number }>
+  pending: Map<string, { body: string; at: number; page: boolean }>
   reconnects: number
 }
 
@@ -131,7 +131,7 @@ export class Crowd {
   private send(tab: CrowdTab, fields: Record<string, unknown>, keep: boolean): string {
     const id = eventId()
     const body = JSON.stringify({ id, site: this.opts.site, cid: tab.cid, ...fields })
-    if (keep) tab.pending.set(id, { body, at: Date.now() })
+    if (keep) tab.pending.set(id, { body, at: Date.now(), page: fields.type === 'pageview' })
     if (tab.ws?.readyState === WebSocket.OPEN) tab.ws.send(body)
     return id
   }
@@ -146,6 +146,8 @@ export class Crowd {
   navigate(tab: CrowdTab, path: string): void {
     tab.path = path
     this.lastChange = Date.now()
+    // an older page view still unacked (the store is away) is not resent: it would move the tab back
+    for (const [id, p] of tab.pending) if (p.page) tab.pending.delete(id)
     this.send(tab, { type: 'pageview', url: this.url(tab) }, true)
   }
 
