@@ -179,13 +179,18 @@ export function attachHttp(target: unknown, options: HttpOptions | undefined, ta
   if (isFastify(target)) {
     server = target.server
     if (attached.has(server)) return true
-    target.addHook('onRequest', (request, _reply, done) => {
-      try {
-        const u = request.routeOptions?.url ?? request.routerPath
-        if (typeof u === 'string' && u !== '') request.raw[ROUTE] = u
-      } catch { /* a Fastify without these fields: the request stays unmatched */ }
-      done()
-    })
+    try {
+      target.addHook('onRequest', (request, _reply, done) => {
+        try {
+          const u = request.routeOptions?.url ?? request.routerPath
+          if (typeof u === 'string' && u !== '') request.raw[ROUTE] = u
+        } catch { /* a Fastify without these fields: the request stays unmatched */ }
+        done()
+      })
+    } catch (e) {
+      // Fastify refuses hooks once it listens: measure anyway, without route names
+      warn.once('http-target', `t.http(fastify) could not add its onRequest hook (${String(e)}); call it before listen() to get route names`, 'fastify')
+    }
   } else if (isServer(target)) {
     server = target
   } else {
