@@ -173,7 +173,7 @@ export class Hub {
     goalRoutes(r, this.store, this.goals, (req) => this.guard.originAllowed(req)) // issue 13: goal definitions
     const presence = this.live.presence
     this.badges = new Badges(this.store, async (site) => (await presence.countStates(site)).total)
-    this.alerts = new AlertEngine({ store: this.store, presence, settings: c.alerts, logger: c.logger, hubUrl: c.publicUrl })
+    this.alerts = new AlertEngine({ store: this.store, presence, settings: c.alerts, logger: c.logger, hubUrl: c.publicUrl, ...(this.live.leader === null ? {} : { leader: this.live.leader }) })
     alertRoutes(r, this.alerts, c.alerts)
     shareRoutes(r, this.shares, this.badges, (hash) => this.live.channel.drop((req) => {
       try {

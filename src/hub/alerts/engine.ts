@@ -38,6 +38,12 @@ export interface AlertEngineOptions {
   logger: Logger
   /** Linked from notifications. @default null */
   hubUrl?: string | null
+  /**
+   * In a cluster: whether this node holds the alert lease for the next `ttlMs` (src/hub/redis/leader.ts),
+   * asked before each round; only the holder evaluates and sends, so an alert goes out once per
+   * cluster. Absent on a single node. @default undefined
+   */
+  leader?: (ttlMs: number) => Promise<boolean>
 }
 
 export class AlertEngine {
@@ -151,6 +157,8 @@ export class AlertEngine {
   }
 
   private async round(): Promise<void> {
+    // in a cluster one node evaluates (and sends) at a time; the lease outlives a few rounds
+    if (this.o.leader !== undefined && !(await this.o.leader(this.o.settings.intervalMs * 3))) return
     const now = Date.now()
     let procs: Promise<ProcessView[]> | null = null
     const ctx = { presence: this.o.presence, store: this.o.store, now, processes: () => (procs ??= this.o.presence.processes()) }

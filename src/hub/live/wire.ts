@@ -4,6 +4,7 @@
  * Redis bus on one link (cluster mode, issue 14); the hub starts even while Redis is unreachable
  * (it counts its own tabs and says the view is partial until Redis answers).
  */
+import { redisLeader } from '../redis/leader'
 import type { Hub } from '../hub'
 import { LivestatsError } from '../../protocol/errors'
 import { TokenAuth } from '../api/auth'
@@ -28,6 +29,8 @@ export interface LiveParts {
   overview(): Promise<LiveOverview>
   bus: Bus
   channel: LiveChannel
+  /** With Redis: whether this node holds the alert-evaluation lease (src/hub/redis/leader.ts); else null. */
+  leader: ((ttlMs: number) => Promise<boolean>) | null
 }
 
 type Seams = Pick<Hub, 'config' | 'store' | 'auth' | 'guard' | 'hostRefusal' | 'router' | 'ingest' | 'upgrades' | 'gauges' | 'closers' | 'starters' | 'feedId' | 'metrics' | 'goals' | 'shares'>
@@ -108,6 +111,8 @@ export function wireLive(hub: Seams): LiveParts {
     await bus.close()
     await link?.close()
   })
-  return { presence, local, bus, channel, overview }
+  // cluster jobs that one node does at a time (alert evaluation): null on a single node
+  const leader = link === null ? null : redisLeader(link, 'alerts')
+  return { presence, local, bus, channel, overview, leader }
 }
 
