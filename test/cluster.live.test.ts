@@ -146,3 +146,23 @@ describe('two hubs on one Redis', () => {
     d.close()
   })
 })
+
+describe('a hub started with --redis while Redis is unreachable', () => {
+  test('starts, takes events, counts its own visitors and says so', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'livestats-noredis-'))
+    // port 1 on loopback: nothing listens there, connections are refused at once
+    const hub = createHub({ port: 0, host: '127.0.0.1', store: join(dir, 'h.db'), logger: quiet, redis: 'redis://127.0.0.1:1', redisPrefix: testPrefix() })
+    try {
+      const { url } = await hub.listen()
+      assert.equal((await json(`${url}/healthz`)).presence, 'node')
+      const tab = new CollectClient(url)
+      ok(await tab.send({ id: id(), type: 'pageview', site: S, cid: id('cid'), url: `https://${S}/x` }))
+      assert.deepEqual(await json(`${url}/api/live?site=${S}`), { total: 1, reading: 1, writing: 0, idle: 0, hidden: 0, partial: true })
+      assert.equal(await hub.store.countEvents(S), 1)
+      tab.close()
+    } finally {
+      await hub.close()
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})

@@ -87,11 +87,16 @@ export class RedisLink extends EventEmitter {
     this.emit(up ? 'up' : 'down')
   }
 
-  /** Closes both connections (QUIT: commands already sent are answered first). */
+  /**
+   * Closes both connections: QUIT on a ready one (commands already sent are answered first, within
+   * a second), at once on one that is not connected (a QUIT would wait in its offline queue for good).
+   */
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
-    await Promise.allSettled([this.cmd.quit(), this.sub.quit()])
+    const quit = (r: Redis): Promise<unknown> => r.status !== 'ready' ? Promise.resolve()
+      : Promise.race([r.quit(), new Promise((resolve) => setTimeout(resolve, 1000).unref())])
+    await Promise.allSettled([quit(this.cmd), quit(this.sub)])
     this.cmd.disconnect()
     this.sub.disconnect()
   }
