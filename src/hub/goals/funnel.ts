@@ -72,28 +72,43 @@ export interface FunnelRows {
  * w.start(rows1); w.advance(rows2); w.counts() // [{ visits, visitors }, { visits, visitors }]
  */
 export class FunnelWalk {
-  private readonly visitorOf = new Map<number, number | string>()
+  /** Where each visit reached step 1 (row index into `firstRows`): its visitor is that row's. */
+  private first: VisitIndex = new MapIndex()
+  private firstRows: FunnelRows = { visit: [], visitor: [], ts: [], seq: [] }
   /** Visit → index (into `rows`) of the event where it reached the last step walked. */
-  private reached = new Map<number, number>()
-  private rows: FunnelRows = { visit: [], visitor: [], ts: [], seq: [] }
+  private reached: VisitIndex = new MapIndex()
+  private rows: FunnelRows = this.firstRows
+  private make: () => VisitIndex = () => new MapIndex()
   private readonly out: FunnelStepCount[] = []
 
   constructor(private readonly allowed: (visit: number) => boolean) {}
 
   /** Step 1: each allowed visit's earliest matching event. */
   start(rows: FunnelRows, accept?: (i: number) => boolean): void {
-    const m = this.reached
-    const { visit, visitor } = rows
+    const { visit } = rows
+    let min = Infinity
+    let max = -Infinity
+    for (let k = 0; k < visit.length; k++) {
+      const v = visit[k] as number
+      if (v < min) min = v
+      if (v > max) max = v
+    }
+    // visit ids of a range are close together (made in time order): an array indexed by id beats a map
+    const span = max - min + 1
+    if (Number.isSafeInteger(span) && span <= 4 * visit.length + 65_536) this.make = () => new DenseIndex(min, span)
+    const m = this.make()
     const idx = order(rows, accept)
     for (let k = 0; k < visit.length; k++) {
       const i = idx === null ? k : (idx[k] as number)
       const v = visit[i] as number
       const j = m.get(v)
-      if (j !== undefined && !before(rows, i, rows, j)) continue
-      if ((j === undefined && !this.allowed(v)) || (accept !== undefined && !accept(i))) continue
+      if (j >= 0 && !before(rows, i, rows, j)) continue
+      if ((j < 0 && !this.allowed(v)) || (accept !== undefined && !accept(i))) continue
       m.set(v, i)
-      if (j === undefined) this.visitorOf.set(v, visitor[i] as number | string)
     }
+    this.first = m
+    this.firstRows = rows
+    this.reached = m
     this.rows = rows
     this.close()
   }
@@ -106,16 +121,16 @@ export class FunnelWalk {
   advance(rows: FunnelRows, accept?: (i: number) => boolean): void {
     const prev = this.reached
     const prevRows = this.rows
-    const next = new Map<number, number>()
+    const next = this.make()
     const { visit } = rows
     const idx = order(rows, accept)
     for (let k = 0; k < visit.length; k++) {
       const i = idx === null ? k : (idx[k] as number)
       const v = visit[i] as number
       const p = prev.get(v)
-      if (p === undefined || !before(prevRows, p, rows, i)) continue
+      if (p < 0 || !before(prevRows, p, rows, i)) continue
       const got = next.get(v)
-      if (got !== undefined && !before(rows, i, rows, got)) continue
+      if (got >= 0 && !before(rows, i, rows, got)) continue
       if (accept !== undefined && !accept(i)) continue
       next.set(v, i)
     }
@@ -131,8 +146,58 @@ export class FunnelWalk {
 
   private close(): void {
     const people = new Set<number | string>()
-    for (const v of this.reached.keys()) people.add(this.visitorOf.get(v) as number | string)
+    const { first } = this
+    const who = this.firstRows.visitor
+    this.reached.forEach((v) => people.add(who[first.get(v)] as number | string))
     this.out.push({ visits: this.reached.size, visitors: people.size })
+  }
+}
+
+/** Visit id → row index (−1: none). */
+interface VisitIndex {
+  get(visit: number): number
+  set(visit: number, row: number): void
+  readonly size: number
+  forEach(fn: (visit: number) => void): void
+}
+
+class MapIndex implements VisitIndex {
+  private readonly m = new Map<number, number>()
+  get(visit: number): number {
+    return this.m.get(visit) ?? -1
+  }
+  set(visit: number, row: number): void {
+    this.m.set(visit, row)
+  }
+  get size(): number {
+    return this.m.size
+  }
+  forEach(fn: (visit: number) => void): void {
+    for (const v of this.m.keys()) fn(v)
+  }
+}
+
+/** For visit ids in [base, base + size): one Int32Array slot per id, and the ids set, in order of setting. */
+class DenseIndex implements VisitIndex {
+  private readonly at: Int32Array
+  private readonly ids: number[] = []
+  constructor(private readonly base: number, size: number) {
+    this.at = new Int32Array(size).fill(-1)
+  }
+  get(visit: number): number {
+    const k = visit - this.base
+    return k >= 0 && k < this.at.length ? (this.at[k] as number) : -1
+  }
+  set(visit: number, row: number): void {
+    const k = visit - this.base
+    if (this.at[k] === -1) this.ids.push(visit)
+    this.at[k] = row
+  }
+  get size(): number {
+    return this.ids.length
+  }
+  forEach(fn: (visit: number) => void): void {
+    for (const v of this.ids) fn(v)
   }
 }
 
