@@ -20,6 +20,7 @@ import { randomBytes } from 'node:crypto'
 import WebSocket from 'ws'
 import pg from 'pg'
 import { Redis } from 'ioredis'
+import { pageviewFrames } from './lib/frames'
 
 const args = process.argv.slice(2)
 const SECONDS = Number(args.find((a) => !a.startsWith('--')) ?? 5)
@@ -68,16 +69,7 @@ function readdirProc(): number[] {
   return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number)
 }
 
-let seq = 0
-function frame(): string {
-  const s = ++seq
-  let ev = ''
-  for (let i = 0; i < BATCH; i++) {
-    const n = s * BATCH + i
-    ev += `${i ? ',' : ''}{"id":"c${process.pid}x${n.toString(36).padStart(10, '0')}","type":"pageview","site":"bench.test","url":"https://bench.test/p/${n % 300}","referrer":"https://ref.test/"}`
-  }
-  return `{"v":1,"seq":${s},"events":[${ev}]}`
-}
+const frame = pageviewFrames('c', BATCH)
 
 async function ingest(nodes: Node[], withPg: boolean): Promise<{ rate: number; hubCpuUs: number; pgCpuUs: number }> {
   let acked = 0

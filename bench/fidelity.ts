@@ -21,6 +21,7 @@ import { LiveView } from '../src/hub/live/view'
 import type { ServerMessage } from '../src/hub/live/protocol'
 import { channels } from '../src/hub/bus/types'
 import type { LiveCounts } from '../src/hub/presence/types'
+import { recount, sameCounts } from '../test/helpers/crowd'
 
 const N = Number(process.argv[2] ?? 1000)
 const ROUNDS = Number(process.argv[3] ?? 8)
@@ -92,32 +93,10 @@ function closeTab(tab: Tab, withLeave: boolean): void {
   tab.ws.close()
 }
 
-/** Ground truth, recounted naively from the script's own tabs. */
+/** Ground truth, recounted naively from the script's own tabs (test/helpers/crowd.ts). */
 function truth(): { counts: LiveCounts; pages: Map<string, LiveCounts> } {
-  const rank = (s: PresenceState): number => STATES.indexOf(s)
-  const best = new Map<number, PresenceState>()
-  const byPage = new Map<string, Map<number, PresenceState>>()
-  for (const t of tabs.values()) {
-    const b = best.get(t.visitor)
-    if (b === undefined || rank(t.state) < rank(b)) best.set(t.visitor, t.state)
-    let pm = byPage.get(t.path)
-    if (pm === undefined) byPage.set(t.path, (pm = new Map()))
-    const pb = pm.get(t.visitor)
-    if (pb === undefined || rank(t.state) < rank(pb)) pm.set(t.visitor, t.state)
-  }
-  const tally = (m: Map<number, PresenceState>): LiveCounts => {
-    const c = { total: m.size, reading: 0, writing: 0, idle: 0, hidden: 0 }
-    for (const s of m.values()) {
-      c[s]++
-      if (s === 'hidden') c.idle++
-    }
-    return c
-  }
-  return { counts: tally(best), pages: new Map([...byPage].map(([p, m]) => [p, tally(m)])) }
+  return recount(tabs.values())
 }
-
-const same = (a: LiveCounts | undefined, b: LiveCounts | undefined): boolean =>
-  a !== undefined && b !== undefined && a.total === b.total && a.reading === b.reading && a.writing === b.writing && a.idle === b.idle && a.hidden === b.hidden
 
 function pct(xs: number[], p: number): number {
   if (xs.length === 0) return NaN
@@ -173,8 +152,8 @@ async function main(): Promise<void> {
   const sampler = setInterval(() => {
     samples++
     const tr = truth()
-    let ok = same(view.counts, tr.counts) && view.pages.size === tr.pages.size
-    if (ok) for (const [p, c] of tr.pages) if (!same(view.pages.get(p), c)) { ok = false; break }
+    let ok = sameCounts(view.counts, tr.counts) && view.pages.size === tr.pages.size
+    if (ok) for (const [p, c] of tr.pages) if (!sameCounts(view.pages.get(p), c)) { ok = false; break }
     if (performance.now() - lastChange >= SETTLED_MS) {
       settled++
       if (!ok) {

@@ -17,6 +17,7 @@ import { join } from 'node:path'
 import type { GoalSpec } from '../src/hub/goals/spec'
 import { createSqliteStore, type SqliteStore } from '../src/hub/store/sqlite'
 import type { Range, StoredEvent } from '../src/hub/store/types'
+import { prng } from '../test/helpers/prng'
 
 const VERSION = 'f1'
 const EVENTS = Number(process.env.EVENTS ?? 10_000_000)
@@ -30,17 +31,6 @@ const FILE = join(tmpdir(), `livestats-bench-funnel-${VERSION}-${EVENTS}.db`)
 const FILLED_KEY = 'bench:filled'
 const VISITORS = 400_000
 
-/** mulberry32: a seeded PRNG, so every fill writes the same data. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const SECTIONS = ['blog', 'products', 'docs', 'help']
 const PAGES = ['/', '/pricing', '/signup', '/features', '/about', '/checkout',

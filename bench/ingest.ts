@@ -23,6 +23,7 @@ import { join, resolve } from 'node:path'
 import http from 'node:http'
 import WebSocket from 'ws'
 import { startServer, type BenchServer } from './lib/spawn'
+import { pageviewFrames } from './lib/frames'
 
 const args = process.argv.slice(2)
 const SECONDS = Number(args.find((a) => !a.startsWith('--')) ?? 5)
@@ -51,17 +52,7 @@ const WINDOW = 8
 const BATCH = 50
 const UA = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36'
 
-let seq = 0
-function frame(): string {
-  const s = ++seq
-  let ev = ''
-  for (let i = 0; i < BATCH; i++) {
-    const n = s * BATCH + i
-    // ~150 bytes per event
-    ev += `${i ? ',' : ''}{"id":"b${process.pid}x${n.toString(36).padStart(10, '0')}","type":"pageview","site":"bench.test","url":"https://bench.test/p/${n % 300}","referrer":"https://ref.test/"}`
-  }
-  return `{"v":1,"seq":${s},"events":[${ev}]}`
-}
+const frame = pageviewFrames('b', BATCH)
 
 async function wsRun(server: BenchServer): Promise<{ rate: number; cpuUsPerEvent: number; mainUsPerEvent: number }> {
   let acked = 0

@@ -8,6 +8,8 @@
  * sessions of the visits that ended before it: append the events, then the sessions.
  */
 import type { PageStint, SessionRecord, StoredEvent } from '../../src/hub/store/types'
+import { prng } from '../../test/helpers/prng'
+export { prng }
 
 /** Bump when the data changes: the bench's cached file is keyed by it. */
 export const DATA_VERSION = 'h1'
@@ -16,17 +18,6 @@ const HOUR = 3_600_000
 /** Events are handed over in slices this long: a session follows its visit's last page view by at most this plus a minute, as a closing tab's would. */
 const SLICE = 5 * 60_000
 
-/** mulberry32: a seeded PRNG. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** Skewed pick (Zipf-like): the first values get most picks, as in real traffic. */
 function skewed<T>(list: readonly T[], r: number): T {

@@ -183,26 +183,7 @@ export class Crowd {
 
   /** Ground truth from the script's own open tabs. */
   truth(): { counts: LiveCounts; pages: Map<string, LiveCounts> } {
-    const rank = (s: PresenceState): number => STATES.indexOf(s)
-    const best = new Map<number, PresenceState>()
-    const byPage = new Map<string, Map<number, PresenceState>>()
-    for (const t of this.tabs.values()) {
-      const b = best.get(t.visitor)
-      if (b === undefined || rank(t.state) < rank(b)) best.set(t.visitor, t.state)
-      let pm = byPage.get(t.path)
-      if (pm === undefined) byPage.set(t.path, (pm = new Map()))
-      const pb = pm.get(t.visitor)
-      if (pb === undefined || rank(t.state) < rank(pb)) pm.set(t.visitor, t.state)
-    }
-    const tally = (m: Map<number, PresenceState>): LiveCounts => {
-      const c = { total: m.size, reading: 0, writing: 0, idle: 0, hidden: 0 }
-      for (const s of m.values()) {
-        c[s]++
-        if (s === 'hidden') c.idle++
-      }
-      return c
-    }
-    return { counts: tally(best), pages: new Map([...byPage].map(([p, m]) => [p, tally(m)])) }
+    return recount(this.tabs.values())
   }
 
   /** Closes every socket without a leave and stops heartbeats. */
@@ -217,4 +198,32 @@ export class Crowd {
 export function sameCounts(a: LiveCounts | undefined, b: LiveCounts | undefined): boolean {
   return a !== undefined && b !== undefined && a.total === b.total && a.reading === b.reading &&
     a.writing === b.writing && a.idle === b.idle && a.hidden === b.hidden
+}
+
+/**
+ * Live counts recounted naively from a script's open tabs, by the rule of docs/live.md and not by
+ * the hub's code: a visitor counts once, in the most active state of its tabs (hidden counts as idle
+ * too), overall and per page.
+ */
+export function recount(tabs: Iterable<{ visitor: number | string; path: string; state: PresenceState }>): { counts: LiveCounts; pages: Map<string, LiveCounts> } {
+  const rank = (s: PresenceState): number => STATES.indexOf(s)
+  const best = new Map<number | string, PresenceState>()
+  const byPage = new Map<string, Map<number | string, PresenceState>>()
+  for (const t of tabs) {
+    const b = best.get(t.visitor)
+    if (b === undefined || rank(t.state) < rank(b)) best.set(t.visitor, t.state)
+    let pm = byPage.get(t.path)
+    if (pm === undefined) byPage.set(t.path, (pm = new Map()))
+    const pb = pm.get(t.visitor)
+    if (pb === undefined || rank(t.state) < rank(pb)) pm.set(t.visitor, t.state)
+  }
+  const tally = (m: Map<number | string, PresenceState>): LiveCounts => {
+    const c = { total: m.size, reading: 0, writing: 0, idle: 0, hidden: 0 }
+    for (const s of m.values()) {
+      c[s]++
+      if (s === 'hidden') c.idle++
+    }
+    return c
+  }
+  return { counts: tally(best), pages: new Map([...byPage].map(([p, m]) => [p, tally(m)])) }
 }

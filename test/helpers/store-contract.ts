@@ -12,18 +12,9 @@ import type { GoalSpec } from '../../src/hub/goals/spec'
 import type { Bucket, Dimension, LiveSample, PageStint, ProcessMinute, Range, SessionRecord, Store, StoredEvent } from '../../src/hub/store/types'
 import { Oracle } from './analytics-oracle'
 import { funnelContract } from './funnel-contract'
+import { prng } from './prng'
+export { prng }
 
-/** mulberry32: seeded, so a failing random case fails again. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 export interface Backing {
   /** A store on this backing, not yet initialised. */

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { LivestatsError } from '../../protocol/errors'
-import { readBody } from '../http/body'
+import { readJson } from '../http/json-body'
 import { json } from '../http/reply'
 import type { Router } from '../http/router'
 import { MAX_FUNNEL_STEPS, parseFunnelSteps, type FunnelStepCount } from '../goals/funnel'
@@ -74,19 +74,6 @@ function prefix(site: string): string {
   return `funnel:${encodeURIComponent(site)}:`
 }
 
-function readJson(req: IncomingMessage): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    readBody(req, MAX_BODY, (err, text) => {
-      if (err !== null) return reject(err)
-      try {
-        resolve(JSON.parse(text))
-      } catch {
-        reject(new LivestatsError('LS_ERR_BAD_QUERY', 'the body must be JSON: { "site": ..., "name": ..., "steps": [...] }'))
-      }
-    })
-  })
-}
-
 /**
  * Steps from client input: goal specs, or `{ "goal": "<id>" }` naming one of the site's saved goals
  * (/api/goals), which the funnel then keeps as that goal's spec and name.
@@ -142,7 +129,7 @@ export function funnelRoutes(router: Router, store: Store, goals: GoalRegistry, 
 
   router.on('POST', '/api/funnels', async (req, res) => {
     writable(req)
-    const body = await readJson(req)
+    const body = await readJson(req, MAX_BODY, () => new LivestatsError('LS_ERR_BAD_QUERY', 'the body must be JSON: { "site": ..., "name": ..., "steps": [...] }'))
     if (typeof body !== 'object' || body === null || Array.isArray(body)) bad('the body is an object: { "site", "name", "steps" }')
     const o = body as Record<string, unknown>
     if (typeof o.site !== 'string' || o.site === '' || o.site.length > 253) bad('site is required')

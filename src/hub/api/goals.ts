@@ -10,7 +10,7 @@
 import type { IncomingMessage } from 'node:http'
 import { LivestatsError } from '../../protocol/errors'
 import type { GoalRegistry } from '../goals/registry'
-import { readBody } from '../http/body'
+import { readJson } from '../http/json-body'
 import { json } from '../http/reply'
 import type { Router } from '../http/router'
 import type { Store } from '../store/types'
@@ -27,19 +27,6 @@ export function writeRefusal(req: IncomingMessage, originAllowed: (req: Incoming
     return new LivestatsError('LS_ERR_UNSUPPORTED_MEDIA_TYPE', 'Content-Type must be application/json')
   }
   return null
-}
-
-function body(req: IncomingMessage): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    readBody(req, MAX_BODY, (err, text) => {
-      if (err !== null) return reject(err)
-      try {
-        resolve(JSON.parse(text))
-      } catch {
-        reject(new LivestatsError('LS_ERR_INVALID_GOAL', 'the body is not JSON'))
-      }
-    })
-  })
 }
 
 export function goalRoutes(router: Router, store: Store, goals: GoalRegistry, originAllowed: (req: IncomingMessage) => boolean): void {
@@ -66,7 +53,7 @@ export function goalRoutes(router: Router, store: Store, goals: GoalRegistry, or
   router.on('POST', '/api/goals', async (req, res) => {
     const no = writeRefusal(req, originAllowed)
     if (no !== null) throw no
-    const input = await body(req)
+    const input = await readJson(req, MAX_BODY, () => new LivestatsError('LS_ERR_INVALID_GOAL', 'the body is not JSON'))
     if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new LivestatsError('LS_ERR_INVALID_GOAL', 'a goal is a JSON object')
     const site = (input as { site?: unknown }).site
     if (typeof site !== 'string' || site === '' || site.length > 253) throw new LivestatsError('LS_ERR_INVALID_GOAL', '`site` is required')

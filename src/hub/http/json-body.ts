@@ -10,7 +10,14 @@ import { readBody } from './body'
 /** Admin bodies are small: a rule is well under 4 KiB. */
 export const ADMIN_BODY_LIMIT = 16 * 1024
 
-export function readJson(req: IncomingMessage, limit = ADMIN_BODY_LIMIT): Promise<unknown> {
+/**
+ * Reads a JSON body of at most `limit` bytes. A body that does not parse is refused with
+ * `invalid()` (default `LS_ERR_INVALID_JSON`), so a route can keep its own code for it.
+ * @throws LivestatsError `LS_ERR_UNSUPPORTED_MEDIA_TYPE` (415) without `application/json`.
+ */
+export function readJson(
+  req: IncomingMessage, limit = ADMIN_BODY_LIMIT, invalid = (): LivestatsError => new LivestatsError('LS_ERR_INVALID_JSON'),
+): Promise<unknown> {
   const type = (req.headers['content-type'] ?? '').split(';', 1)[0]?.trim().toLowerCase()
   if (type !== 'application/json') {
     req.resume()
@@ -22,7 +29,7 @@ export function readJson(req: IncomingMessage, limit = ADMIN_BODY_LIMIT): Promis
       try {
         resolve(JSON.parse(text))
       } catch {
-        reject(new LivestatsError('LS_ERR_INVALID_JSON'))
+        reject(invalid())
       }
     })
   })

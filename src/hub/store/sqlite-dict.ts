@@ -4,6 +4,7 @@
  * column and filtered scans compare integers. The writer keeps a bounded cache of ids.
  */
 import type Database from 'better-sqlite3'
+import { compilePage } from '../goals/spec'
 
 /** Ids cached before the cache starts over (a miss costs one indexed read). */
 const CACHE_MAX = 200_000
@@ -36,6 +37,21 @@ export class Dict {
     if (this.cache.size >= CACHE_MAX) this.cache.clear()
     this.cache.set(value, id)
     return id
+  }
+
+  /**
+   * Ids of the stored strings a goal's page (an exact path or a wildcard pattern, goals/spec.ts)
+   * matches: the exact one, or the pattern run over the strings sharing its literal prefix. Only
+   * paths start with `/`, so only paths can match.
+   */
+  pageIds(page: string): number[] {
+    const star = page.indexOf('*')
+    if (star < 0) {
+      const id = this.lookup(page)
+      return id === null ? [] : [id]
+    }
+    const test = compilePage(page)
+    return this.withPrefix(page.slice(0, star)).filter(([, v]) => test(v)).map(([id]) => id)
   }
 
   /** Forgets cached ids (a rolled-back transaction may have made some). */

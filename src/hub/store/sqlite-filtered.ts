@@ -12,7 +12,7 @@ import type { Dict } from './sqlite-dict'
 import type { SqliteVisits } from './sqlite-visits'
 import { VISIT_COLUMN } from './sqlite-visits'
 import type { EventDimension, EventRow, GoalFigures, SeriesPoint, TopRow, VisitDimension, VisitTotals } from './types'
-import { compilePage, type GoalSpec } from '../goals/spec'
+import type { GoalSpec } from '../goals/spec'
 import { VISIT_GAP_MS, isVisitDimension } from './visits'
 
 type Param = number | string
@@ -252,7 +252,7 @@ export class FilteredQueries {
   conversion(site: number, from: number, to: number, filters: readonly Filter[], goal: GoalSpec): GoalFigures {
     let r: [number, number] | undefined
     if (goal.kind === 'page') {
-      const ids = this.pathIds(goal.page)
+      const ids = this.dict.pageIds(goal.page)
       if (ids.length === 0) return { visitors: 0, conversions: 0 }
       const w = this.pvWhere(site, from, to, filters)
       r = this.stmt(`SELECT count(DISTINCT vid), count(*) FROM pv WHERE ${w.sql} AND path IN (SELECT value FROM json_each(?))`)
@@ -268,16 +268,6 @@ export class FilteredQueries {
     return { visitors: r?.[0] ?? 0, conversions: r?.[1] ?? 0 }
   }
 
-  /** Dict ids of the stored strings a page goal matches: exact, or its pattern over those sharing its literal prefix. */
-  private pathIds(page: string): number[] {
-    const star = page.indexOf('*')
-    if (star < 0) {
-      const id = this.dict.lookup(page)
-      return id === null ? [] : [id]
-    }
-    const test = compilePage(page)
-    return this.dict.withPrefix(page.slice(0, star)).filter(([, v]) => test(v)).map(([id]) => id)
-  }
 
   private topVisits(site: number, dim: VisitDimension, from: number, to: number, limit: number, filters: readonly Filter[]): TopRow[] {
     const col = VISIT_COLUMN[dim]

@@ -9,7 +9,7 @@
  * event's property rows (`cp`) only for the events that would otherwise reach the step.
  */
 import type Database from 'better-sqlite3'
-import { compilePage, type EventGoalSpec, type GoalSpec } from '../goals/spec'
+import type { EventGoalSpec, GoalSpec } from '../goals/spec'
 import { FunnelWalk, type FunnelRows, type FunnelStepCount } from '../goals/funnel'
 import type { Filter } from './filters'
 import type { Dict } from './sqlite-dict'
@@ -79,7 +79,7 @@ export class SqliteFunnels {
   /** The index read of a step: its table, and the condition and parameters that select its events; null when none can match. */
   private source(step: GoalSpec): { sql: string; key: number | string } | null {
     if (step.kind === 'page') {
-      const ids = this.pathIds(step.page)
+      const ids = this.dict.pageIds(step.page)
       if (ids.length === 0) return null
       return { sql: 'pv INDEXED BY pv_path WHERE site = ? AND path IN (SELECT value FROM json_each(?))', key: JSON.stringify(ids) }
     }
@@ -119,16 +119,6 @@ export class SqliteFunnels {
     return out === '[]' ? ALL : { sql: 'visit NOT IN (SELECT value FROM json_each(?))', params: [out] }
   }
 
-  /** Dict ids of the stored strings a page pattern matches (only paths start with `/`, so only paths can). */
-  private pathIds(page: string): number[] {
-    const star = page.indexOf('*')
-    if (star < 0) {
-      const id = this.dict.lookup(page)
-      return id === null ? [] : [id]
-    }
-    const test = compilePage(page)
-    return this.dict.withPrefix(page.slice(0, star)).filter(([, v]) => test(v)).map(([id]) => id)
-  }
 
   /**
    * For an event step with properties: whether a candidate event has every one, from its property
