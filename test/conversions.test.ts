@@ -182,3 +182,80 @@ async function addGoalOn(t: TestHub, goal: Record<string, unknown>): Promise<voi
   const res = await fetch(`${t.url}/api/goals`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ site: 'live.test', ...goal }) })
   assert.equal(res.status, 201)
 }
+
+describe('goals compared with an earlier period (compare=previous|year)', () => {
+  const S = 'conv.compare.test'
+  const CUR = `site=${S}&from=2025-03-10T00:00:00Z&to=2025-03-11T00:00:00Z`
+  const DAY_BEFORE = DAY0 - 24 * 3_600_000
+  let t: TestHub
+  before(async () => {
+    t = await startHub()
+    const v = (visitor: string, country: string, ts: number, path: string, more: object = {}) => pageview({ site: S, visitor, country, ts, path, ...more })
+    const ev = (visitor: string, country: string, ts: number, plan: string) => v(visitor, country, ts, '/app', { type: 'event', name: 'Signup', data: JSON.stringify({ plan }) })
+    const y = (h: number, m = 0): number => DAY_BEFORE + h * 3_600_000 + m * MIN
+    await t.hub.store.append([
+      // the day before, 4 visitors: q1 (DE) /, /pricing, Signup free; q2 (NL) /pricing twice; q3 (DE) /; q4 (US) /blog/x
+      v('q1', 'DE', y(9), '/'), v('q1', 'DE', y(9, 2), '/pricing'), ev('q1', 'DE', y(9, 3), 'free'),
+      v('q2', 'NL', y(10), '/pricing'), v('q2', 'NL', y(10, 4), '/pricing'),
+      v('q3', 'DE', y(11), '/'), v('q4', 'US', y(12), '/blog/x'),
+      // the day, 5 visitors: a (DE) /, /pricing, Signup pro; b (NL) /pricing, Signup free, Signup pro;
+      // c (DE) /pricing; d (US) /docs; e (DE) /
+      v('a', 'DE', at(9), '/'), v('a', 'DE', at(9, 1), '/pricing'), ev('a', 'DE', at(9, 2), 'pro'),
+      v('b', 'NL', at(10), '/pricing'), ev('b', 'NL', at(10, 1), 'free'), ev('b', 'NL', at(10, 2), 'pro'),
+      v('c', 'DE', at(11), '/pricing'), v('d', 'US', at(12), '/docs'), v('e', 'DE', at(13), '/'),
+    ])
+    for (const g of [{ page: '/pricing' }, { event: 'Signup' }, { event: 'Signup', props: { plan: 'pro' } }]) {
+      const res = await fetch(`${t.url}/api/goals`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ site: S, ...g }) })
+      assert.equal(res.status, 201)
+    }
+  })
+  after(() => t.stop())
+
+  type Period = { visitors: number; conversions: number; rate: number | null }
+  type Body = { visitors: number; compare?: { from: number; to: number; visitors: number; change: { visitors: number | null } }; goals: (Period & { name: string; compare?: Period & { change: Record<keyof Period, number | null> } })[] }
+  const conv = async (q: string): Promise<Body> => (await get(t, `/api/conversions?${CUR}${q}`)) as unknown as Body
+  const close = (a: number | null | undefined, b: number | null): void => {
+    if (b === null) assert.equal(a, null)
+    else assert.ok(typeof a === 'number' && Math.abs(a - b) < 1e-9, `${String(a)} ≈ ${b}`)
+  }
+
+  it('answers no compare without the parameter, and refuses a bad one', async () => {
+    const b = await conv('')
+    assert.equal(b.compare, undefined)
+    assert.deepEqual(b.goals.map((g) => Object.hasOwn(g, 'compare')), [false, false, false])
+    const res = await fetch(`${t.url}/api/conversions?${CUR}&compare=lastweek`)
+    assert.equal(res.status, 400)
+    assert.equal(res.headers.get('x-livestats-error'), 'LS_ERR_BAD_QUERY')
+  })
+
+  it('gives every goal the previous period\'s visitors, conversions and rate, and the change of each in percent', async () => {
+    const b = await conv('&compare=previous')
+    assert.deepEqual([b.visitors, b.compare?.from, b.compare?.to, b.compare?.visitors], [5, DAY_BEFORE, DAY0, 4])
+    close(b.compare?.change.visitors, 25)
+    assert.deepEqual(b.goals.map((g) => [g.name, g.visitors, g.conversions, g.rate]),
+      [['Visit /pricing', 3, 3, 3 / 5], ['Signup', 2, 3, 2 / 5], ['Signup (plan: pro)', 2, 2, 2 / 5]])
+    assert.deepEqual(b.goals.map((g) => [g.compare?.visitors, g.compare?.conversions, g.compare?.rate]),
+      [[2, 3, 2 / 4], [1, 1, 1 / 4], [0, 0, 0]])
+    const [pricing, signup, pro] = b.goals.map((g) => g.compare?.change)
+    close(pricing?.visitors ?? null, 50); close(pricing?.conversions ?? null, 0); close(pricing?.rate ?? null, 20)
+    close(signup?.visitors ?? null, 100); close(signup?.conversions ?? null, 200); close(signup?.rate ?? null, 60)
+    // from 0: no percentage
+    assert.deepEqual(pro, { visitors: null, conversions: null, rate: null })
+  })
+
+  it('filters both periods alike', async () => {
+    // visitors from Germany: a, c, e against q1, q3
+    const b = await conv('&compare=previous&country=DE')
+    assert.deepEqual([b.visitors, b.compare?.visitors], [3, 2])
+    assert.deepEqual(b.goals.map((g) => [g.visitors, g.conversions, g.compare?.visitors, g.compare?.conversions, g.compare?.rate]),
+      [[2, 2, 1, 1, 1 / 2], [1, 1, 1, 1, 1 / 2], [1, 1, 0, 0, 0]])
+    close(b.goals[0]?.compare?.change.rate ?? null, (2 / 3 - 1 / 2) / (1 / 2) * 100)
+    close(b.goals[1]?.compare?.change.rate ?? null, (1 / 3 - 1 / 2) / (1 / 2) * 100)
+  })
+
+  it('compares with the same dates a year before: no visitors then, so rates and changes are null', async () => {
+    const b = await conv('&compare=year')
+    assert.deepEqual([b.compare?.from, b.compare?.to, b.compare?.visitors, b.compare?.change.visitors], [Date.UTC(2024, 2, 10), Date.UTC(2024, 2, 11), 0, null])
+    assert.deepEqual(b.goals.map((g) => g.compare), [0, 1, 2].map(() => ({ visitors: 0, conversions: 0, rate: null, change: { visitors: null, conversions: null, rate: null } })))
+  })
+})

@@ -33,6 +33,7 @@ import { feedIds } from './live/feed'
 import { liveGauges } from './live/metrics'
 import { wireProcessSeries } from './api/process'
 import { setupRoutes } from './api/setup'
+import { conversionRoutes } from './api/conversions'
 import { goalRoutes } from './api/goals'
 import { GoalRegistry, REFRESH_MS } from './goals/registry'
 import type { LiveCounts } from './presence/types'
@@ -170,7 +171,8 @@ export class Hub {
     this.live = wireLive(this) // issue 3: after ingest and router exist
     wireProcessSeries(this) // issue 5.4 / 6: per-process series at /api/processes
     setupRoutes(r, c.publicUrl, () => this.server.address()) // the dashboard's install panel
-    goalRoutes(r, this.store, this.goals, (req) => this.guard.originAllowed(req)) // issue 13: goal definitions
+    goalRoutes(r, this.goals, (req) => this.guard.originAllowed(req)) // issue 13: goal definitions
+    conversionRoutes(r, this.store, this.goals) // their figures
     const presence = this.live.presence
     this.badges = new Badges(this.store, async (site) => (await presence.countStates(site)).total)
     this.alerts = new AlertEngine({ store: this.store, presence, settings: c.alerts, logger: c.logger, hubUrl: c.publicUrl, ...(this.live.leader === null ? {} : { leader: this.live.leader }) })

@@ -30,11 +30,7 @@ type View = (typeof ALL_VIEWS)[number][0]
  */
 const shareLink = new URL(location.href).searchParams.get('share')
 const sharedSite = shareLink === null ? null : new URL(location.href).searchParams.get('site')
-if (shareLink !== null) {
-  useShareToken(shareLink)
-  // read-only: the forms that would write (goals, funnels) are not shown
-  document.documentElement.classList.add('shared')
-}
+if (shareLink !== null) useShareToken(shareLink)
 const VIEWS = shareLink === null ? ALL_VIEWS : ALL_VIEWS.filter(([v]) => v === 'live' || v === 'history')
 
 const live = new LiveClient()
@@ -51,7 +47,8 @@ live.onRefused = async () => {
 let theme: Theme = savedTheme()
 applyTheme(theme)
 
-const hist = history()
+// a share link is read-only: History draws no goal or funnel controls (their writes would be refused)
+const hist = history(shareLink !== null)
 const svc = services(live)
 const alerts = alertsView()
 const panels: Record<View, HTMLElement> = {

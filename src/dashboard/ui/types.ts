@@ -79,7 +79,12 @@ export interface Goal {
   id: string; site: string; name: string; kind: 'page' | 'event'; page?: string; event?: string
   props?: Record<string, string>; created: number
 }
-export interface GoalFigures extends Goal { visitors: number; conversions: number; rate: number | null }
+/** A goal's figures over one period: unique converting visitors, conversions, rate (0–1, null over no visitors). */
+export interface GoalPeriod { visitors: number; conversions: number; rate: number | null }
+export interface GoalFigures extends Goal, GoalPeriod {
+  /** With compare: the earlier period's figures and the change of each, in percent (null from 0). */
+  compare?: GoalPeriod & { change: Record<keyof GoalPeriod, number | null> }
+}
 /** `/api/totals`: rates and means are null over no visits. */
 export interface Totals {
   pageviews: number

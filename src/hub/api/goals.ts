@@ -1,9 +1,8 @@
 /**
  * Goal definitions: `GET /api/goals?site=` lists a site's goals, `POST /api/goals` (JSON body
  * `{ site, name?, page }` or `{ site, name?, event, props? }`) makes one and answers it (201),
- * `DELETE /api/goals?site=&id=` removes one (204). `GET /api/conversions?site=&range…&filters…`
- * answers each goal's figures over a range: unique converting visitors, conversions, and the
- * rate (converting visitors / the range's unique visitors under the same filters). Every method passes the read check (token, or on a hub without one a `Host`
+ * `DELETE /api/goals?site=&id=` removes one (204); their figures are `/api/conversions`
+ * (conversions.ts). Every method passes the read check (token, or on a hub without one a `Host`
  * naming the hub); a write from a browser page must also come from an allowed `Origin` and be
  * `application/json` (which a cross-site form cannot send without a preflight the hub never grants).
  */
@@ -13,7 +12,6 @@ import type { GoalRegistry } from '../goals/registry'
 import { readJson } from '../http/json-body'
 import { json } from '../http/reply'
 import type { Router } from '../http/router'
-import type { Store } from '../store/types'
 import * as p from './params'
 
 /** Largest goal body, bytes. */
@@ -29,22 +27,9 @@ export function writeRefusal(req: IncomingMessage, originAllowed: (req: Incoming
   return null
 }
 
-export function goalRoutes(router: Router, store: Store, goals: GoalRegistry, originAllowed: (req: IncomingMessage) => boolean): void {
-  // a share link reads its site's goals and conversions (GET only: share/scope.ts refuses its writes)
+export function goalRoutes(router: Router, goals: GoalRegistry, originAllowed: (req: IncomingMessage) => boolean): void {
+  // a share link reads its site's goals (GET only: share/scope.ts refuses its writes)
   const read = { auth: true, share: 'site' } as const
-  router.on('GET', '/api/conversions', async (_req, res, url) => {
-    const r = p.range(url.searchParams)
-    const list = await goals.list(r.site)
-    const [figures, totals] = await Promise.all([store.conversions(r, list), store.totals(r)])
-    json(res, 200, {
-      site: r.site, from: r.from, to: r.to, visitors: totals.visitors,
-      goals: list.map((g, i) => {
-        const f = figures[i] ?? { visitors: 0, conversions: 0 }
-        // a rate over no visitors is null, not 0 (as bounce rate)
-        return { ...g, visitors: f.visitors, conversions: f.conversions, rate: totals.visitors === 0 ? null : f.visitors / totals.visitors }
-      }),
-    })
-  }, read)
   router.on('GET', '/api/goals', async (_req, res, url) => {
     const site = p.site(url.searchParams)
     json(res, 200, { site, goals: await goals.list(site) })

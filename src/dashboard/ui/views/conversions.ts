@@ -1,6 +1,7 @@
 /**
  * History's conversion panels (issue 13): Goals (each goal's converting visitors, conversion rate
- * and conversions over the range and filters, with a form to add one and a button to remove one),
+ * and conversions over the range and filters, each with its change against the compared period,
+ * with a form to add one and a button to remove one; neither on a read-only share link),
  * Custom events (events and unique visitors per name) and Properties (a key picked from the keys
  * seen, its values with events and visitors). Clicking an event or a property value adds its filter.
  * Every tracked value is rendered as text.
@@ -8,12 +9,12 @@
 import { get, send } from '../api'
 import { h, replace, setText } from '../dom'
 import { int } from '../format'
-import type { EventRow, GoalFigures } from '../types'
+import type { EventRow, GoalFigures, GoalPeriod } from '../types'
 import type { UiFilter } from './history-state'
 
 export interface ConversionsPanels {
   el: HTMLElement
-  /** Loads every panel for `site` and the History query (range, filters; `compare` for the lists). */
+  /** Loads every panel for `site` and the History query (range, filters; `compare` for the goals and lists). */
   load(site: string, query: [string, string][], compare: [string, string][]): Promise<void>
   /** What is shown, for the CSV export. */
   shown(): { goals: GoalFigures[]; events: EventRow[]; key: string | null; values: EventRow[] }
@@ -48,7 +49,19 @@ function goalRule(g: GoalFigures): string {
   return `Event ${g.event ?? ''}${props === '' ? '' : ` with ${props}`}`
 }
 
-export function conversionsPanels(addFilter: (f: UiFilter) => void): ConversionsPanels {
+/** A goal figure's change as History's totals show theirs: "+50%", green up, red down; the earlier figure in its title. */
+function goalDelta(g: GoalFigures, k: keyof GoalPeriod, fmt: (n: number | null) => string): HTMLElement | null {
+  if (g.compare === undefined) return null
+  const c = g.compare.change[k]
+  const dir = c === null || Math.round(c) === 0 ? '' : c > 0 ? ' up' : ' down'
+  return h('span', { class: `row-delta goal-delta${dir}`, 'data-change': k, title: `In the compared period: ${fmt(g.compare[k])}` }, ` ${changeText(c)}`)
+}
+
+/**
+ * `readOnly` (a share link): the goals are listed without the form to add one or the buttons to
+ * remove them, and an empty list says so plainly, since the viewer cannot add a goal.
+ */
+export function conversionsPanels(addFilter: (f: UiFilter) => void, readOnly = false): ConversionsPanels {
   let site: string | null = null
   let last: { query: [string, string][]; compare: [string, string][] } | null = null
   let goals: GoalFigures[] = []
@@ -100,8 +113,8 @@ export function conversionsPanels(addFilter: (f: UiFilter) => void): Conversions
       h('th', { scope: 'col' }, 'Goal'), h('th', { scope: 'col', class: 'n' }, 'Visitors'),
       h('th', { scope: 'col', class: 'n', title: 'Converting visitors of all visitors in the range (same filters)' }, 'Rate'),
       h('th', { scope: 'col', class: 'n', title: 'Page views of the page, or custom events' }, 'Conversions'),
-      h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Remove')))), goalBody),
-    form, goalMsg)
+      !readOnly && h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Remove')))), goalBody),
+    !readOnly && form, goalMsg)
 
   // Custom events and properties
   const eventBody = h('tbody')
@@ -147,10 +160,19 @@ export function conversionsPanels(addFilter: (f: UiFilter) => void): Conversions
 
   function renderGoals(): void {
     if (goals.length === 0) {
-      replace(goalBody, h('tr', null, h('td', { class: 'muted', colspan: 5 }, 'No goals yet: add a page (exact or with * and **) or a custom event below.')))
+      replace(goalBody, h('tr', null, h('td', { class: 'muted', colspan: readOnly ? 4 : 5 },
+        readOnly ? 'No goals are set for this site.' : 'No goals yet: add a page (exact or with * and **) or a custom event below.')))
       return
     }
+    const count = (n: number | null): string => (n === null ? '–' : int(n))
     replace(goalBody, ...goals.map((g) => {
+      const figures = [
+        h('td', { class: 'path' }, h('span', { class: 'goal-name' }, g.name), h('span', { class: 'sub' }, goalRule(g))),
+        h('td', { class: 'n', 'data-figure': 'visitors' }, h('span', { class: 'v' }, int(g.visitors)), goalDelta(g, 'visitors', count)),
+        h('td', { class: 'n', 'data-figure': 'rate' }, h('span', { class: 'v' }, pct(g.rate)), goalDelta(g, 'rate', pct)),
+        h('td', { class: 'n', 'data-figure': 'conversions' }, h('span', { class: 'v' }, int(g.conversions)), goalDelta(g, 'conversions', count)),
+      ]
+      if (readOnly) return h('tr', { 'data-goal': g.id }, ...figures)
       const remove = h('button', { type: 'button', class: 'chip', 'aria-label': `Remove goal ${g.name}`, title: 'Remove this goal' }, '×')
       remove.addEventListener('click', () => {
         if (site === null) return
@@ -158,12 +180,7 @@ export function conversionsPanels(addFilter: (f: UiFilter) => void): Conversions
         send('DELETE', '/api/goals', { site, id: g.id }).then(() => reload())
           .catch((err: unknown) => setText(goalMsg, `Could not remove the goal: ${err instanceof Error ? err.message : String(err)}`))
       })
-      return h('tr', { 'data-goal': g.id },
-        h('td', { class: 'path' }, h('span', { class: 'goal-name' }, g.name), h('span', { class: 'sub' }, goalRule(g))),
-        h('td', { class: 'n', 'data-figure': 'visitors' }, int(g.visitors)),
-        h('td', { class: 'n', 'data-figure': 'rate' }, pct(g.rate)),
-        h('td', { class: 'n', 'data-figure': 'conversions' }, int(g.conversions)),
-        h('td', { class: 'remove' }, remove))
+      return h('tr', { 'data-goal': g.id }, ...figures, h('td', { class: 'remove' }, remove))
     }))
   }
 
@@ -189,7 +206,7 @@ export function conversionsPanels(addFilter: (f: UiFilter) => void): Conversions
     site = s
     last = { query, compare }
     const [conv, ev, keys] = await Promise.all([
-      get<{ goals: GoalFigures[] }>('/api/conversions', query),
+      get<{ goals: GoalFigures[] }>('/api/conversions', [...query, ...compare]),
       get<{ rows: EventRow[] }>('/api/top', [...query, ...compare, ['dim', 'event'], ['limit', '10']]),
       get<{ rows: EventRow[] }>('/api/top', [...query, ['dim', 'prop'], ['limit', '50']]),
     ])

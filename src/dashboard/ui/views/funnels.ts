@@ -3,6 +3,7 @@
  * one (2 to 8 steps, each a page or pattern, or a custom event with optional property matches),
  * and see per step its visitors as a bar, the conversion from the step before and the drop-off,
  * for the range and filters History shows. Step labels are tracked text: set as text only.
+ * Read-only (a share link): the saved funnels and their figures, without New funnel, Delete or the form.
  */
 import { get, send } from '../api'
 import { h, replace, setText } from '../dom'
@@ -50,7 +51,8 @@ function parseProps(text: string): Record<string, string> | undefined {
   return Object.keys(out).length === 0 ? undefined : out
 }
 
-export function funnelsPanel(): FunnelsPanel {
+/** `readOnly`: no controls that write (a share link's writes are refused), and a plain empty text. */
+export function funnelsPanel(readOnly = false): FunnelsPanel {
   let site: string | null = null
   let query: [string, string][] = []
   let defs: FunnelDef[] = []
@@ -143,7 +145,7 @@ export function funnelsPanel(): FunnelsPanel {
   })
 
   const el = h('section', { class: 'panel funnels', 'aria-label': 'Funnels' },
-    h('div', { class: 'panel-head' }, h('h2', null, 'Funnels'), pick, newBtn, delBtn), form, status, table)
+    h('div', { class: 'panel-head' }, h('h2', null, 'Funnels'), pick, !readOnly && newBtn, !readOnly && delBtn), !readOnly && form, status, table)
 
   /** The saved funnels, then the chosen one's figures. */
   async function reload(): Promise<void> {
@@ -162,7 +164,7 @@ export function funnelsPanel(): FunnelsPanel {
     if (site === null || chosen === null) {
       replace(body)
       table.hidden = true
-      setText(status, 'No funnels yet: New funnel defines one (2 to 8 pages or events, in order).')
+      setText(status, readOnly ? 'No funnels are set for this site.' : 'No funnels yet: New funnel defines one (2 to 8 pages or events, in order).')
       return
     }
     setText(status, 'Loading…')

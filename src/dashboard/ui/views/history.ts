@@ -94,7 +94,8 @@ export interface HistoryView {
   restyle(): void
 }
 
-export function history(): HistoryView {
+/** `readOnly` (a share link): the goal and funnel panels show no controls that write. */
+export function history(readOnly = false): HistoryView {
   let st: HistoryState = readState(location.search)
   let site: string | null = null
   let data: Loaded | null = null
@@ -171,9 +172,9 @@ export function history(): HistoryView {
   })
 
   // goals, custom events and their properties (issue 13)
-  const conv = conversionsPanels((f) => go(withFilter(st, f)))
+  const conv = conversionsPanels((f) => go(withFilter(st, f)), readOnly)
   // funnels (issue 13.3)
-  const funnels = funnelsPanel()
+  const funnels = funnelsPanel(readOnly)
 
   const el = h('section', { class: 'history', 'aria-label': 'History' },
     h('div', { class: 'toolbar' }, h('div', { class: 'seg', role: 'group', 'aria-label': 'Range' }, ...buttons.map((b) => b.b)), picker, exportBtn),
@@ -335,8 +336,11 @@ export function history(): HistoryView {
     const cmpHead = st.compare === null ? [] : ['compared', 'change_percent']
     const cmp = (r: EventRow): Cell[] => (st.compare === null ? [] : [r.previous ?? 0, r.change ?? null])
     return [
-      { title: 'Goals', header: ['goal', 'kind', 'page_or_event', 'props', 'visitors', 'rate', 'conversions'],
-        rows: c.goals.map((g): Cell[] => [g.name, g.kind, g.page ?? g.event ?? '', Object.entries(g.props ?? {}).map(([k, v]) => `${k}=${v}`).join('; '), g.visitors, g.rate, g.conversions]) },
+      { title: 'Goals', header: ['goal', 'kind', 'page_or_event', 'props', 'visitors', 'rate', 'conversions',
+        ...(st.compare === null ? [] : ['compared_visitors', 'compared_rate', 'compared_conversions', 'visitors_change_percent', 'rate_change_percent', 'conversions_change_percent'])],
+      rows: c.goals.map((g): Cell[] => [g.name, g.kind, g.page ?? g.event ?? '', Object.entries(g.props ?? {}).map(([k, v]) => `${k}=${v}`).join('; '), g.visitors, g.rate, g.conversions,
+        ...(st.compare === null ? [] : [g.compare?.visitors ?? null, g.compare?.rate ?? null, g.compare?.conversions ?? null,
+          g.compare?.change.visitors ?? null, g.compare?.change.rate ?? null, g.compare?.change.conversions ?? null])]) },
       { title: 'Custom events', header: ['event', 'events', 'visitors', ...cmpHead], rows: events.map((r): Cell[] => [r.value, r.events, r.visitors, ...cmp(r)]) },
       ...(c.key === null ? [] : [{ title: `Property ${c.key}`, header: [c.key, 'events', 'visitors', ...cmpHead], rows: values.map((r): Cell[] => [r.value, r.events, r.visitors, ...cmp(r)]) }]),
     ]
