@@ -2,13 +2,15 @@
  * The Goals panel compared with an earlier period, in real Chromium against a real hub (issue 12.4
  * on issue 13.2's goals): with "Previous period" each goal's visitors, rate and conversions show
  * their change in percent, coloured as the totals' (up green, down red), the earlier figure in the
- * cell's title, and every number equals what /api/conversions answers for the same query; without
- * a comparison the changes go. Hand-counted fixture: 10 visitors in the last 24 hours, 8 in the 24
+ * cell's title, and every number equals what /api/conversions answers for the same query; the
+ * CSV export's Goals section carries the compared figures and changes; without a comparison the
+ * changes go. Hand-counted fixture: 10 visitors in the last 24 hours, 8 in the 24
  * before. The panel's screenshot goes to $LIVESTATS_SCREENSHOTS/history-goals-compare-desktop.png
  * when set. Needs dist/dashboard (npm test builds it first).
  */
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import { chromium, type Browser } from 'playwright-core'
 import { startHub, type TestHub } from '../helpers/hub'
 import { ARGS, buildIfMissing } from '../helpers/browser'
@@ -69,7 +71,7 @@ describe('the Goals panel compared with the previous period, in Chromium', { ski
   })
 
   it('shows each goal figure\'s change as /api/conversions gives it, and drops it without a comparison', async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 }, acceptDownloads: true })
     page.on('pageerror', (e) => console.error('pageerror', e))
     await page.goto(`${t.url}/?site=${SITE}&compare=previous#history`)
     await page.waitForFunction(() => document.querySelectorAll('.goals tr[data-goal] .goal-delta').length === 6)
@@ -95,6 +97,15 @@ describe('the Goals panel compared with the previous period, in Chromium', { ski
     assert.deepEqual(shown, [
       [['6', '+200%', 'up', 'In the compared period: 2'], ['60%', '+140%', 'up', 'In the compared period: 25%'], ['6', '+200%', 'up', 'In the compared period: 2']],
       [['3', '−25%', 'down', 'In the compared period: 4'], ['30%', '−40%', 'down', 'In the compared period: 50%'], ['3', '−25%', 'down', 'In the compared period: 4']],
+    ])
+    // the CSV's Goals section: the figures, the compared ones, the changes (percent, unrounded)
+    await page.waitForFunction(() => /compared with/.test(document.querySelector('.history > [role=status]')?.textContent ?? ''))
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()])
+    const goalsCsv = readFileSync(await download.path(), 'utf8').split('\r\n\r\n').find((sec) => sec.startsWith('Goals\r\n'))
+    assert.deepEqual(goalsCsv?.split('\r\n').slice(1).map((l) => l.split(',').filter((_, i) => i === 0 || i >= 4).map((c) => (/^-?\d+\.\d{6,}$/.test(c) ? String(Number(Number(c).toFixed(6))) : c))), [
+      ['goal', 'visitors', 'rate', 'conversions', 'compared_visitors', 'compared_rate', 'compared_conversions', 'visitors_change_percent', 'rate_change_percent', 'conversions_change_percent'],
+      ['Visit /pricing', '6', '0.6', '6', '2', '0.25', '2', '200', '140', '200'],
+      ['Signup', '3', '0.3', '3', '4', '0.5', '4', '-25', '-40', '-25'],
     ])
     if (SHOTS) await page.locator('.goals').screenshot({ path: `${SHOTS}/history-goals-compare-desktop.png` })
 
