@@ -4,11 +4,14 @@
  * by property key and value, property filters (`is`, `!`, `~`) alone and combined with others on
  * every route, and goals' converting visitors, conversions and rate, filtered, for exact pages,
  * wildcard patterns and events with properties. Then a goal reached live: the feed row names it.
+ * Last, goals against an earlier period (`compare`), on SQLite and on PostgreSQL.
  */
 import { describe, it, after, before } from 'node:test'
 import assert from 'node:assert/strict'
 import { startHub, post, type TestHub } from './helpers/hub'
 import { pageview } from './helpers/store-contract'
+import { dropSchema, schemaUrl, testSchema } from './helpers/postgres'
+import { postgresMissingSync } from './helpers/services'
 import { channels } from '../src/hub/bus/types'
 import type { BusMessage, FeedPageview } from '../src/hub/bus/messages'
 
@@ -183,13 +186,15 @@ async function addGoalOn(t: TestHub, goal: Record<string, unknown>): Promise<voi
   assert.equal(res.status, 201)
 }
 
-describe('goals compared with an earlier period (compare=previous|year)', () => {
+// the route on both stores: SQLite, and PostgreSQL (its own schema) when it is reachable
+for (const engine of ['sqlite', 'postgres'] as const) describe(`goals compared with an earlier period (compare=previous|year), ${engine}`, { skip: engine === 'postgres' && postgresMissingSync() }, () => {
   const S = 'conv.compare.test'
   const CUR = `site=${S}&from=2025-03-10T00:00:00Z&to=2025-03-11T00:00:00Z`
   const DAY_BEFORE = DAY0 - 24 * 3_600_000
+  const schema = testSchema()
   let t: TestHub
   before(async () => {
-    t = await startHub()
+    t = await startHub(engine === 'postgres' ? { store: schemaUrl(schema) } : {})
     const v = (visitor: string, country: string, ts: number, path: string, more: object = {}) => pageview({ site: S, visitor, country, ts, path, ...more })
     const ev = (visitor: string, country: string, ts: number, plan: string) => v(visitor, country, ts, '/app', { type: 'event', name: 'Signup', data: JSON.stringify({ plan }) })
     const y = (h: number, m = 0): number => DAY_BEFORE + h * 3_600_000 + m * MIN
@@ -209,7 +214,10 @@ describe('goals compared with an earlier period (compare=previous|year)', () => 
       assert.equal(res.status, 201)
     }
   })
-  after(() => t.stop())
+  after(async () => {
+    await t?.stop()
+    if (engine === 'postgres') await dropSchema(schema)
+  })
 
   type Period = { visitors: number; conversions: number; rate: number | null }
   type Body = { visitors: number; compare?: { from: number; to: number; visitors: number; change: { visitors: number | null } }; goals: (Period & { name: string; compare?: Period & { change: Record<keyof Period, number | null> } })[] }
