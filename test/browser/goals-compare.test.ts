@@ -3,8 +3,8 @@
  * on issue 13.2's goals): with "Previous period" each goal's visitors, rate and conversions show
  * their change in percent, coloured as the totals' (up green, down red), the earlier figure in the
  * cell's title, and every number equals what /api/conversions answers for the same query; the
- * CSV export's Goals section carries the compared figures and changes; without a comparison the
- * changes go. Hand-counted fixture: 10 visitors in the last 24 hours, 8 in the 24
+ * CSV export's Goals section carries the compared figures and changes; on a phone each change
+ * goes under its figure; without a comparison the changes go. Hand-counted fixture: 10 visitors in the last 24 hours, 8 in the 24
  * before. The panel's screenshot goes to $LIVESTATS_SCREENSHOTS/history-goals-compare-desktop.png
  * when set. Needs dist/dashboard (npm test builds it first).
  */
@@ -108,6 +108,12 @@ describe('the Goals panel compared with the previous period, in Chromium', { ski
       ['Signup', '3', '0.3', '3', '4', '0.5', '4', '-25', '-40', '-25'],
     ])
     if (SHOTS) await page.locator('.goals').screenshot({ path: `${SHOTS}/history-goals-compare-desktop.png` })
+
+    // on a phone the change goes under its figure, leaving the goal's name room
+    await page.setViewportSize({ width: 390, height: 844 })
+    const [v, d] = await Promise.all(['.v', '.goal-delta'].map((sel) => page.locator(`.goals tr[data-goal] td[data-figure="visitors"] ${sel}`).first().boundingBox()))
+    assert.ok(v !== null && d !== null && d.y >= v.y + v.height - 1, `change under the figure: ${JSON.stringify([v, d])}`)
+    await page.setViewportSize({ width: 1280, height: 900 })
 
     await page.getByRole('button', { name: 'No comparison' }).click()
     await page.waitForFunction(() => document.querySelectorAll('.goals .goal-delta').length === 0)
