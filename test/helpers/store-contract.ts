@@ -538,18 +538,19 @@ export function storeContract(name: string, makeBacking: MakeBacking, opts: { sk
         out.push(pageview({ visitor: 'bot', bot: true, ts: T0 + HOUR, path: '/a', browser: 'Googlebot' }))
         return out.sort((a, b) => a.ts - b.ts)
       }
+      /** Values each dimension is filtered by: stored ones, in other case, and one never stored. */
+      const POOL: Record<FilterDimension, readonly string[]> = {
+        page: PATHS, entry_page: PATHS, exit_page: PATHS, referrer: ['google.com', 'GitHub.com', 'nothing.example'],
+        utm_source: ['newsletter', 'Twitter'], utm_medium: ['email'], utm_campaign: ['Spring', 'spring'], utm_term: ['Boots'],
+        keyword: ['boots'], country: ['DE', 'NL', 'US'], region: ['Bavaria', 'Utrecht'], city: ['Munich', 'Utrecht'], browser: ['Chrome', 'Firefox', 'Safari'], os: ['Linux', 'iOS'],
+        device: ['desktop', 'mobile'], event: [...NAMES, 'late'],
+      }
       function randomFilters(r: () => number): Filter[] {
         const out: Filter[] = []
         for (let i = 0, n = Math.floor(r() * 4); i < n; i++) {
           const dim = pick(r, FILTER_DIMENSIONS)
           const op = pick(r, ['is', 'is', 'not', 'contains'] as const)
-          const pool: Record<FilterDimension, readonly string[]> = {
-            page: PATHS, entry_page: PATHS, exit_page: PATHS, referrer: ['google.com', 'GitHub.com', 'nothing.example'],
-            utm_source: ['newsletter', 'Twitter'], utm_medium: ['email'], utm_campaign: ['Spring', 'spring'], utm_term: ['Boots'],
-            keyword: ['boots'], country: ['DE', 'NL', 'US'], region: ['Bavaria', 'Utrecht'], city: ['Munich', 'Utrecht'], browser: ['Chrome', 'Firefox', 'Safari'], os: ['Linux', 'iOS'],
-            device: ['desktop', 'mobile'], event: [...NAMES, 'late'],
-          }
-          const value = pick(r, pool[dim])
+          const value = pick(r, POOL[dim])
           out.push({ dim, op, value: op === 'contains' ? pick(r, [value.slice(0, 2), value.slice(1).toUpperCase(), 'o', '/d']) || 'o' : value })
         }
         return out
@@ -577,6 +578,40 @@ export function storeContract(name: string, makeBacking: MakeBacking, opts: { sk
           assert.deepEqual(await s.visitTotals(q), o.visitTotals(site, from, to, filters), `visitTotals ${what}`)
           assert.deepEqual(await s.series(q, 'hour'), o.series(site, from, to, 'hour', filters), `series ${what}`)
           for (const dim of DIMS) assert.deepEqual(await s.top(q, dim, 100), o.top(site, dim, from, to, 100, filters), `top ${dim} ${what}`)
+        }
+      }))
+
+      it('answer each filter alone, of every dimension and operator, as the rules say', withStore(async (s) => {
+        // besides the random visitors: twenty shop pages (a `contains` matching more stored values than
+        // a query seeks one by one), and visits that enter and exit on `/` with and without another page between
+        const shop = (visitor: string, at: number, paths: string[]): StoredEvent[] =>
+          paths.map((path, i) => pageview({ visitor, ts: at + i * 2 * MIN, path, refHost: i === 0 ? 'google.com' : null, country: 'DE' }))
+        const events = [
+          ...traffic(7),
+          ...Array.from({ length: 20 }, (_, i) => shop(`shop${i}`, T0 + i * 9 * MIN, [`/shop/item-${i}`, `/shop/item-${(i + 1) % 20}`])).flat(),
+          ...shop('home-only', T0 + 20 * MIN, ['/', '/']), ...shop('home-and-back', T0 + 30 * MIN, ['/', '/a', '/']),
+          ...shop('home-once', T0 + 40 * MIN, ['/']), ...shop('home-and-none', T0 + 50 * MIN, ['/', '/b']),
+        ].sort((a, b) => a.ts - b.ts)
+        for (let i = 0; i < events.length; i += 30) await s.append(events.slice(i, i + 30))
+        const o = new Oracle(events)
+        const ranges: [number, number, Bucket][] = [[T0 - HOUR, T0 + 9 * HOUR, 'hour'], [T0 + 17 * MIN, T0 + 2 * HOUR + 3 * MIN, 'minute']]
+        for (const dim of FILTER_DIMENSIONS) {
+          for (const op of ['is', 'not', 'contains'] as const) {
+            const values = op === 'contains'
+              ? (dim === 'page' ? ['SHOP', 'o'] : POOL[dim].slice(0, 2).map((v) => v.slice(1, 4)))
+              : [...POOL[dim].slice(0, 2), ...(dim === 'page' ? ['/shop/item-3'] : [])]
+            for (const value of values) {
+              const filters: Filter[] = [{ dim, op, value }]
+              const what = JSON.stringify(filters)
+              for (const [from, to, bucket] of ranges) {
+                const q = { site, from, to, filters }
+                assert.deepEqual(await s.totals(q), o.totals(site, from, to, filters), `totals ${what}`)
+                assert.deepEqual(await s.visitTotals(q), o.visitTotals(site, from, to, filters), `visitTotals ${what}`)
+                assert.deepEqual(await s.series(q, bucket), o.series(site, from, to, bucket, filters), `series ${what}`)
+                for (const d of DIMS) assert.deepEqual(await s.top(q, d, 100), o.top(site, d, from, to, 100, filters), `top ${d} ${what}`)
+              }
+            }
+          }
         }
       }))
 

@@ -9,6 +9,7 @@
 import type Database from 'better-sqlite3'
 import type { Filter, FilterDimension } from './filters'
 import type { Dict } from './sqlite-dict'
+import { Tallies } from './sqlite-tally'
 import type { SqliteVisits } from './sqlite-visits'
 import { VISIT_COLUMN } from './sqlite-visits'
 import type { EventDimension, EventRow, GoalFigures, SeriesPoint, TopRow, VisitDimension, VisitTotals } from './types'
@@ -40,6 +41,8 @@ const CE_COLUMN: Partial<Record<FilterDimension, string>> = {
 const VISITS_COLUMN: Partial<Record<FilterDimension, string>> = {
   ...VISIT_COLUMN, country: 'country', region: 'region', city: 'city', browser: 'browser', os: 'os', device: 'device',
 }
+/** Most ids a `contains` condition seeks one by one in each of many short ranges (see `ids`). */
+const SEEKS = 16
 /** Top-list dimensions counted over page views, and their pv column. */
 const PV_TOP: Readonly<Record<string, string>> = {
   page: 'path', country: 'country', region: 'region', city: 'city', browser: 'browser', os: 'os', device: 'device',
@@ -52,8 +55,11 @@ function rank<T extends { value: string }>(rows: T[], n: (r: T) => number, limit
 
 export class FilteredQueries {
   private readonly cache = new Map<string, Database.Statement>()
+  private readonly tallies: Tallies
 
-  constructor(private readonly db: Database.Database, private readonly dict: Dict, private readonly visits: SqliteVisits) {}
+  constructor(private readonly db: Database.Database, private readonly dict: Dict, private readonly visits: SqliteVisits) {
+    this.tallies = new Tallies(db)
+  }
 
   private stmt(sql: string): Database.Statement {
     let s = this.cache.get(sql)
@@ -64,11 +70,17 @@ export class FilteredQueries {
     return s
   }
 
-  /** A condition on a dict-id column. */
-  private ids(col: string, f: Filter): Cond {
+  /**
+   * A condition on a dict-id column. `scan`: the query reads many short ranges (a series' points),
+   * where an index seek per matching id and range (pv_path) costs more than reading the range once
+   * the ids are more than a few.
+   */
+  private ids(col: string, f: Filter, scan = false): Cond {
     if (f.op === 'contains') {
       const ids = this.dict.containing(f.value)
-      return ids.length === 0 ? FALSE : { sql: `${col} IN (SELECT value FROM json_each(?))`, params: [JSON.stringify(ids)] }
+      if (ids.length === 0) return FALSE
+      // unary + keeps SQLite from using an index for the term
+      return { sql: `${scan && ids.length > SEEKS ? '+' : ''}${col} IN (SELECT value FROM json_each(?))`, params: [JSON.stringify(ids)] }
     }
     const id = this.dict.lookup(f.value)
     if (f.op === 'is') return id === null ? FALSE : { sql: `${col} = ?`, params: [id] }
@@ -106,20 +118,39 @@ export class FilteredQueries {
 
   /** Page views in [from, to) matching every filter. */
   private pvWhere(site: number, from: number, to: number, filters: readonly Filter[]): Cond {
+    return join([{ sql: 'site = ? AND ts >= ? AND ts < ?', params: [site, from, to] }, this.pvFilter(site, from, to, filters)])
+  }
+
+  /** The filters of page views in [from, to), without the range itself (`1` when none); `scan` as in `ids`. */
+  private pvFilter(site: number, from: number, to: number, filters: readonly Filter[], scan = false): Cond {
     const span = this.visits.maxSpan(site)
-    const parts: Cond[] = [{ sql: 'site = ? AND ts >= ? AND ts < ?', params: [site, from, to] }]
+    const parts: Cond[] = [TRUE]
     for (const f of filters) {
       const col = f.dim === 'prop' ? undefined : PV_COLUMN[f.dim]
-      if (col !== undefined) parts.push(this.ids(col, f))
+      if (col !== undefined) parts.push(this.ids(col, f, scan))
       else if (f.dim === 'event' || f.dim === 'prop') {
         const sub = this.withEvent(site, from - span - VISIT_GAP_MS, to + span + VISIT_GAP_MS, f)
         parts.push({ sql: `visit IN ${sub.sql}`, params: sub.params })
       } else {
-        const c = this.text(VISITS_COLUMN[f.dim as FilterDimension] as string, f)
-        parts.push({ sql: `visit IN (SELECT id FROM visits WHERE site = ? AND start >= ? AND start < ? AND ${c.sql})`, params: [site, from - span, to, ...c.params] })
+        parts.push(this.ofVisits('visit', VISITS_COLUMN[f.dim as FilterDimension] as string, f, [site, from - span, to], 'start < ?'))
       }
     }
     return join(parts)
+  }
+
+  /**
+   * Rows (page views or custom events, by their `visit` column) whose visit's text column `col`
+   * matches `f`, among the visits of `site` that started from `window[1]` (to `window[2]`, compared
+   * by `upper`). "Is not" is "not in the visits that are": the few visits with the value, not the
+   * many without it (a visit of the window with another value, or none, is in neither list).
+   */
+  private ofVisits(visitCol: string, col: string, f: Filter, window: Param[], upper: string): Cond {
+    const sub = `SELECT id FROM visits WHERE site = ? AND start >= ? AND ${upper}`
+    if (f.op === 'not') {
+      return { sql: `${visitCol} IS NOT NULL AND ${visitCol} NOT IN (${sub} AND ${col} = ?)`, params: [...window, f.value] }
+    }
+    const c = this.text(col, f)
+    return { sql: `${visitCol} IN (${sub} AND ${c.sql})`, params: [...window, ...c.params] }
   }
 
   /** Visits that started in [from, to) matching every filter (a WHERE on `visits`; funnels read it too). */
@@ -129,6 +160,7 @@ export class FilteredQueries {
     for (const f of filters) {
       const col = f.dim === 'prop' ? undefined : VISITS_COLUMN[f.dim]
       if (col !== undefined) parts.push(this.text(col, f))
+      else if (f.dim === 'page' && f.op === 'not') parts.push(this.withOtherPage(site, from, to, span, f.value))
       else if (f.dim === 'page') {
         const c = this.ids('path', f)
         parts.push({ sql: `id IN (SELECT visit FROM pv WHERE site = ? AND ts >= ? AND ts <= ? AND ${c.sql})`, params: [site, from, to + span, ...c.params] })
@@ -140,6 +172,22 @@ export class FilteredQueries {
     return join(parts)
   }
 
+  /**
+   * Visits (started in [from, to)) with a page view of another page than `path`: all but those
+   * whose every page view is of `path`. Such a visit enters and exits on `path`, so only the visits
+   * that do, with more than one page view, need their page views read (the set of visits with
+   * another page would be nearly every visit, built anew by each query).
+   */
+  private withOtherPage(site: number, from: number, to: number, span: number, path: string): Cond {
+    const id = this.dict.lookup(path)
+    if (id === null) return TRUE
+    return {
+      sql: `(entry IS NOT ? OR exit IS NOT ? OR (pageviews > 1 AND id IN (SELECT visit FROM pv WHERE site = ? AND ts >= ? AND ts <= ?
+        AND path IS NOT ? AND visit IN (SELECT id FROM visits WHERE site = ? AND start >= ? AND start < ? AND entry = ? AND exit = ? AND pageviews > 1))))`,
+      params: [path, path, site, from, to + span, id, site, from, to, path, path],
+    }
+  }
+
   /** Custom events in [from, to) matching every filter. */
   private ceWhere(site: number, from: number, to: number, filters: readonly Filter[]): Cond {
     const span = this.visits.maxSpan(site)
@@ -148,11 +196,7 @@ export class FilteredQueries {
       const col = f.dim === 'prop' ? undefined : CE_COLUMN[f.dim]
       if (col !== undefined) parts.push(this.ids(col, f))
       else if (f.dim === 'prop') parts.push(this.prop(site, from, to, f))
-      else {
-        const c = this.text(VISITS_COLUMN[f.dim] as string, f)
-        parts.push({ sql: `visit IN (SELECT id FROM visits WHERE site = ? AND start >= ? AND start <= ? AND ${c.sql})`,
-          params: [site, from - span - VISIT_GAP_MS, to + VISIT_GAP_MS, ...c.params] })
-      }
+      else parts.push(this.ofVisits('visit', VISITS_COLUMN[f.dim] as string, f, [site, from - span - VISIT_GAP_MS, to + VISIT_GAP_MS], 'start <= ?'))
     }
     return join(parts)
   }
@@ -163,17 +207,22 @@ export class FilteredQueries {
     return { pageviews: r[0], visitors: r[1] }
   }
 
-  /** Fills `out` (zeroed points from `from`, `size` apart) with the filtered page views and visitors. */
+  /**
+   * Fills `out` (zeroed points from `from`, `size` apart) with the filtered page views and visitors.
+   * One range read per point rather than one `GROUP BY` over them all: grouping sorts every row
+   * first (and the points' order is the rows' already); the filters' visit lists are built once.
+   */
   series(site: number, from: number, size: number, out: SeriesPoint[], filters: readonly Filter[]): void {
-    const w = this.pvWhere(site, from, from + out.length * size, filters)
-    const rows = this.stmt(`SELECT CAST((ts - ?) / ? AS INTEGER) AS i, count(*), count(DISTINCT vid) FROM pv WHERE ${w.sql} GROUP BY i`)
-      .raw().all(from, size, ...w.params) as [number, number, number][]
-    for (const [i, pageviews, visitors] of rows) {
+    const f = this.pvFilter(site, from, from + out.length * size, filters, true)
+    const rows = this.stmt(`WITH RECURSIVE p(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM p WHERE i + 1 < ?)
+      SELECT i, (SELECT json_array(count(*), count(DISTINCT vid)) FROM pv WHERE site = ? AND ts >= ? + i * ? AND ts < ? + (i + 1) * ? AND ${f.sql})
+      FROM p`).raw().all(out.length, site, from, size, from, size, ...f.params) as [number, string][]
+    for (const [i, figures] of rows) {
       const p = out[i]
-      if (p !== undefined) {
-        p.pageviews = pageviews
-        p.visitors = visitors
-      }
+      if (p === undefined) continue
+      const [pageviews, visitors] = JSON.parse(figures) as [number, number]
+      p.pageviews = pageviews
+      p.visitors = visitors
     }
   }
 
@@ -200,18 +249,22 @@ export class FilteredQueries {
     const col = PV_TOP[dim]
     if (col === undefined) return []
     const w = this.pvWhere(site, from, to, filters)
-    // pages carry engaged time too: count() of a column counts the page views presence reported on
-    // and scroll depth (livestats-extras.js): count(scroll) counts the page views that reported one
-    const more = dim === 'page'
-      ? ', count(engaged_ms), coalesce(sum(engaged_ms), 0), coalesce(sum(writing_ms), 0), count(scroll), coalesce(sum(scroll), 0)'
+    // counted in JavaScript (sqlite-tally.ts): GROUP BY would sort every page view first. Pages
+    // carry engaged time and scroll depth too, of the page views that reported them
+    const engaged = dim === 'page'
+      ? ', ls_tally_engaged(path, engaged_ms, writing_ms, scroll) FILTER (WHERE engaged_ms IS NOT NULL OR scroll IS NOT NULL)'
       : ''
-    const rows = this.stmt(`SELECT ${col}, count(*)${more} FROM pv WHERE ${w.sql} AND ${col} IS NOT NULL GROUP BY ${col}`)
-      .raw().all(...w.params) as [number, number, number?, number?, number?, number?, number?][]
-    const names = this.dict.values(rows.map((r) => r[0]))
-    return rank(rows.map(([id, n, views, engagedMs, writingMs, scrollViews, scrollSum]) => {
-      const row: TopRow = { value: names.get(id) ?? '', pageviews: n }
-      if (views !== undefined && views > 0) Object.assign(row, { engagedViews: views, engagedMs, writingMs })
-      if (scrollViews !== undefined && scrollViews > 0) Object.assign(row, { scrollViews, scrollSum })
+    const stmt = this.stmt(`SELECT ls_tally(${col})${engaged} FROM pv WHERE ${w.sql} AND ${col} IS NOT NULL`).raw()
+    const groups = [...this.tallies.run(() => stmt.get(...w.params)).groups]
+    // only the rows that can make the list need their value (ties at the limit go by value)
+    let least = 0
+    if (groups.length > limit) least = groups.map(([, g]) => g.n).sort((a, b) => b - a)[limit - 1] ?? 0
+    const listed = groups.filter(([, g]) => g.n >= least)
+    const names = this.dict.values(listed.map(([id]) => id))
+    return rank(listed.map(([id, g]) => {
+      const row: TopRow = { value: names.get(id) ?? '', pageviews: g.n }
+      if (g.engagedViews > 0) Object.assign(row, { engagedViews: g.engagedViews, engagedMs: g.engagedMs, writingMs: g.writingMs })
+      if (g.scrollViews > 0) Object.assign(row, { scrollViews: g.scrollViews, scrollSum: g.scrollSum })
       return row
     }), (r) => r.pageviews, limit)
   }
@@ -272,9 +325,10 @@ export class FilteredQueries {
   private topVisits(site: number, dim: VisitDimension, from: number, to: number, limit: number, filters: readonly Filter[]): TopRow[] {
     const col = VISIT_COLUMN[dim]
     const w = this.visitWhere(site, from, to, filters)
-    const rows = this.stmt(`SELECT ${col}, count(*), sum(pageviews = 1), sum(pageviews), sum(end - start) FROM visits
-      WHERE ${w.sql} AND ${col} IS NOT NULL GROUP BY ${col}`).raw().all(...w.params) as [string, number, number, number, number][]
-    return rank(rows.map(([value, visits, bounces, pageviews, durationMs]) => ({ value, pageviews, visits, bounces, durationMs })),
+    // counted in JavaScript (sqlite-tally.ts), as top pages: GROUP BY would sort the visits first
+    const stmt = this.stmt(`SELECT ls_tally_visits(${col}, pageviews, end - start) FROM visits WHERE ${w.sql} AND ${col} IS NOT NULL`).raw()
+    const groups = this.tallies.run(() => stmt.get(...w.params)).visits
+    return rank([...groups].map(([value, g]) => ({ value, pageviews: g.pageviews, visits: g.visits, bounces: g.bounces, durationMs: g.durationMs })),
       (r) => r.visits, limit)
   }
 }
