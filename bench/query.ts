@@ -11,6 +11,8 @@
  *  - core with each single filter (every filter dimension; `!` and `~` on page and referrer), and its
  *    slowest calls (--full: the whole History view for each filter too, which takes long);
  *  - with --long, the History view over 7 and 30 days, unfiltered;
+ *  - funnels (issue 13.3): / → /pricing → /signup → the signup event over 24 h, 7 and 30 days, and
+ *    /blog/** → /signup over 30 days (label `funnel`);
  *  - append throughput (batches of 50 and 1000) on a fresh file.
  * Prints one JSON line on stdout; progress goes to stderr.
  *
@@ -25,6 +27,7 @@ import { join } from 'node:path'
 import { createSqliteStore, type SqliteStore } from '../src/hub/store/sqlite'
 import type { Filter, FilterDimension } from '../src/hub/store/filters'
 import type { Dimension, Range } from '../src/hub/store/types'
+import type { GoalSpec } from '../src/hub/goals/spec'
 import { DATA_VERSION, generate } from './lib/history-data'
 
 const args = process.argv.slice(2)
@@ -39,7 +42,8 @@ const END = Date.UTC(2025, 1, 1)
 const START = END - 30 * DAY
 /** "Now" for the ranges: 17 minutes before the data ends, so no range is hour- or day-aligned. */
 const NOW = END - 17 * 60_000
-const FILE = join(tmpdir(), `livestats-bench-query-${DATA_VERSION}-${EVENTS}.db`)
+/** BENCH_FILE=path times another copy of the cached file (e.g. one a migration may upgrade). */
+const FILE = process.env.BENCH_FILE ?? join(tmpdir(), `livestats-bench-query-${DATA_VERSION}-${EVENTS}.db`)
 const FILLED_KEY = 'bench:filled'
 
 /** The History view's lists, as src/dashboard/ui/views/history.ts asks for them. */
@@ -216,6 +220,22 @@ async function main(): Promise<void> {
     const runs = await timeView(historyCalls(store, { site: SITE, from: NOW - days * DAY, to: NOW }), Math.min(RUNS, 10))
     result[`history_${days}d_ms`] = { view: sumOf(runs, null), core: sumOf(runs, CORE), slowest: slowest(runs) }
     process.stderr.write(`history ${days}d ${JSON.stringify(result[`history_${days}d_ms`])}\n`)
+  }
+  if (want('funnel')) {
+    const page = (p: string): GoalSpec => ({ kind: 'page', page: p })
+    const shop: GoalSpec[] = [page('/'), page('/pricing'), page('/signup'), { kind: 'event', event: 'signup' }]
+    const cases: [string, Range, GoalSpec[]][] = [
+      ['24h shop', r24, shop], ['7d shop', { site: SITE, from: NOW - 7 * DAY, to: NOW }, shop],
+      ['30d shop', { site: SITE, from: START, to: END }, shop],
+      ['30d blog', { site: SITE, from: START, to: END }, [page('/blog/**'), page('/signup')]],
+    ]
+    const funnels: Record<string, unknown> = {}
+    for (const [label, range, steps] of cases) {
+      const runs = await timeView([['funnel', () => store.funnel(range, steps)]], RUNS)
+      funnels[label] = { ...sumOf(runs, null), counts: await store.funnel(range, steps) }
+      process.stderr.write(`funnel ${label} ${JSON.stringify(funnels[label])}\n`)
+    }
+    result.funnels = funnels
   }
   const totals = { ...(await store.totals(r24)), ...(await store.visitTotals(r24)) }
   await store.close()

@@ -112,7 +112,7 @@ describe('the Goals panel compared with the previous period, in Chromium', { ski
     // on a phone the change goes under its figure, leaving the goal's name room
     await page.setViewportSize({ width: 390, height: 844 })
     const [v, d] = await Promise.all(['.v', '.goal-delta'].map((sel) => page.locator(`.goals tr[data-goal] td[data-figure="visitors"] ${sel}`).first().boundingBox()))
-    assert.ok(v !== null && d !== null && d.y >= v.y + v.height - 1, `change under the figure: ${JSON.stringify([v, d])}`)
+    assert.ok(v != null && d != null && d.y >= v.y + v.height - 1, `change under the figure: ${JSON.stringify([v, d])}`)
     await page.setViewportSize({ width: 1280, height: 900 })
 
     await page.getByRole('button', { name: 'No comparison' }).click()
