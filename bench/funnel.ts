@@ -7,6 +7,11 @@
  *
  *   node --import tsx bench/funnel.ts            (EVENTS=1000000 for a quicker run)
  *   MEASURE_ONLY=1 node --import tsx bench/funnel.ts   (times the cached file as it is, even a fill cut short)
+ *   FUNNEL_DB=/tmp/copy.db node --import tsx bench/funnel.ts   (another file, e.g. a private copy a migration may change)
+ *
+ * Each case also reports where its median run's time went (ms): `read` (step rows into memory:
+ * postings, custom events), `walk` (FunnelWalk start/advance without the visitor counts) and
+ * `visitors` (the distinct visitor count of each step).
  *
  * The filled file is cached under /tmp, keyed by VERSION and the event count: change VERSION
  * whenever the data or the schema changes, and re-runs skip the fill.
@@ -15,7 +20,9 @@ import { existsSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { GoalSpec } from '../src/hub/goals/spec'
+import { FunnelWalk } from '../src/hub/goals/funnel'
 import { createSqliteStore, type SqliteStore } from '../src/hub/store/sqlite'
+import { SqliteFunnels } from '../src/hub/store/sqlite-funnel'
 import type { Range, StoredEvent } from '../src/hub/store/types'
 import { prng } from '../test/helpers/prng'
 
@@ -27,7 +34,7 @@ const DAY = 86_400_000
 const HOUR = 3_600_000
 const END = Date.UTC(2025, 1, 1)
 const START = END - 30 * DAY
-const FILE = join(tmpdir(), `livestats-bench-funnel-${VERSION}-${EVENTS}.db`)
+const FILE = process.env.FUNNEL_DB ?? join(tmpdir(), `livestats-bench-funnel-${VERSION}-${EVENTS}.db`)
 const FILLED_KEY = 'bench:filled'
 const VISITORS = 400_000
 
@@ -103,6 +110,24 @@ async function fill(store: SqliteStore): Promise<number> {
   return written / ((performance.now() - t0) / 1000)
 }
 
+/** Time spent per phase in the current run, ms (the prototypes are wrapped once). */
+const phase = { read: 0, walk: 0, visitors: 0 }
+function timed(proto: object, name: string, into: keyof typeof phase, minus?: keyof typeof phase): void {
+  const o = proto as Record<string, (...a: unknown[]) => unknown>
+  const f = o[name] as (...a: unknown[]) => unknown
+  o[name] = function (this: unknown, ...a: unknown[]) {
+    const before = minus === undefined ? 0 : phase[minus]
+    const t = performance.now()
+    const r = f.apply(this, a)
+    phase[into] += performance.now() - t - (minus === undefined ? 0 : phase[minus] - before)
+    return r
+  }
+}
+timed(SqliteFunnels.prototype, 'rowsOf', 'read')
+timed(FunnelWalk.prototype, 'close', 'visitors')
+timed(FunnelWalk.prototype, 'start', 'walk', 'visitors')
+timed(FunnelWalk.prototype, 'advance', 'walk', 'visitors')
+
 function stats(ms: number[]): { median_ms: number; p95_ms: number } {
   const s = [...ms].sort((a, b) => a - b)
   const at = (q: number) => Math.round((s[Math.min(s.length - 1, Math.floor(q * s.length))] as number) * 10) / 10
@@ -139,14 +164,18 @@ async function main(): Promise<void> {
   const results: Record<string, unknown>[] = []
   for (const c of CASES) {
     const ms: number[] = []
+    const phases: (typeof phase)[] = []
     let counts: unknown = null
     for (let i = 0; i < RUNS; i++) {
+      Object.assign(phase, { read: 0, walk: 0, visitors: 0 })
       const t = performance.now()
       counts = await store.funnel(c.range, c.steps)
       ms.push(performance.now() - t)
+      phases.push({ read: Math.round(phase.read), walk: Math.round(phase.walk), visitors: Math.round(phase.visitors) })
     }
-    results.push({ case: c.name, ...stats(ms), counts })
-    process.stderr.write(`${c.name}: ${JSON.stringify(stats(ms))}\n`)
+    const median = phases[ms.indexOf([...ms].sort((a, b) => a - b)[Math.floor(ms.length / 2)] as number)]
+    results.push({ case: c.name, ...stats(ms), phases_ms: median, counts })
+    process.stderr.write(`${c.name}: ${JSON.stringify(stats(ms))} ${JSON.stringify(median)}\n`)
   }
   await store.close()
   const bytes = statSync(FILE).size

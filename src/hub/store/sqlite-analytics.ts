@@ -19,18 +19,20 @@ export class SqliteAnalytics {
   constructor(db: Database.Database) {
     this.visits = new SqliteVisits(db)
     this.facts = new Facts(db)
-    this.filtered = new FilteredQueries(db, this.facts.dict, this.visits)
-    this.funnels = new SqliteFunnels(db, this.facts.dict, this.visits, this.filtered)
+    this.filtered = new FilteredQueries(db, this.facts.dict, this.visits, this.facts.postings)
+    this.funnels = new SqliteFunnels(db, this.facts.dict, this.visits, this.filtered, this.facts.postings)
   }
 
   begin(): void {
     this.visits.begin()
+    this.facts.postings.begin()
   }
 
   /** The transaction rolled back: what memory holds about visits and ids is read again. */
   rollback(): void {
     this.visits.rollback()
     this.facts.recount()
+    this.facts.postings.rollback()
   }
 
   /** A freshly stored event of site id `site`, `rid` its events rowid. Bots and visitor-less events count nowhere. */

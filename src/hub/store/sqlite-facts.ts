@@ -6,6 +6,7 @@
  */
 import type Database from 'better-sqlite3'
 import { Dict, visitorKey } from './sqlite-dict'
+import { Postings } from './sqlite-postings'
 import { PropWriter } from './sqlite-props'
 import type { StoredEvent } from './types'
 import { VISIT_GAP_MS, type Visit } from './visits'
@@ -14,6 +15,8 @@ const HOUR = 3_600_000
 
 export class Facts {
   readonly dict: Dict
+  /** Page-view postings for funnels and page goals (fed here, flushed off the commit path). */
+  readonly postings: Postings
   private readonly props: PropWriter
   private readonly pv: Database.Statement
   private readonly ce: Database.Statement
@@ -31,6 +34,7 @@ export class Facts {
   constructor(db: Database.Database) {
     this.dict = new Dict(db)
     this.props = new PropWriter(db, this.dict)
+    this.postings = new Postings(db)
     this.pv = db.prepare(`INSERT INTO pv (site, ts, rid, visit, vid, path, ref, utm_source, utm_medium, utm_campaign,
       utm_term, keyword, country, region, city, browser, os, device) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
     this.ce = db.prepare(`INSERT INTO ce (site, ts, rid, visit, vid, name, path, country, region, city, browser, os, device)
@@ -66,9 +70,12 @@ export class Facts {
   /** A counted page view, once its visit is known. `rid` is its events rowid. */
   pageview(site: number, rid: number, e: StoredEvent, v: Visit): void {
     const d = this.dict
-    this.pv.run(site, e.ts, rid, v.id, visitorKey(e.visitor ?? ''), d.id(e.path), d.id(v.refHost), d.id(v.utmSource),
+    const vid = visitorKey(e.visitor ?? '')
+    const path = d.id(e.path)
+    this.pv.run(site, e.ts, rid, v.id, vid, path, d.id(v.refHost), d.id(v.utmSource),
       d.id(v.utmMedium), d.id(v.utmCampaign), d.id(v.utmTerm), d.id(v.keyword), d.id(e.country), d.id(e.region),
       d.id(e.city), d.id(e.browser), d.id(e.os), d.id(e.device))
+    this.postings.add(site, path, v.id, vid, e.ts, rid)
     // custom events that came before the page views of their visit join it now
     if (this.orphans > 0) this.adopt(site, v)
   }
@@ -106,6 +113,7 @@ export class Facts {
   merged(site: number, from: Visit, into: Visit): void {
     this.movePv.run(into.id, site, from.start, from.end, from.id)
     this.moveCe.run(into.id, site, from.start - VISIT_GAP_MS, from.end + VISIT_GAP_MS, from.id)
+    this.postings.alias(site, from.id, into.id, from.end)
     this.resource(site, into)
   }
 

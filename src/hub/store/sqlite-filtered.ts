@@ -14,6 +14,8 @@ import type { SqliteVisits } from './sqlite-visits'
 import { VISIT_COLUMN } from './sqlite-visits'
 import type { EventDimension, EventRow, GoalFigures, SeriesPoint, TopRow, VisitDimension, VisitTotals } from './types'
 import type { GoalSpec } from '../goals/spec'
+import { countDistinct } from '../goals/distinct'
+import type { Postings } from './sqlite-postings'
 import { VISIT_GAP_MS, isVisitDimension } from './visits'
 
 type Param = number | string
@@ -57,7 +59,8 @@ export class FilteredQueries {
   private readonly cache = new Map<string, Database.Statement>()
   private readonly tallies: Tallies
 
-  constructor(private readonly db: Database.Database, private readonly dict: Dict, private readonly visits: SqliteVisits) {
+  constructor(private readonly db: Database.Database, private readonly dict: Dict, private readonly visits: SqliteVisits,
+    private readonly postings: Postings) {
     this.tallies = new Tallies(db)
   }
 
@@ -72,7 +75,7 @@ export class FilteredQueries {
 
   /**
    * A condition on a dict-id column. `scan`: the query reads many short ranges (a series' points),
-   * where an index seek per matching id and range (pv_path) costs more than reading the range once
+   * where a seek per matching id and range costs more than reading the range once
    * the ids are more than a few.
    */
   private ids(col: string, f: Filter, scan = false): Cond {
@@ -299,14 +302,19 @@ export class FilteredQueries {
 
   /**
    * A goal's converting visitors and conversions in [from, to): a page goal's page views (its
-   * pattern run over the stored paths in the dict, the page views then selected by those ids), an
-   * event goal's custom events (by name id and property ids).
+   * pattern run over the stored paths in the dict, the page views then selected by those ids: from
+   * the postings, or the pv rows when filters need their columns), an event goal's custom events
+   * (by name id and property ids).
    */
   conversion(site: number, from: number, to: number, filters: readonly Filter[], goal: GoalSpec): GoalFigures {
     let r: [number, number] | undefined
     if (goal.kind === 'page') {
       const ids = this.dict.pageIds(goal.page)
       if (ids.length === 0) return { visitors: 0, conversions: 0 }
+      if (filters.length === 0) {
+        const views = this.postings.read(site, ids, from, to - 1)
+        return { visitors: countDistinct(views.visitor), conversions: views.visitor.length }
+      }
       const w = this.pvWhere(site, from, to, filters)
       r = this.stmt(`SELECT count(DISTINCT vid), count(*) FROM pv WHERE ${w.sql} AND path IN (SELECT value FROM json_each(?))`)
         .raw().get(...w.params, JSON.stringify(ids)) as [number, number] | undefined

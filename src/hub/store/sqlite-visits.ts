@@ -43,9 +43,12 @@ function prepare(db: Database.Database) {
       'SELECT site, closed_to AS closedTo, max_span AS maxSpan FROM visit_state'),
     setState: db.prepare<[number, number, number]>(`INSERT INTO visit_state (site, closed_to, max_span) VALUES (?, ?, ?)
       ON CONFLICT (site) DO UPDATE SET closed_to = excluded.closed_to, max_span = excluded.max_span`),
-    insert: db.prepare(`INSERT INTO visits (site, visitor, start, end, pageviews, entry, exit, ref_host, utm_source,
+    // ids are given, never reused (see lastId)
+    insert: db.prepare(`INSERT INTO visits (id, site, visitor, start, end, pageviews, entry, exit, ref_host, utm_source,
       utm_medium, utm_campaign, utm_term, keyword, country, region, city, browser, os, device, rolled)
-      VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0)`),
+      VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,0)`),
+    lastId: db.prepare<[], [number | null, number | null]>(
+      'SELECT (SELECT max(id) FROM visits), (SELECT max(visit) FROM funnel_aliases)').raw(),
     // SQLite rewrites the index entries of every column a SET names, changed or not: the usual
     // update (a later page view of an open visit) leaves start and rolled, and so every index, alone
     grow: db.prepare<[number, number, string | null, number]>('UPDATE visits SET end = ?, pageviews = ?, exit = ? WHERE id = ?'),
@@ -128,6 +131,11 @@ export class SqliteVisits {
   private readonly q: ReturnType<typeof prepare>
   private deltas = new VisitDeltas()
   private readonly sites = new Map<number, SiteVisits>()
+  /**
+   * The highest visit id ever given (in the table, or merged away: funnel aliases name it). SQLite
+   * would give a deleted newest id again; a funnel alias (sqlite-postings.ts) must never name two visits.
+   */
+  private lastId = 0
 
   constructor(db: Database.Database) {
     this.q = prepare(db)
@@ -137,6 +145,8 @@ export class SqliteVisits {
   /** Reads the open visits and the per-site bounds (at start, and after a rollback left memory unsure). */
   private load(): void {
     this.sites.clear()
+    const [inTable, merged] = this.q.lastId.get() ?? [null, null]
+    this.lastId = Math.max(inTable ?? 0, merged ?? 0)
     for (const st of this.q.states.all()) {
       const site = this.site(st.site)
       site.closedTo = st.closedTo
@@ -194,8 +204,9 @@ export class SqliteVisits {
     }
     if (into === null) {
       const v: Row = { ...visitOf(e), rolled: 0 }
-      v.id = Number(this.q.insert.run(siteId, visitor, v.start, v.end, v.pageviews, v.entry, v.exit, v.refHost,
-        v.utmSource, v.utmMedium, v.utmCampaign, v.utmTerm, v.keyword, v.country, v.region, v.city, v.browser, v.os, v.device).lastInsertRowid)
+      v.id = ++this.lastId
+      this.q.insert.run(v.id, siteId, visitor, v.start, v.end, v.pageviews, v.entry, v.exit, v.refHost,
+        v.utmSource, v.utmMedium, v.utmCampaign, v.utmTerm, v.keyword, v.country, v.region, v.city, v.browser, v.os, v.device)
       if (last === undefined || v.start > last.start) site.open.set(visitor, v)
       return { visit: v, merged: null, sourceChanged: false, began: true }
     }

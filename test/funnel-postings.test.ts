@@ -1,0 +1,199 @@
+/**
+ * The page-view postings funnels read on SQLite (src/hub/store/sqlite-postings.ts): pending page
+ * views count before any timer flush, a rolled-back append leaves none behind, a visit merge after
+ * a flush is followed through its alias (and a freed visit id is never given again), a SIGKILL
+ * before any flush loses nothing, pruning drops whole old chunks, and a schema-15 file is filled
+ * on upgrade to answer as appends would.
+ */
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, it } from 'node:test'
+import Database from 'better-sqlite3'
+import type { GoalSpec } from '../src/hub/goals/spec'
+import { createSqliteStore, type SqliteStoreOptions } from '../src/hub/store/sqlite'
+import { SCHEMA_VERSION } from '../src/hub/store/sqlite-schema'
+import type { Range, StoredEvent } from '../src/hub/store/types'
+import { pageview } from './helpers/store-contract'
+
+const MIN = 60_000
+const T = Date.UTC(2025, 0, 15, 10, 0, 0)
+const SITE = 'a.example'
+const RANGE: Range = { site: SITE, from: T - 60 * MIN, to: T + 180 * MIN }
+const page = (p: string): GoalSpec => ({ kind: 'page', page: p })
+/** No idle flush during a test: only close writes postings. */
+const NO_TIMER: SqliteStoreOptions = { postingsIdleMs: 3_600_000 }
+/** Every append writes its postings (the pending limit is one). */
+const EACH: SqliteStoreOptions = { postingsIdleMs: 3_600_000, postingsFlushEntries: 1 }
+
+function tempFile(): { file: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'livestats-postings-'))
+  return { file: join(dir, 'test.db'), cleanup: () => rmSync(dir, { recursive: true, force: true }) }
+}
+
+const pv = (visitor: string, m: number, path: string): StoredEvent => pageview({ site: SITE, visitor, ts: T + m * MIN, path })
+
+function rows(file: string, sql: string): unknown[] {
+  const db = new Database(file, { readonly: true })
+  try {
+    return db.prepare(sql).raw().all()
+  } finally {
+    db.close()
+  }
+}
+
+describe('funnel postings on SQLite', () => {
+  it('counts page views still pending (no timer flush yet), and a rolled-back append adds none', async () => {
+    const { file, cleanup } = tempFile()
+    const s = createSqliteStore(file, NO_TIMER)
+    try {
+      await s.init()
+      await s.append([pv('a', 0, '/x'), pv('a', 1, '/y'), pv('b', 2, '/x')])
+      assert.deepEqual(rows(file, 'SELECT count(*) FROM funnel_postings'), [[0]], 'nothing flushed yet')
+      assert.deepEqual(await s.funnel(RANGE, [page('/x'), page('/y')]), [{ visits: 2, visitors: 2 }, { visits: 1, visitors: 1 }])
+      // c's /x is pushed, then the batch fails and rolls back; d's /q then takes the same events rowid
+      const bad = { ...pv('e', 5, '/y'), screen: {} as unknown as number }
+      await assert.rejects(s.append([pv('c', 4, '/x'), bad]))
+      await s.append([pv('d', 4, '/q')])
+      assert.deepEqual(await s.funnel(RANGE, [page('/x'), page('/y')]), [{ visits: 2, visitors: 2 }, { visits: 1, visitors: 1 }])
+      assert.deepEqual(await s.funnel(RANGE, [page('/q'), page('/x')]), [{ visits: 1, visitors: 1 }, { visits: 0, visitors: 0 }])
+    } finally {
+      await s.close()
+      cleanup()
+    }
+  })
+
+  it('follows a visit merged after its page views were flushed, and never gives its id again', async () => {
+    const { file, cleanup } = tempFile()
+    const s = createSqliteStore(file, EACH)
+    try {
+      await s.init()
+      // two visits of x (40 minutes apart: over the 30-minute gap)
+      await s.append([pv('x', 0, '/a'), pv('x', 40, '/b')])
+      assert.deepEqual(rows(file, 'SELECT sum(n) FROM funnel_postings'), [[2]])
+      assert.deepEqual(await s.funnel(RANGE, [page('/a'), page('/b')]), [{ visits: 1, visitors: 1 }, { visits: 0, visitors: 0 }])
+      // a late page view at 20 bridges them: the later visit joins the earlier one
+      await s.append([pv('x', 20, '/c')])
+      assert.deepEqual(rows(file, 'SELECT count(*) FROM funnel_aliases'), [[1]])
+      assert.deepEqual(await s.funnel(RANGE, [page('/a'), page('/b')]), [{ visits: 1, visitors: 1 }, { visits: 1, visitors: 1 }])
+      // y's new visit must not take the merged visit's id (its alias would fold y into x's visit)
+      await s.append([pv('y', 50, '/a'), pv('y', 51, '/b')])
+      const ids = rows(file, 'SELECT visit FROM funnel_aliases UNION ALL SELECT id FROM visits') as [number][]
+      assert.equal(new Set(ids.map((r) => r[0])).size, ids.length)
+      assert.deepEqual(await s.funnel(RANGE, [page('/a'), page('/b'), page('/c')]),
+        [{ visits: 2, visitors: 2 }, { visits: 2, visitors: 2 }, { visits: 0, visitors: 0 }])
+    } finally {
+      await s.close()
+      cleanup()
+    }
+  })
+
+  it('writes pending page views once appends pause', async () => {
+    const { file, cleanup } = tempFile()
+    const s = createSqliteStore(file, { postingsIdleMs: 20 })
+    try {
+      await s.init()
+      await s.append([pv('a', 0, '/x'), pv('a', 1, '/y')])
+      for (let i = 0; i < 250 && (rows(file, 'SELECT count(*) FROM funnel_postings') as [number][])[0]?.[0] === 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+      assert.deepEqual(rows(file, 'SELECT sum(n) FROM funnel_postings'), [[2]])
+    } finally {
+      await s.close()
+      cleanup()
+    }
+  })
+
+  it('loses no page view when the process is SIGKILLed before any flush', async () => {
+    const { file, cleanup } = tempFile()
+    const events = [pv('a', 0, '/x'), pv('a', 1, '/y'), pv('b', 2, '/x'), pv('c', 3, '/y'), pv('c', 4, '/x'), pv('c', 5, '/y')]
+    const first = createSqliteStore(file, NO_TIMER)
+    await first.init()
+    await first.append([pv('z', -30, '/x')])
+    assert.equal((await first.funnel(RANGE, [page('/x'), page('/y')]))[0]?.visits, 1) // flushed: the watermark moves
+    await first.close()
+    const script = `
+      const mod = await import(${JSON.stringify(join(__dirname, '../src/hub/store/sqlite.ts'))})
+      const { createSqliteStore } = mod.default ?? mod
+      const s = createSqliteStore(${JSON.stringify(file)}, { postingsIdleMs: 3600000 })
+      await s.init()
+      await s.append(${JSON.stringify(events.slice(0, 3))})
+      await s.append(${JSON.stringify(events.slice(3))})
+      process.kill(process.pid, 'SIGKILL')`
+    const child = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' })
+    assert.equal(child.signal, 'SIGKILL', child.stderr)
+    assert.deepEqual(rows(file, 'SELECT sum(n) FROM funnel_postings'), [[1]], 'only z was flushed')
+    const s = createSqliteStore(file, NO_TIMER)
+    try {
+      await s.init()
+      assert.deepEqual(rows(file, 'SELECT sum(n) FROM funnel_postings'), [[7]], 'init rebuilt the six page views above the watermark')
+      // /x then /y: a (0, 1) and c (4, 5); z and b stop at /x
+      assert.deepEqual(await s.funnel(RANGE, [page('/x'), page('/y')]), [{ visits: 4, visitors: 4 }, { visits: 2, visitors: 2 }])
+    } finally {
+      await s.close()
+      cleanup()
+    }
+  })
+
+  it('prunes whole chunks older than the cutoff; reads filter the rest by time', async () => {
+    const { file, cleanup } = tempFile()
+    const s = createSqliteStore(file, EACH)
+    const DAY = 86_400_000
+    try {
+      await s.init()
+      // three old page views of /x, flushed as one chunk; then two new ones in a chunk of their own
+      await s.append([pv('o1', -2 * 24 * 60, '/x'), pv('o2', -2 * 24 * 60 + 1, '/x'), pv('o3', -2 * 24 * 60 + 2, '/x')])
+      await s.append([pv('n1', 0, '/x'), pv('n1', 1, '/y'), pv('n2', 2, '/x')])
+      assert.deepEqual(rows(file, "SELECT n FROM funnel_postings WHERE path = (SELECT id FROM dict WHERE value = '/x') ORDER BY seq"), [[3], [2]])
+      await s.prune(T - DAY)
+      assert.deepEqual(rows(file, 'SELECT count(*) FROM funnel_postings WHERE max_ts < ?'.replace('?', String(T - DAY))), [[0]])
+      assert.deepEqual(rows(file, "SELECT n FROM funnel_postings WHERE path = (SELECT id FROM dict WHERE value = '/x') ORDER BY seq"), [[2]])
+      const all = { site: SITE, from: T - 3 * DAY, to: T + DAY }
+      assert.deepEqual(await s.funnel(all, [page('/x'), page('/y')]), [{ visits: 2, visitors: 2 }, { visits: 1, visitors: 1 }])
+    } finally {
+      await s.close()
+      cleanup()
+    }
+  })
+
+  it('fills the postings of a schema-15 file on upgrade, answering as appends would', async () => {
+    const fresh = tempFile()
+    const old = tempFile()
+    const events: StoredEvent[] = []
+    for (let v = 0; v < 40; v++) {
+      const paths = ['/', '/pricing', '/signup', '/blog/a', '/blog/b']
+      for (let i = 0; i < 1 + (v % 5); i++) events.push(pv(`v${v}`, v * 3 + i, paths[(v + i * 2) % 5] as string))
+    }
+    const a = createSqliteStore(fresh.file)
+    const b0 = createSqliteStore(old.file)
+    await a.init()
+    await b0.init()
+    await a.append(events)
+    await b0.append(events)
+    await b0.close()
+    // as schema 15 left the file: pv rows and pv_path, no postings
+    const db = new Database(old.file)
+    db.exec(`DROP TABLE funnel_postings; DROP TABLE funnel_aliases; DELETE FROM meta WHERE key = 'funnel:rid';
+      CREATE INDEX pv_path ON pv (site, path, ts, visit, vid); UPDATE meta SET value = '15' WHERE key = 'schema_version'`)
+    db.close()
+    const b = createSqliteStore(old.file)
+    try {
+      await b.init()
+      assert.equal(await b.getMeta('schema_version'), String(SCHEMA_VERSION))
+      assert.deepEqual(rows(old.file, "SELECT count(*) FROM sqlite_master WHERE name = 'pv_path'"), [[0]])
+      assert.deepEqual(rows(old.file, 'SELECT sum(n) FROM funnel_postings'), [[events.length]])
+      for (const steps of [[page('/'), page('/pricing'), page('/signup')], [page('/blog/*'), page('/')], [page('/pricing'), page('/blog/**')]]) {
+        const want = await a.funnel(RANGE, steps)
+        assert.ok((want[0]?.visits ?? 0) > 5)
+        assert.deepEqual(await b.funnel(RANGE, steps), want, JSON.stringify(steps))
+      }
+    } finally {
+      await a.close()
+      await b.close()
+      fresh.cleanup()
+      old.cleanup()
+    }
+  })
+})
