@@ -7,7 +7,9 @@
  */
 import { describe, it, after, before } from 'node:test'
 import assert from 'node:assert/strict'
+import { countDistinct } from '../src/hub/goals/distinct'
 import { FunnelWalk, parseFunnelSteps } from '../src/hub/goals/funnel'
+import { prng } from './helpers/prng'
 import { LivestatsError } from '../src/protocol/errors'
 import { startHub, type TestHub } from './helpers/hub'
 import { pageview } from './helpers/store-contract'
@@ -39,6 +41,18 @@ describe('funnel steps and walk', () => {
     // the same rows again as a third step: nothing comes after the row that reached step 2
     w.advance({ visit: [1, 2], visitor: ['x', 'y'], ts: [100, 100], seq: [1, 6] })
     assert.deepEqual(w.counts(), [{ visits: 2, visitors: 2 }, { visits: 1, visitors: 1 }, { visits: 0, visitors: 0 }])
+  })
+
+  it('counts distinct 53-bit visitor keys as a Set would, and visitors of typed rows by them', () => {
+    const rand = prng(7)
+    for (const n of [0, 1, 5, 1000, 100_000]) {
+      const keys = Float64Array.from({ length: n }, () => Math.floor(rand() * (n / 3 + 1)) * 2 ** 21 + (rand() < 0.5 ? 0 : 2 ** 52))
+      assert.equal(countDistinct(keys), new Set(keys).size, `n = ${n}`)
+    }
+    // visit 1 and 2 are one visitor (key 2^40), visit 3 another
+    const w = new FunnelWalk(() => true)
+    w.start({ visit: Float64Array.of(1, 2, 3), visitor: Float64Array.of(2 ** 40, 2 ** 40, 7), ts: Float64Array.of(1, 2, 3), seq: Float64Array.of(1, 2, 3) })
+    assert.deepEqual(w.counts(), [{ visits: 3, visitors: 2 }])
   })
 
   it('asks `accept` about the earliest candidate first, and only about candidates', () => {

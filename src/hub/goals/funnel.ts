@@ -21,6 +21,7 @@
  *   steps within a visit.
  */
 import { LivestatsError } from '../../protocol/errors'
+import { countDistinct } from './distinct'
 import { parseGoalSpec, type GoalSpec } from './spec'
 
 export const MIN_FUNNEL_STEPS = 2
@@ -67,49 +68,64 @@ export interface FunnelRows {
  * Walks every visit through the steps, one step at a time: `start` with the events matching step 1,
  * then `advance` with those matching each next step, in any order within a step. Events of visits
  * that may not count (outside the range, filtered out) are dropped by `allowed` at step 1.
+ *
+ * Visits get a slot each: their id minus the smallest id when the ids of step 1 are close together
+ * (visits are made in time order, so a range's ids are), else a slot from a map. Per step an
+ * Int32Array by slot holds the row where the visit reached it, and the rows are Float64Arrays
+ * (copied once when given as plain arrays), so the loops below touch only flat typed arrays.
  * @example
  * const w = new FunnelWalk(() => true)
  * w.start(rows1); w.advance(rows2); w.counts() // [{ visits, visitors }, { visits, visitors }]
  */
 export class FunnelWalk {
-  /** Where each visit reached step 1 (row index into `firstRows`): its visitor is that row's. */
-  private first: VisitIndex = new MapIndex()
-  private firstRows: FunnelRows = { visit: [], visitor: [], ts: [], seq: [] }
-  /** Visit → index (into `rows`) of the event where it reached the last step walked. */
-  private reached: VisitIndex = new MapIndex()
-  private rows: FunnelRows = this.firstRows
-  private make: () => VisitIndex = () => new MapIndex()
+  private slots: Slots = new Slots([])
+  /** Slot → row of step 1 where the visit reached it (its visitor is that row's). */
+  private first = new Int32Array(0)
+  private firstVisitor: ArrayLike<number | string> = []
+  /** Slot → row (of `ts`/`seq`) where the visit reached the last step walked; −1: not reached. */
+  private at = new Int32Array(0)
+  private ts: Float64Array = new Float64Array(0)
+  private seq: Float64Array = new Float64Array(0)
+  /** Slots that reached the last step walked (the first `count` entries). */
+  private list = new Int32Array(0)
+  private count = 0
   private readonly out: FunnelStepCount[] = []
 
   constructor(private readonly allowed: (visit: number) => boolean) {}
 
   /** Step 1: each allowed visit's earliest matching event. */
   start(rows: FunnelRows, accept?: (i: number) => boolean): void {
-    const { visit } = rows
-    let min = Infinity
-    let max = -Infinity
-    for (let k = 0; k < visit.length; k++) {
-      const v = visit[k] as number
-      if (v < min) min = v
-      if (v > max) max = v
-    }
-    // visit ids of a range are close together (made in time order): an array indexed by id beats a map
-    const span = max - min + 1
-    if (Number.isSafeInteger(span) && span <= 4 * visit.length + 65_536) this.make = () => new DenseIndex(min, span)
-    const m = this.make()
-    const idx = order(rows, accept)
+    const visit = floats(rows.visit)
+    const ts = floats(rows.ts)
+    const seq = floats(rows.seq)
+    const slots = new Slots(visit)
+    const at = new Int32Array(slots.size).fill(-1)
+    const list = new Int32Array(Math.min(slots.size, visit.length))
+    let count = 0
+    const idx = order(ts, seq, accept)
+    const allowed = this.allowed
     for (let k = 0; k < visit.length; k++) {
       const i = idx === null ? k : (idx[k] as number)
       const v = visit[i] as number
-      const j = m.get(v)
-      if (j >= 0 && !before(rows, i, rows, j)) continue
-      if ((j < 0 && !this.allowed(v)) || (accept !== undefined && !accept(i))) continue
-      m.set(v, i)
+      const s = slots.of(v)
+      const j = at[s] as number
+      if (j >= 0) {
+        const a = ts[i] as number
+        const b = ts[j] as number
+        if (a > b || (a === b && (seq[i] as number) >= (seq[j] as number))) continue
+      } else if (!allowed(v)) continue
+      if (accept !== undefined && !accept(i)) continue
+      if (j < 0) list[count++] = s
+      at[s] = i
     }
-    this.first = m
-    this.firstRows = rows
-    this.reached = m
-    this.rows = rows
+    this.slots = slots
+    this.first = at
+    this.firstVisitor = rows.visitor
+    this.at = at
+    this.ts = ts
+    this.seq = seq
+    this.list = list
+    this.count = count
     this.close()
   }
 
@@ -119,23 +135,38 @@ export class FunnelWalk {
    * first (a store reads their properties then, so only the few candidates cost a read).
    */
   advance(rows: FunnelRows, accept?: (i: number) => boolean): void {
-    const prev = this.reached
-    const prevRows = this.rows
-    const next = this.make()
-    const { visit } = rows
-    const idx = order(rows, accept)
+    const visit = floats(rows.visit)
+    const ts = floats(rows.ts)
+    const seq = floats(rows.seq)
+    const { slots, at: prev, ts: pts, seq: pseq } = this
+    const at = new Int32Array(prev.length).fill(-1)
+    const list = new Int32Array(Math.min(this.count, visit.length))
+    let count = 0
+    const idx = order(ts, seq, accept)
     for (let k = 0; k < visit.length; k++) {
       const i = idx === null ? k : (idx[k] as number)
-      const v = visit[i] as number
-      const p = prev.get(v)
-      if (p < 0 || !before(prevRows, p, rows, i)) continue
-      const got = next.get(v)
-      if (got >= 0 && !before(rows, i, rows, got)) continue
+      const s = slots.of(visit[i] as number)
+      if (s < 0) continue
+      const p = prev[s] as number
+      if (p < 0) continue
+      const t = ts[i] as number
+      const q = seq[i] as number
+      const tp = pts[p] as number
+      if (tp > t || (tp === t && (pseq[p] as number) >= q)) continue
+      const g = at[s] as number
+      if (g >= 0) {
+        const tg = ts[g] as number
+        if (t > tg || (t === tg && q >= (seq[g] as number))) continue
+      }
       if (accept !== undefined && !accept(i)) continue
-      next.set(v, i)
+      if (g < 0) list[count++] = s
+      at[s] = i
     }
-    this.reached = next
-    this.rows = rows
+    this.at = at
+    this.ts = ts
+    this.seq = seq
+    this.list = list
+    this.count = count
     this.close()
   }
 
@@ -145,73 +176,69 @@ export class FunnelWalk {
   }
 
   private close(): void {
-    const people = new Set<number | string>()
-    const { first } = this
-    const who = this.firstRows.visitor
-    this.reached.forEach((v) => people.add(who[first.get(v)] as number | string))
-    this.out.push({ visits: this.reached.size, visitors: people.size })
+    const { first, list, count } = this
+    const who = this.firstVisitor
+    let visitors: number
+    if (who instanceof Float64Array) {
+      const keys = new Float64Array(count)
+      for (let k = 0; k < count; k++) keys[k] = who[first[list[k] as number] as number] as number
+      visitors = countDistinct(keys)
+    } else {
+      const people = new Set<number | string>()
+      for (let k = 0; k < count; k++) people.add(who[first[list[k] as number] as number] as number | string)
+      visitors = people.size
+    }
+    this.out.push({ visits: count, visitors })
   }
 }
 
-/** Visit id → row index (−1: none). */
-interface VisitIndex {
-  get(visit: number): number
-  set(visit: number, row: number): void
+/** A column as a Float64Array (stores hand typed arrays; plain arrays are copied once). */
+function floats(a: ArrayLike<number>): Float64Array {
+  return a instanceof Float64Array ? a : Float64Array.from(a)
+}
+
+/** Visit id → slot: id − base when step 1's ids are close together, else from a map. −1: no slot. */
+class Slots {
   readonly size: number
-  forEach(fn: (visit: number) => void): void
-}
+  private readonly base: number
+  private readonly map: Map<number, number> | null
 
-class MapIndex implements VisitIndex {
-  private readonly m = new Map<number, number>()
-  get(visit: number): number {
-    return this.m.get(visit) ?? -1
+  constructor(visit: ArrayLike<number>) {
+    let min = Infinity
+    let max = -Infinity
+    for (let k = 0; k < visit.length; k++) {
+      const v = visit[k] as number
+      if (v < min) min = v
+      if (v > max) max = v
+    }
+    const span = max - min + 1
+    if (visit.length === 0) {
+      this.base = 0
+      this.size = 0
+      this.map = null
+    } else if (Number.isSafeInteger(span) && span <= 4 * visit.length + 65_536) {
+      this.base = min
+      this.size = span
+      this.map = null
+    } else {
+      const map = new Map<number, number>()
+      for (let k = 0; k < visit.length; k++) if (!map.has(visit[k] as number)) map.set(visit[k] as number, map.size)
+      this.base = 0
+      this.size = map.size
+      this.map = map
+    }
   }
-  set(visit: number, row: number): void {
-    this.m.set(visit, row)
-  }
-  get size(): number {
-    return this.m.size
-  }
-  forEach(fn: (visit: number) => void): void {
-    for (const v of this.m.keys()) fn(v)
-  }
-}
 
-/** For visit ids in [base, base + size): one Int32Array slot per id, and the ids set, in order of setting. */
-class DenseIndex implements VisitIndex {
-  private readonly at: Int32Array
-  private readonly ids: number[] = []
-  constructor(private readonly base: number, size: number) {
-    this.at = new Int32Array(size).fill(-1)
+  of(v: number): number {
+    if (this.map !== null) return this.map.get(v) ?? -1
+    const k = v - this.base
+    return k >= 0 && k < this.size ? k : -1
   }
-  get(visit: number): number {
-    const k = visit - this.base
-    return k >= 0 && k < this.at.length ? (this.at[k] as number) : -1
-  }
-  set(visit: number, row: number): void {
-    const k = visit - this.base
-    if (this.at[k] === -1) this.ids.push(visit)
-    this.at[k] = row
-  }
-  get size(): number {
-    return this.ids.length
-  }
-  forEach(fn: (visit: number) => void): void {
-    for (const v of this.ids) fn(v)
-  }
-}
-
-/** Whether event `i` of `a` comes strictly before event `j` of `b` (time, then arrival). */
-function before(a: FunnelRows, i: number, b: FunnelRows, j: number): boolean {
-  const ta = a.ts[i] as number
-  const tb = b.ts[j] as number
-  return ta < tb || (ta === tb && (a.seq[i] as number) < (b.seq[j] as number))
 }
 
 /** Row indexes earliest first when `accept` must see the earliest candidate first; null: as given. */
-function order(rows: FunnelRows, accept: ((i: number) => boolean) | undefined): number[] | null {
+function order(ts: Float64Array, seq: Float64Array, accept: ((i: number) => boolean) | undefined): number[] | null {
   if (accept === undefined) return null
-  const { ts, seq } = rows
-  const idx = Array.from({ length: rows.visit.length }, (_, i) => i)
+  const idx = Array.from({ length: ts.length }, (_, i) => i)
   return idx.sort((a, b) => (ts[a] as number) - (ts[b] as number) || (seq[a] as number) - (seq[b] as number))
 }
