@@ -43,8 +43,6 @@ const CE_COLUMN: Partial<Record<FilterDimension, string>> = {
 const VISITS_COLUMN: Partial<Record<FilterDimension, string>> = {
   ...VISIT_COLUMN, country: 'country', region: 'region', city: 'city', browser: 'browser', os: 'os', device: 'device',
 }
-/** Most ids a `contains` condition seeks one by one in each of many short ranges (see `ids`). */
-const SEEKS = 16
 /** Top-list dimensions counted over page views, and their pv column. */
 const PV_TOP: Readonly<Record<string, string>> = {
   page: 'path', country: 'country', region: 'region', city: 'city', browser: 'browser', os: 'os', device: 'device',
@@ -73,17 +71,11 @@ export class FilteredQueries {
     return s
   }
 
-  /**
-   * A condition on a dict-id column. `scan`: the query reads many short ranges (a series' points),
-   * where a seek per matching id and range costs more than reading the range once
-   * the ids are more than a few.
-   */
-  private ids(col: string, f: Filter, scan = false): Cond {
+  /** A condition on a dict-id column. */
+  private ids(col: string, f: Filter): Cond {
     if (f.op === 'contains') {
       const ids = this.dict.containing(f.value)
-      if (ids.length === 0) return FALSE
-      // unary + keeps SQLite from using an index for the term
-      return { sql: `${scan && ids.length > SEEKS ? '+' : ''}${col} IN (SELECT value FROM json_each(?))`, params: [JSON.stringify(ids)] }
+      return ids.length === 0 ? FALSE : { sql: `${col} IN (SELECT value FROM json_each(?))`, params: [JSON.stringify(ids)] }
     }
     const id = this.dict.lookup(f.value)
     if (f.op === 'is') return id === null ? FALSE : { sql: `${col} = ?`, params: [id] }
@@ -124,13 +116,13 @@ export class FilteredQueries {
     return join([{ sql: 'site = ? AND ts >= ? AND ts < ?', params: [site, from, to] }, this.pvFilter(site, from, to, filters)])
   }
 
-  /** The filters of page views in [from, to), without the range itself (`1` when none); `scan` as in `ids`. */
-  private pvFilter(site: number, from: number, to: number, filters: readonly Filter[], scan = false): Cond {
+  /** The filters of page views in [from, to), without the range itself (`1` when none). */
+  private pvFilter(site: number, from: number, to: number, filters: readonly Filter[]): Cond {
     const span = this.visits.maxSpan(site)
     const parts: Cond[] = [TRUE]
     for (const f of filters) {
       const col = f.dim === 'prop' ? undefined : PV_COLUMN[f.dim]
-      if (col !== undefined) parts.push(this.ids(col, f, scan))
+      if (col !== undefined) parts.push(this.ids(col, f))
       else if (f.dim === 'event' || f.dim === 'prop') {
         const sub = this.withEvent(site, from - span - VISIT_GAP_MS, to + span + VISIT_GAP_MS, f)
         parts.push({ sql: `visit IN ${sub.sql}`, params: sub.params })
@@ -211,21 +203,17 @@ export class FilteredQueries {
   }
 
   /**
-   * Fills `out` (zeroed points from `from`, `size` apart) with the filtered page views and visitors.
-   * One range read per point rather than one `GROUP BY` over them all: grouping sorts every row
-   * first (and the points' order is the rows' already); the filters' visit lists are built once.
+   * Fills `out` (zeroed points from `from`, `size` apart) with the filtered page views and visitors:
+   * counted per point in JavaScript (sqlite-tally.ts), as GROUP BY would sort every row first.
    */
   series(site: number, from: number, size: number, out: SeriesPoint[], filters: readonly Filter[]): void {
-    const f = this.pvFilter(site, from, from + out.length * size, filters, true)
-    const rows = this.stmt(`WITH RECURSIVE p(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM p WHERE i + 1 < ?)
-      SELECT i, (SELECT json_array(count(*), count(DISTINCT vid)) FROM pv WHERE site = ? AND ts >= ? + i * ? AND ts < ? + (i + 1) * ? AND ${f.sql})
-      FROM p`).raw().all(out.length, site, from, size, from, size, ...f.params) as [number, string][]
-    for (const [i, figures] of rows) {
+    const w = this.pvWhere(site, from, from + out.length * size, filters)
+    const stmt = this.stmt(`SELECT ls_tally_points(ts, vid) FROM pv WHERE ${w.sql}`).raw()
+    for (const [i, t] of this.tallies.run(() => stmt.get(...w.params), from, size).points) {
       const p = out[i]
       if (p === undefined) continue
-      const [pageviews, visitors] = JSON.parse(figures) as [number, number]
-      p.pageviews = pageviews
-      p.visitors = visitors
+      p.pageviews = t.pageviews
+      p.visitors = t.visitors.size
     }
   }
 

@@ -9,6 +9,7 @@ referrer, 115,000 rows, the same). These aggregate functions see
  *   SELECT ls_tally(path), ls_tally_engaged(path, engaged_ms, writing_ms, scroll)
  *     FILTER (WHERE engaged_ms IS NOT NULL OR scroll IS NOT NULL) FROM pv WHERE ...
  *   SELECT ls_tally_visits(ref_host, pageviews, end - start) FROM visits WHERE ...
+ *   SELECT ls_tally_points(ts, vid) FROM pv WHERE ...   (a series: page views and visitors per point)
  *
  * Each returns the number of keys it saw; the groups themselves are handed over in JavaScript
  * (`Tallies.run`).
@@ -33,10 +34,19 @@ export interface VisitsTallied {
   durationMs: number
 }
 
-/** Groups by key (a dict id, or a visit's text value), filled by the aggregate functions of one statement. */
+/** Page views and their distinct visitor keys in one point of a series. */
+export interface PointTallied {
+  pageviews: number
+  visitors: Set<number>
+}
+
+/** Groups by key (a dict id, a visit's text value, or a series' point), filled by the aggregate functions of one statement. */
 export class Tally {
   readonly groups = new Map<number, Tallied>()
   readonly visits = new Map<string, VisitsTallied>()
+  readonly points = new Map<number, PointTallied>()
+  /** Series points: the first one's start and their length, ms. */
+  constructor(private readonly from = 0, private readonly size = 1) {}
 
   private group(key: number): Tallied {
     let g = this.groups.get(key)
@@ -63,6 +73,17 @@ export class Tally {
       g.scrollViews++
       g.scrollSum += scroll
     }
+  }
+
+  point(ts: number, vid: number): void {
+    const i = Math.floor((ts - this.from) / this.size)
+    let p = this.points.get(i)
+    if (p === undefined) {
+      p = { pageviews: 0, visitors: new Set() }
+      this.points.set(i, p)
+    }
+    p.pageviews++
+    p.visitors.add(vid)
   }
 
   visit(value: string | null, pageviews: number, durationMs: number): void {
@@ -98,6 +119,12 @@ export class Tallies {
       step: engaged as unknown as (total: null, next: null) => void,
       result: () => this.current.groups.size,
     })
+    const point = (_: null, ts: number, vid: number): void => this.current.point(ts, vid)
+    db.aggregate('ls_tally_points', {
+      start: null,
+      step: point as unknown as (total: null, next: null) => void,
+      result: () => this.current.points.size,
+    })
     const visit = (_: null, value: string | null, pageviews: number, durationMs: number): void => this.current.visit(value, pageviews, durationMs)
     db.aggregate('ls_tally_visits', {
       start: null,
@@ -106,9 +133,12 @@ export class Tallies {
     })
   }
 
-  /** Runs `query` (a statement calling the functions above) and returns what they counted. */
-  run(query: () => unknown): Tally {
-    const t = (this.current = new Tally())
+  /**
+   * Runs `query` (a statement calling the functions above) and returns what they counted; series
+   * points start at `from`, `size` ms apart.
+   */
+  run(query: () => unknown, from?: number, size?: number): Tally {
+    const t = (this.current = new Tally(from, size))
     try {
       query()
     } finally {
