@@ -156,10 +156,8 @@ export class FilteredQueries {
       const col = f.dim === 'prop' ? undefined : VISITS_COLUMN[f.dim]
       if (col !== undefined) parts.push(this.text(col, f))
       else if (f.dim === 'page' && f.op === 'not') parts.push(this.withOtherPage(site, from, to, span, f.value))
-      else if (f.dim === 'page') {
-        const c = this.ids('path', f)
-        parts.push({ sql: `id IN (SELECT visit FROM pv WHERE site = ? AND ts >= ? AND ts <= ? AND ${c.sql})`, params: [site, from, to + span, ...c.params] })
-      } else {
+      else if (f.dim === 'page') parts.push(this.withPage(site, from, to + span, f))
+      else {
         const sub = this.withEvent(site, from - VISIT_GAP_MS, to + span + VISIT_GAP_MS + 1, f)
         parts.push({ sql: `id IN ${sub.sql}`, params: sub.params })
       }
@@ -168,18 +166,49 @@ export class FilteredQueries {
   }
 
   /**
+   * Visits with a page view in [from, to] of a page `f` ("is" or "contains") matches: the page
+   * views come from the postings (sqlite-postings.ts, per page), not from reading every page view
+   * of the range; the visit ids go to SQLite as one sorted list.
+   */
+  private withPage(site: number, from: number, to: number, f: Filter): Cond {
+    let paths: number[]
+    if (f.op === 'contains') paths = this.dict.containing(f.value)
+    else {
+      const id = this.dict.lookup(f.value)
+      paths = id === null ? [] : [id]
+    }
+    if (paths.length === 0) return FALSE
+    const visits = this.postings.read(site, paths, from, to).visit.sort()
+    const ids: number[] = []
+    for (let i = 0; i < visits.length; i++) if (i === 0 || visits[i] !== visits[i - 1]) ids.push(visits[i] as number)
+    return { sql: 'id IN (SELECT value FROM json_each(?))', params: [JSON.stringify(ids)] }
+  }
+
+  /**
    * Visits (started in [from, to)) with a page view of another page than `path`: all but those
-   * whose every page view is of `path`. Such a visit enters and exits on `path`, so only the visits
-   * that do, with more than one page view, need their page views read (the set of visits with
-   * another page would be nearly every visit, built anew by each query).
+   * whose every page view is of `path`. Such a visit enters and exits on `path`; of the few that do
+   * with more than one page view, those with fewer page views of `path` (in the postings) than page
+   * views have another. Neither reads every page view of the range (the set of visits with another
+   * page would be nearly every visit, built anew by each query).
    */
   private withOtherPage(site: number, from: number, to: number, span: number, path: string): Cond {
     const id = this.dict.lookup(path)
     if (id === null) return TRUE
+    const both = this.stmt('SELECT id, pageviews FROM visits WHERE site = ? AND start >= ? AND start < ? AND entry = ? AND exit = ? AND pageviews > 1')
+      .raw().all(site, from, to, path, path) as [number, number][]
+    const left = new Map(both)
+    if (left.size > 0) {
+      const views = this.postings.read(site, [id], from, to + span).visit
+      for (let i = 0; i < views.length; i++) {
+        const v = views[i] as number
+        const n = left.get(v)
+        if (n !== undefined) left.set(v, n - 1)
+      }
+    }
+    const other = [...left].filter(([, n]) => n > 0).map(([v]) => v)
     return {
-      sql: `(entry IS NOT ? OR exit IS NOT ? OR (pageviews > 1 AND id IN (SELECT visit FROM pv WHERE site = ? AND ts >= ? AND ts <= ?
-        AND path IS NOT ? AND visit IN (SELECT id FROM visits WHERE site = ? AND start >= ? AND start < ? AND entry = ? AND exit = ? AND pageviews > 1))))`,
-      params: [path, path, site, from, to + span, id, site, from, to, path, path],
+      sql: '(entry IS NOT ? OR exit IS NOT ? OR id IN (SELECT value FROM json_each(?)))',
+      params: [path, path, JSON.stringify(other)],
     }
   }
 
