@@ -15,7 +15,7 @@ import { VISIT_COLUMN } from './sqlite-visits'
 import type { EventDimension, EventRow, GoalFigures, SeriesPoint, TopRow, VisitDimension, VisitTotals } from './types'
 import type { GoalSpec } from '../goals/spec'
 import { countDistinct } from '../goals/distinct'
-import type { Postings } from './sqlite-postings'
+import type { PostingRows, Postings } from './sqlite-postings'
 import { VISIT_GAP_MS, isVisitDimension } from './visits'
 
 type Param = number | string
@@ -178,7 +178,7 @@ export class FilteredQueries {
       paths = id === null ? [] : [id]
     }
     if (paths.length === 0) return FALSE
-    const visits = this.postings.read(site, paths, from, to).visit.sort()
+    const visits = this.postingsOf(site, paths, from, to).visit.sort()
     const ids: number[] = []
     for (let i = 0; i < visits.length; i++) if (i === 0 || visits[i] !== visits[i - 1]) ids.push(visits[i] as number)
     return { sql: 'id IN (SELECT value FROM json_each(?))', params: [JSON.stringify(ids)] }
@@ -198,7 +198,7 @@ export class FilteredQueries {
       .raw().all(site, from, to, path, path) as [number, number][]
     const left = new Map(both)
     if (left.size > 0) {
-      const views = this.postings.read(site, [id], from, to + span).visit
+      const views = this.postingsOf(site, [id], from, to + span).visit
       for (let i = 0; i < views.length; i++) {
         const v = views[i] as number
         const n = left.get(v)
@@ -225,7 +225,38 @@ export class FilteredQueries {
     return join(parts)
   }
 
+  /**
+   * The page views of `paths` in [from, to] from the postings, as the pv rows hold them: a prune
+   * deletes pv rows before a time but leaves the postings' chunks that straddle it, so reads start
+   * at the site's first pv row (a late page view older than a past prune would reopen that gap).
+   */
+  private postingsOf(site: number, paths: readonly number[], from: number, to: number): PostingRows {
+    const first = (this.stmt('SELECT ts FROM pv WHERE site = ? ORDER BY ts LIMIT 1').raw().get(site) as [number] | undefined)?.[0]
+    return this.postings.read(site, paths, Math.max(from, first ?? to + 1), to)
+  }
+
+  /**
+   * The path ids a page view must have when every filter is a page "is" or "contains" (their
+   * intersection), else null: such page views are in the postings, per page, so a query that needs
+   * only their time and visitor reads those instead of every page view of the range.
+   */
+  private pagesOnly(filters: readonly Filter[]): number[] | null {
+    let ids: number[] | null = null
+    for (const f of filters) {
+      if (f.dim !== 'page' || f.op === 'not') return null
+      const id = f.op === 'is' ? this.dict.lookup(f.value) : null
+      const mine = f.op === 'contains' ? this.dict.containing(f.value) : id === null ? [] : [id]
+      ids = ids === null ? mine : ids.filter((x) => mine.includes(x))
+    }
+    return ids
+  }
+
   totals(site: number, from: number, to: number, filters: readonly Filter[]): { pageviews: number; visitors: number } {
+    const pages = this.pagesOnly(filters)
+    if (pages !== null) {
+      const views = pages.length === 0 ? null : this.postingsOf(site, pages, from, to - 1)
+      return { pageviews: views?.visitor.length ?? 0, visitors: views === null ? 0 : countDistinct(views.visitor) }
+    }
     const w = this.pvWhere(site, from, to, filters)
     const r = this.stmt(`SELECT count(*), count(DISTINCT vid) FROM pv WHERE ${w.sql}`).raw().get(...w.params) as [number, number]
     return { pageviews: r[0], visitors: r[1] }
@@ -236,6 +267,11 @@ export class FilteredQueries {
    * counted per point in JavaScript (sqlite-tally.ts), as GROUP BY would sort every row first.
    */
   series(site: number, from: number, size: number, out: SeriesPoint[], filters: readonly Filter[]): void {
+    const pages = this.pagesOnly(filters)
+    if (pages !== null) {
+      if (pages.length > 0) this.pointsOf(this.postingsOf(site, pages, from, from + out.length * size - 1), from, size, out)
+      return
+    }
     const w = this.pvWhere(site, from, from + out.length * size, filters)
     const stmt = this.stmt(`SELECT ls_tally_points(ts, vid) FROM pv WHERE ${w.sql}`).raw()
     for (const [i, t] of this.tallies.run(() => stmt.get(...w.params), from, size).points) {
@@ -243,6 +279,17 @@ export class FilteredQueries {
       if (p === undefined) continue
       p.pageviews = t.pageviews
       p.visitors = t.visitors.size
+    }
+  }
+
+  /** Fills `out` as `series` does from page views in the postings. */
+  private pointsOf(views: PostingRows, from: number, size: number, out: SeriesPoint[]): void {
+    const per: number[][] = out.map(() => [])
+    for (let i = 0; i < views.ts.length; i++) per[Math.floor(((views.ts[i] as number) - from) / size)]?.push(views.visitor[i] as number)
+    for (const [i, visitors] of per.entries()) {
+      const p = out[i] as SeriesPoint
+      p.pageviews = visitors.length
+      p.visitors = countDistinct(visitors)
     }
   }
 
