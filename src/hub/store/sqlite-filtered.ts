@@ -43,6 +43,12 @@ const CE_COLUMN: Partial<Record<FilterDimension, string>> = {
 const VISITS_COLUMN: Partial<Record<FilterDimension, string>> = {
   ...VISIT_COLUMN, country: 'country', region: 'region', city: 'city', browser: 'browser', os: 'os', device: 'device',
 }
+/**
+ * Most pages whose postings a query reads (sqlite-postings.ts) instead of the pv rows of the range:
+ * each page's chunks are read whole, and a rarely viewed page's chunk spans weeks, so a `contains`
+ * matching hundreds of pages (page=~blog: 830) reads more than the range's pv rows.
+ */
+const POSTED_PATHS = 16
 /** Top-list dimensions counted over page views, and their pv column. */
 const PV_TOP: Readonly<Record<string, string>> = {
   page: 'path', country: 'country', region: 'region', city: 'city', browser: 'browser', os: 'os', device: 'device',
@@ -168,7 +174,8 @@ export class FilteredQueries {
   /**
    * Visits with a page view in [from, to] of a page `f` ("is" or "contains") matches: the page
    * views come from the postings (sqlite-postings.ts, per page), not from reading every page view
-   * of the range; the visit ids go to SQLite as one sorted list.
+   * of the range, unless they are more than POSTED_PATHS pages; the visit ids go to SQLite as one
+   * sorted list.
    */
   private withPage(site: number, from: number, to: number, f: Filter): Cond {
     let paths: number[]
@@ -178,6 +185,9 @@ export class FilteredQueries {
       paths = id === null ? [] : [id]
     }
     if (paths.length === 0) return FALSE
+    if (paths.length > POSTED_PATHS) {
+      return { sql: 'id IN (SELECT visit FROM pv WHERE site = ? AND ts >= ? AND ts <= ? AND path IN (SELECT value FROM json_each(?)))', params: [site, from, to, JSON.stringify(paths)] }
+    }
     const visits = this.postingsOf(site, paths, from, to).visit.sort()
     const ids: number[] = []
     for (let i = 0; i < visits.length; i++) if (i === 0 || visits[i] !== visits[i - 1]) ids.push(visits[i] as number)
@@ -237,8 +247,9 @@ export class FilteredQueries {
 
   /**
    * The path ids a page view must have when every filter is a page "is" or "contains" (their
-   * intersection), else null: such page views are in the postings, per page, so a query that needs
-   * only their time and visitor reads those instead of every page view of the range.
+   * intersection), else null (or when they are more than POSTED_PATHS): such page views are in the
+   * postings, per page, so a query that needs only their time and visitor reads those instead of
+   * every page view of the range.
    */
   private pagesOnly(filters: readonly Filter[]): number[] | null {
     let ids: number[] | null = null
@@ -248,7 +259,7 @@ export class FilteredQueries {
       const mine = f.op === 'contains' ? this.dict.containing(f.value) : id === null ? [] : [id]
       ids = ids === null ? mine : ids.filter((x) => mine.includes(x))
     }
-    return ids
+    return ids !== null && ids.length > POSTED_PATHS ? null : ids
   }
 
   totals(site: number, from: number, to: number, filters: readonly Filter[]): { pageviews: number; visitors: number } {
