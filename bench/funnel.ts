@@ -9,7 +9,8 @@
  *   MEASURE_ONLY=1 node --import tsx bench/funnel.ts   (times the cached file as it is, even a fill cut short)
  *   FUNNEL_DB=/tmp/copy.db node --import tsx bench/funnel.ts   (another file, e.g. a private copy a migration may change)
  *
- * Each case also reports where its median run's time went (ms): `read` (step rows into memory:
+ * Each case also reports its median CPU time (the machine may be shared) and where its median
+ * run's time went (ms): `read` (step rows into memory:
  * postings, custom events), `walk` (FunnelWalk start/advance without the visitor counts) and
  * `visitors` (the distinct visitor count of each step).
  *
@@ -164,18 +165,23 @@ async function main(): Promise<void> {
   const results: Record<string, unknown>[] = []
   for (const c of CASES) {
     const ms: number[] = []
+    const cpu: number[] = []
     const phases: (typeof phase)[] = []
     let counts: unknown = null
     for (let i = 0; i < RUNS; i++) {
       Object.assign(phase, { read: 0, walk: 0, visitors: 0 })
       const t = performance.now()
+      const c0 = process.cpuUsage()
       counts = await store.funnel(c.range, c.steps)
+      const used = process.cpuUsage(c0)
       ms.push(performance.now() - t)
+      cpu.push((used.user + used.system) / 1000)
       phases.push({ read: Math.round(phase.read), walk: Math.round(phase.walk), visitors: Math.round(phase.visitors) })
     }
     const median = phases[ms.indexOf([...ms].sort((a, b) => a - b)[Math.floor(ms.length / 2)] as number)]
-    results.push({ case: c.name, ...stats(ms), phases_ms: median, counts })
-    process.stderr.write(`${c.name}: ${JSON.stringify(stats(ms))} ${JSON.stringify(median)}\n`)
+    const cpuMs = stats(cpu).median_ms
+    results.push({ case: c.name, ...stats(ms), cpu_ms: cpuMs, phases_ms: median, counts })
+    process.stderr.write(`${c.name}: ${JSON.stringify({ ...stats(ms), cpu_ms: cpuMs })} ${JSON.stringify(median)}\n`)
   }
   await store.close()
   const bytes = statSync(FILE).size
