@@ -137,7 +137,7 @@ describe('funnel postings on SQLite', () => {
     }
   })
 
-  it('prunes whole chunks older than the cutoff; reads filter the rest by time', async () => {
+  it('prunes chunks older than the cutoff and the older page views of those that straddle it', async () => {
     const { file, cleanup } = tempFile()
     const s = createSqliteStore(file, EACH)
     const DAY = 86_400_000
@@ -146,12 +146,17 @@ describe('funnel postings on SQLite', () => {
       // three old page views of /x, flushed as one chunk; then two new ones in a chunk of their own
       await s.append([pv('o1', -2 * 24 * 60, '/x'), pv('o2', -2 * 24 * 60 + 1, '/x'), pv('o3', -2 * 24 * 60 + 2, '/x')])
       await s.append([pv('n1', 0, '/x'), pv('n1', 1, '/y'), pv('n2', 2, '/x')])
+      // one chunk of /z holds a page view before the cutoff and one after
+      await s.append([pv('o4', -2 * 24 * 60, '/z'), pv('n3', 3, '/z')])
       assert.deepEqual(rows(file, "SELECT n FROM funnel_postings WHERE path = (SELECT id FROM dict WHERE value = '/x') ORDER BY seq"), [[3], [2]])
       await s.prune(T - DAY)
-      assert.deepEqual(rows(file, 'SELECT count(*) FROM funnel_postings WHERE max_ts < ?'.replace('?', String(T - DAY))), [[0]])
+      assert.deepEqual(rows(file, 'SELECT count(*) FROM funnel_postings WHERE min_ts < ?'.replace('?', String(T - DAY))), [[0]])
+      assert.deepEqual(rows(file, "SELECT n FROM funnel_postings WHERE path = (SELECT id FROM dict WHERE value = '/z')"), [[1]])
       assert.deepEqual(rows(file, "SELECT n FROM funnel_postings WHERE path = (SELECT id FROM dict WHERE value = '/x') ORDER BY seq"), [[2]])
       const all = { site: SITE, from: T - 3 * DAY, to: T + DAY }
       assert.deepEqual(await s.funnel(all, [page('/x'), page('/y')]), [{ visits: 2, visitors: 2 }, { visits: 1, visitors: 1 }])
+      assert.deepEqual(await s.funnel(all, [page('/z'), page('/x')]), [{ visits: 1, visitors: 1 }, { visits: 0, visitors: 0 }])
+      assert.deepEqual(await s.conversions(all, [{ kind: 'page', page: '/z' }]), [{ visitors: 1, conversions: 1 }])
     } finally {
       await s.close()
       cleanup()

@@ -387,7 +387,7 @@ export class FilteredQueries {
       const ids = this.dict.pageIds(goal.page)
       if (ids.length === 0) return { visitors: 0, conversions: 0 }
       if (filters.length === 0) {
-        const views = this.postings.read(site, ids, from, to - 1)
+        const views = this.postingsOf(site, ids, from, to - 1)
         return { visitors: countDistinct(views.visitor), conversions: views.visitor.length }
       }
       const w = this.pvWhere(site, from, to, filters)

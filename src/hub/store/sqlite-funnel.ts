@@ -42,12 +42,14 @@ function bitmap(ids: readonly number[]): (visit: number) => boolean {
 
 export class SqliteFunnels {
   private readonly edgeVisits: Database.Statement<[number, number, number, number, number], [string]>
+  private readonly firstPv: Database.Statement<[number], [number]>
   private readonly cache = new Map<string, Database.Statement>()
 
   constructor(private readonly db: Database.Database, private readonly dict: Dict, private readonly visits: SqliteVisits,
     private readonly filtered: FilteredQueries, private readonly postings: Postings) {
     this.edgeVisits = db.prepare<[number, number, number, number, number], [string]>(`SELECT json_group_array(id) FROM visits
       WHERE site = ? AND ((start >= ? AND start < ?) OR (start >= ? AND start <= ?))`).raw()
+    this.firstPv = db.prepare<[number], [number]>('SELECT ts FROM pv WHERE site = ? ORDER BY ts LIMIT 1').raw()
   }
 
   /**
@@ -77,7 +79,10 @@ export class SqliteFunnels {
   private rowsOf(site: number, step: GoalSpec, lo: number, hi: number): FunnelRows {
     if (step.kind === 'page') {
       const ids = this.dict.pageIds(step.page)
-      return ids.length === 0 ? NONE() : this.postings.read(site, ids, lo, hi)
+      if (ids.length === 0) return NONE()
+      // a prune leaves the chunks that straddle its cutoff: the pv rows say where the page views start
+      const first = this.firstPv.get(site)?.[0]
+      return this.postings.read(site, ids, Math.max(lo, first ?? hi + 1), hi)
     }
     const name = this.dict.lookup(step.event)
     if (name === null) return NONE()

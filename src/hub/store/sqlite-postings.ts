@@ -384,11 +384,27 @@ export class Postings {
   }
 
   /**
-   * Retention: drops the chunks of site id `site` whose page views are all before `before`, and
-   * the aliases of visits that ended before it (reads filter entries by time anyway).
+   * Retention: drops the chunks of site id `site` whose page views are all before `before`,
+   * rewrites those that straddle it without their older page views (as the pv rows go), and drops
+   * the aliases of visits that ended before it.
    */
   prune(site: number, before: number): void {
     this.q.prune.run(site, before)
+    for (const [path, seq, data, n] of this.q.straddling.all(site, before)) {
+      const c = decode(data, n)
+      const keep: number[] = []
+      for (let i = 0; i < n; i++) if ((c.ts[i] as number) >= before) keep.push(i)
+      const k = keep.length
+      const out: Cols = { n: k, visit: new Float64Array(k), vid: new Float64Array(k), ts: new Float64Array(k), rid: new Float64Array(k) }
+      keep.forEach((i, j) => {
+        out.visit[j] = c.visit[i] as number
+        out.vid[j] = c.vid[i] as number
+        out.ts[j] = c.ts[i] as number
+        out.rid[j] = c.rid[i] as number
+      })
+      const [min, max] = range(out.ts, 0, k)
+      this.q.rewrite.run(min, max, k, encode(out, 0, k), site, path, seq)
+    }
     this.q.pruneAliases.run(site, before)
     this.aliases = null
     this.tails.clear()
@@ -424,6 +440,10 @@ function prepare(db: Database.Database) {
       VALUES (?, ?, ?, ?) ON CONFLICT (site, visit) DO UPDATE SET into_visit = excluded.into_visit, end = excluded.end`),
     aliases: db.prepare<[], [number, number, number]>('SELECT site, visit, into_visit FROM funnel_aliases').raw(),
     prune: db.prepare<[number, number]>('DELETE FROM funnel_postings WHERE site = ? AND max_ts < ?'),
+    straddling: db.prepare<[number, number], [number, number, Buffer, number]>(
+      'SELECT path, seq, data, n FROM funnel_postings WHERE site = ? AND min_ts < ?').raw(),
+    rewrite: db.prepare<[number, number, number, Buffer, number, number, number]>(
+      'UPDATE funnel_postings SET min_ts = ?, max_ts = ?, n = ?, data = ? WHERE site = ? AND path = ? AND seq = ?'),
     pruneAliases: db.prepare<[number, number]>('DELETE FROM funnel_aliases WHERE site = ? AND end < ?'),
     maxRid: db.prepare<[], [number | null]>('SELECT max(rowid) FROM events').raw(),
     // the page views above the watermark: the events rowid range, each joined to its pv row by key
