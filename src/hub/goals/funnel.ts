@@ -96,11 +96,15 @@ export class FunnelWalk {
 
   constructor(private readonly allowed: (visit: number) => boolean) {}
 
-  /** Step 1: each allowed visit's earliest matching event. */
-  start(rows: FunnelRows, accept?: (i: number) => boolean): void {
-    const visit = floats(rows.visit)
-    const slots = new Slots(visit)
-    const r = arrange(slots, visit, floats(rows.ts), floats(rows.seq), order(rows, accept))
+  /**
+   * Step 1: each allowed visit's earliest matching event. `rows` may come in parts (row i of
+   * `accept` counts across them; `accept` needs a single part).
+   */
+  start(rows: FunnelRows | readonly FunnelRows[], accept?: (i: number) => boolean): void {
+    const parts = columns(rows)
+    const numeric = parts.every((p) => p.visitor instanceof Float64Array)
+    const slots = new Slots(parts.map((p) => p.visit))
+    const r = arrange(slots, parts, order(parts, accept), numeric)
     const { slot, ts, seq, row } = r
     const at = new Int32Array(slots.size).fill(-1)
     const list = new Int32Array(Math.min(slots.size, slot.length))
@@ -113,7 +117,7 @@ export class FunnelWalk {
         const a = ts[k] as number
         const b = ts[j] as number
         if (a > b || (a === b && (seq[k] as number) >= (seq[j] as number))) continue
-      } else if (accept !== undefined && !allowed(visit[row[k] as number] as number)) continue
+      } else if (accept !== undefined && !allowed(slots.idOf(s))) continue
       if (accept !== undefined && !accept(row[k] as number)) continue
       if (j < 0) list[count++] = s
       at[s] = k
@@ -124,21 +128,16 @@ export class FunnelWalk {
       let kept = 0
       for (let k = 0; k < count; k++) {
         const s = list[k] as number
-        if (allowed(visit[row[at[s] as number] as number] as number)) list[kept++] = s
+        if (allowed(slots.idOf(s))) list[kept++] = s
         else at[s] = -1
       }
       count = kept
     }
     this.slots = slots
     this.first = at
-    const who = rows.visitor
-    if (who instanceof Float64Array) {
-      const keys = new Float64Array(row.length)
-      for (let k = 0; k < row.length; k++) keys[k] = who[row[k] as number] as number
-      this.firstKeys = keys
-    } else {
-      this.firstKeys = null
-      this.firstVisitor = who
+    this.firstKeys = r.key
+    if (r.key === null) {
+      this.firstVisitor = parts.length === 1 ? (parts[0] as Columns).visitor : parts.flatMap((p) => Array.from(p.visitor))
       this.firstRow = row
     }
     this.at = at
@@ -154,9 +153,10 @@ export class FunnelWalk {
    * that one. `accept`, when given, is asked only about events that would otherwise count, earliest
    * first (a store reads their properties then, so only the few candidates cost a read).
    */
-  advance(rows: FunnelRows, accept?: (i: number) => boolean): void {
+  advance(rows: FunnelRows | readonly FunnelRows[], accept?: (i: number) => boolean): void {
     const { slots, at: prev, ts: pts, seq: pseq } = this
-    const { slot, ts, seq, row } = arrange(slots, floats(rows.visit), floats(rows.ts), floats(rows.seq), order(rows, accept))
+    const parts = columns(rows)
+    const { slot, ts, seq, row } = arrange(slots, parts, order(parts, accept), false)
     const at = new Int32Array(prev.length).fill(-1)
     const list = new Int32Array(Math.min(this.count, slot.length))
     let count = 0
@@ -210,38 +210,62 @@ export class FunnelWalk {
 /** Slots per block of `at` that the arranged rows visit one at a time (64 KiB of Int32). */
 const BLOCK_BITS = 14
 
+/** A step's rows (one part) with Float64Array columns. */
+interface Columns {
+  visit: Float64Array
+  visitor: ArrayLike<number | string>
+  ts: Float64Array
+  seq: Float64Array
+}
+
+function columns(rows: FunnelRows | readonly FunnelRows[]): Columns[] {
+  const list: readonly FunnelRows[] = Array.isArray(rows) ? rows : [rows as FunnelRows]
+  return list.map((r) => ({ visit: floats(r.visit), visitor: r.visitor, ts: floats(r.ts), seq: floats(r.seq) }))
+}
+
 /**
  * A step's rows with a slot, copied in the order the walk visits them: grouped by block of
- * 2^BLOCK_BITS slots, and within a block in the given order (rows as given, or earliest first).
- * A step's rows come path by path, each path in time order, so consecutive rows belong to visits
- * all over the slot range: walking them as given, nearly every row missed the CPU cache twice
- * (its visit's slot, then the row that slot points to); walked by block, both stay in cache.
- * `row` maps a position back to the row given. Rows of visits without a slot are left out.
+ * 2^BLOCK_BITS slots, and within a block in the given order (rows as given, or `idx`: earliest
+ * first). A step's rows come path by path, each path in time order, so consecutive rows belong to
+ * visits all over the slot range: walking them as given, nearly every row missed the CPU cache
+ * twice (its visit's slot, then the row that slot points to); walked by block, both stay in cache.
+ * `row` maps a position back to the row given (counted across the parts); `key` is the visitor
+ * keys when asked for. Rows of visits without a slot are left out.
  */
-function arrange(slots: Slots, visit: Float64Array, ts: Float64Array, seq: Float64Array, idx: number[] | null):
-  { slot: Int32Array; ts: Float64Array; seq: Float64Array; row: Int32Array } {
-  const slotOf = slots.rows(visit)
-  const n = slotOf.length
+function arrange(slots: Slots, parts: readonly Columns[], idx: number[] | null, keys: boolean):
+  { slot: Int32Array; ts: Float64Array; seq: Float64Array; row: Int32Array; key: Float64Array | null } {
+  const slotOf = parts.map((p) => slots.rows(p.visit))
   const blocks = (slots.size >>> BLOCK_BITS) + 1
   const start = new Int32Array(blocks + 1)
-  for (let i = 0; i < n; i++) {
-    const s = slotOf[i] as number
-    if (s >= 0) start[(s >>> BLOCK_BITS) + 1] = (start[(s >>> BLOCK_BITS) + 1] as number) + 1
+  for (const part of slotOf) {
+    for (let i = 0; i < part.length; i++) {
+      const s = part[i] as number
+      if (s >= 0) start[(s >>> BLOCK_BITS) + 1] = (start[(s >>> BLOCK_BITS) + 1] as number) + 1
+    }
   }
   for (let b = 0; b < blocks; b++) start[b + 1] = (start[b + 1] as number) + (start[b] as number)
   const m = start[blocks] as number
-  const out = { slot: new Int32Array(m), ts: new Float64Array(m), seq: new Float64Array(m), row: new Int32Array(m) }
-  for (let k = 0; k < n; k++) {
-    const i = idx === null ? k : (idx[k] as number)
-    const s = slotOf[i] as number
-    if (s < 0) continue
-    const b = s >>> BLOCK_BITS
-    const to = start[b] as number
-    start[b] = to + 1
-    out.slot[to] = s
-    out.ts[to] = ts[i] as number
-    out.seq[to] = seq[i] as number
-    out.row[to] = i
+  const out = { slot: new Int32Array(m), ts: new Float64Array(m), seq: new Float64Array(m), row: new Int32Array(m), key: keys ? new Float64Array(m) : null }
+  let base = 0
+  for (let p = 0; p < parts.length; p++) {
+    const { ts, seq, visitor } = parts[p] as Columns
+    const part = slotOf[p] as Int32Array
+    const n = part.length
+    const key = out.key
+    for (let k = 0; k < n; k++) {
+      const i = idx === null ? k : (idx[k] as number)
+      const s = part[i] as number
+      if (s < 0) continue
+      const b = s >>> BLOCK_BITS
+      const to = start[b] as number
+      start[b] = to + 1
+      out.slot[to] = s
+      out.ts[to] = ts[i] as number
+      out.seq[to] = seq[i] as number
+      out.row[to] = base + i
+      if (key !== null) key[to] = visitor[i] as number
+    }
+    base += n
   }
   return out
 }
@@ -256,31 +280,49 @@ class Slots {
   readonly size: number
   private readonly base: number
   private readonly map: Map<number, number> | null
+  /** Slot → visit id, for a map's slots. */
+  private ids: number[] = []
 
-  constructor(visit: ArrayLike<number>) {
+  constructor(parts: readonly Float64Array[]) {
     let min = Infinity
     let max = -Infinity
-    for (let k = 0; k < visit.length; k++) {
-      const v = visit[k] as number
-      if (v < min) min = v
-      if (v > max) max = v
+    let length = 0
+    for (const visit of parts) {
+      length += visit.length
+      for (let k = 0; k < visit.length; k++) {
+        const v = visit[k] as number
+        if (v < min) min = v
+        if (v > max) max = v
+      }
     }
     const span = max - min + 1
-    if (visit.length === 0) {
+    if (length === 0) {
       this.base = 0
       this.size = 0
       this.map = null
-    } else if (Number.isSafeInteger(span) && span <= 4 * visit.length + 65_536) {
+    } else if (Number.isSafeInteger(span) && span <= 4 * length + 65_536) {
       this.base = min
       this.size = span
       this.map = null
     } else {
       const map = new Map<number, number>()
-      for (let k = 0; k < visit.length; k++) if (!map.has(visit[k] as number)) map.set(visit[k] as number, map.size)
+      const ids: number[] = []
+      for (const visit of parts) {
+        for (let k = 0; k < visit.length; k++) {
+          const v = visit[k] as number
+          if (!map.has(v)) map.set(v, ids.push(v) - 1)
+        }
+      }
+      this.ids = ids
       this.base = 0
       this.size = map.size
       this.map = map
     }
+  }
+
+  /** The visit id of a slot. */
+  idOf(slot: number): number {
+    return this.map === null ? this.base + slot : (this.ids[slot] as number)
   }
 
   /** The slot of each row's visit (−1: none), in one pass. */
@@ -300,9 +342,10 @@ class Slots {
 }
 
 /** Row indexes earliest first when `accept` must see the earliest candidate first; null: as given. */
-function order(rows: FunnelRows, accept: ((i: number) => boolean) | undefined): number[] | null {
+function order(parts: readonly Columns[], accept: ((i: number) => boolean) | undefined): number[] | null {
   if (accept === undefined) return null
-  const { ts, seq } = rows
+  if (parts.length !== 1) throw new Error('FunnelWalk: `accept` needs the rows in one part')
+  const { ts, seq } = parts[0] as Columns
   const idx = Array.from({ length: ts.length }, (_, i) => i)
   return idx.sort((a, b) => (ts[a] as number) - (ts[b] as number) || (seq[a] as number) - (seq[b] as number))
 }

@@ -61,9 +61,9 @@ export class SqliteFunnels {
     // a custom event belongs to a visit up to a gap before its first page view and after its last
     const lo = from - VISIT_GAP_MS
     const hi = to + span + VISIT_GAP_MS
-    const cache = new Map<string, FunnelRows>()
+    const cache = new Map<string, FunnelRows | FunnelRows[]>()
     // later steps need no condition on the visit: only visits that reached step 1 can reach them
-    const rows = (step: GoalSpec): FunnelRows => {
+    const rows = (step: GoalSpec): FunnelRows | FunnelRows[] => {
       const key = JSON.stringify(step)
       let r = cache.get(key)
       if (r === undefined) cache.set(key, (r = this.rowsOf(site, step, lo, hi)))
@@ -75,14 +75,14 @@ export class SqliteFunnels {
     return walk.counts()
   }
 
-  /** The events matching a step in [lo, hi]. */
-  private rowsOf(site: number, step: GoalSpec, lo: number, hi: number): FunnelRows {
+  /** The events matching a step in [lo, hi] (a page step's in parts: one per postings chunk). */
+  private rowsOf(site: number, step: GoalSpec, lo: number, hi: number): FunnelRows | FunnelRows[] {
     if (step.kind === 'page') {
       const ids = this.dict.pageIds(step.page)
       if (ids.length === 0) return NONE()
       // a prune leaves the chunks that straddle its cutoff: the pv rows say where the page views start
       const first = this.firstPv.get(site)?.[0]
-      return this.postings.read(site, ids, Math.max(lo, first ?? hi + 1), hi)
+      return this.postings.parts(site, ids, Math.max(lo, first ?? hi + 1), hi)
     }
     const name = this.dict.lookup(step.event)
     if (name === null) return NONE()
