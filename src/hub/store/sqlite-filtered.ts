@@ -269,8 +269,9 @@ export class FilteredQueries {
       return { pageviews: views?.visitor.length ?? 0, visitors: views === null ? 0 : countDistinct(views.visitor) }
     }
     const w = this.pvWhere(site, from, to, filters)
-    const r = this.stmt(`SELECT count(*), count(DISTINCT vid) FROM pv WHERE ${w.sql}`).raw().get(...w.params) as [number, number]
-    return { pageviews: r[0], visitors: r[1] }
+    const stmt = this.stmt(`SELECT ls_tally_keys(vid) FROM pv WHERE ${w.sql}`).raw()
+    const t = this.tallies.run(() => stmt.get(...w.params))
+    return { pageviews: t.n, visitors: countDistinct(t.keys, t.n) }
   }
 
   /**
@@ -285,11 +286,11 @@ export class FilteredQueries {
     }
     const w = this.pvWhere(site, from, from + out.length * size, filters)
     const stmt = this.stmt(`SELECT ls_tally_points(ts, vid) FROM pv WHERE ${w.sql}`).raw()
-    for (const [i, t] of this.tallies.run(() => stmt.get(...w.params), from, size).points) {
+    for (const [i, visitors] of this.tallies.run(() => stmt.get(...w.params), from, size).points) {
       const p = out[i]
       if (p === undefined) continue
-      p.pageviews = t.pageviews
-      p.visitors = t.visitors.size
+      p.pageviews = visitors.length
+      p.visitors = countDistinct(visitors)
     }
   }
 

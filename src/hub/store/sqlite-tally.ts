@@ -1,15 +1,17 @@
 /**
- * Counting by key in JavaScript for filtered top lists (sqlite-filtered.ts). SQLite has no hash
+ * Counting by key in JavaScript for filtered queries (sqlite-filtered.ts). SQLite has no hash
  * aggregation: `GROUP BY path` over the 300,000 page views of a day sorts them in a temporary
  * b-tree first, about 1 µs a row, most of a filtered query's time (and the visits of a day by
-referrer, 115,000 rows, the same). These aggregate functions see
- * the same rows in scan order and count them per key in a Map (about 0.2 µs a row, most of it the
- * call from SQLite into JavaScript), so a filtered top list costs one sequential read.
+ * referrer, 115,000 rows, the same); count(DISTINCT vid) inserts every key into one. These
+ * aggregate functions see the same rows in scan order and count them per key in a Map, or collect
+ * visitor keys for goals/distinct.ts (about 0.2 µs a row, most of it the call from SQLite into
+ * JavaScript), so a filtered top list, total or series costs one sequential read.
  *
  *   SELECT ls_tally(path), ls_tally_engaged(path, engaged_ms, writing_ms, scroll)
  *     FILTER (WHERE engaged_ms IS NOT NULL OR scroll IS NOT NULL) FROM pv WHERE ...
  *   SELECT ls_tally_visits(ref_host, pageviews, end - start) FROM visits WHERE ...
- *   SELECT ls_tally_points(ts, vid) FROM pv WHERE ...   (a series: page views and visitors per point)
+ *   SELECT ls_tally_points(ts, vid) FROM pv WHERE ...   (a series: visitor keys per point)
+ *   SELECT ls_tally_keys(vid) FROM pv WHERE ...         (a total: visitor keys)
  *
  * Each returns the number of keys it saw; the groups themselves are handed over in JavaScript
  * (`Tallies.run`).
@@ -34,17 +36,17 @@ export interface VisitsTallied {
   durationMs: number
 }
 
-/** Page views and their distinct visitor keys in one point of a series. */
-export interface PointTallied {
-  pageviews: number
-  visitors: Set<number>
-}
+/** The visitor keys of one point of a series' page views, one per page view (count them with countDistinct). */
+export type PointTallied = number[]
 
 /** Groups by key (a dict id, a visit's text value, or a series' point), filled by the aggregate functions of one statement. */
 export class Tally {
   readonly groups = new Map<number, Tallied>()
   readonly visits = new Map<string, VisitsTallied>()
   readonly points = new Map<number, PointTallied>()
+  /** Keys (53-bit visitor keys) of `ls_tally_keys`, `n` of them. */
+  keys = new Float64Array(1024)
+  n = 0
   /** Series points: the first one's start and their length, ms. */
   constructor(private readonly from = 0, private readonly size = 1) {}
 
@@ -79,11 +81,19 @@ export class Tally {
     const i = Math.floor((ts - this.from) / this.size)
     let p = this.points.get(i)
     if (p === undefined) {
-      p = { pageviews: 0, visitors: new Set() }
+      p = []
       this.points.set(i, p)
     }
-    p.pageviews++
-    p.visitors.add(vid)
+    p.push(vid)
+  }
+
+  key(k: number): void {
+    if (this.n === this.keys.length) {
+      const more = new Float64Array(this.keys.length * 2)
+      more.set(this.keys)
+      this.keys = more
+    }
+    this.keys[this.n++] = k
   }
 
   visit(value: string | null, pageviews: number, durationMs: number): void {
@@ -118,6 +128,12 @@ export class Tallies {
       start: null,
       step: engaged as unknown as (total: null, next: null) => void,
       result: () => this.current.groups.size,
+    })
+    const key = (_: null, k: number): void => this.current.key(k)
+    db.aggregate('ls_tally_keys', {
+      start: null,
+      step: key as unknown as (total: null, next: null) => void,
+      result: () => this.current.n,
     })
     const point = (_: null, ts: number, vid: number): void => this.current.point(ts, vid)
     db.aggregate('ls_tally_points', {
