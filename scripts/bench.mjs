@@ -1,5 +1,5 @@
 // `npm run bench [-- name ...]`: runs the benchmarks one after another (they compete for the
-// same two cores, so never in parallel). Names: idle, ingest, geo, tracker, fidelity, dashboard, query, flood (and live-latency, scale).
+// same two cores, so never in parallel). Names: idle, ingest, geo, tracker, fidelity, dashboard, query, flood (and live-latency, scale, store-append).
 // Figures go to stdout as JSON lines; docs/benchmarks.md records them with the date.
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'

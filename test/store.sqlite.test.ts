@@ -55,6 +55,8 @@ describe('SqliteStore specifics', () => {
     migrate(v3, 3)
     const insert = v3.prepare(`INSERT INTO events (id, ts, type, site, visitor, path, bot, ip) VALUES (?, ?, 'pageview', ?, ?, '/', 0, ?)`)
     for (const e of old) insert.run(e.id, e.ts, e.site, e.visitor, '203.0.113.0')
+    // every append wrote its site's row (schema 1); the visit and fact back-fills find the site by it
+    v3.prepare('INSERT INTO sites (name, first, last) VALUES (?, ?, ?)').run('a.example', ts, ts + 2)
     v3.close()
     const s = createSqliteStore(file)
     try {

@@ -329,6 +329,33 @@ export function storeContract(name: string, makeBacking: MakeBacking, opts: { sk
       assert.equal(await s.prune(T0 + HOUR), 0)
     }))
 
+    it('prunes raw events of every type: human and bot page views and custom events, visitor-less ones, tracker events', withStore(async (s) => {
+      const at = (t: number) => [
+        pageview({ ts: t, visitor: 'a' }),
+        pageview({ ts: t + 1, visitor: 'crawler', bot: true }),
+        pageview({ ts: t + 2, type: 'event', name: 'signup', data: '{"plan":"pro"}' }),
+        pageview({ ts: t + 3, type: 'event', name: 'crawl', visitor: 'crawler', bot: true }),
+        // the store takes web events without a visitor (ingest always sets one); they count nowhere
+        pageview({ ts: t + 4, visitor: null }),
+        pageview({ ts: t + 5, type: 'event', name: 'anon', visitor: null }),
+        ...(['bytes', 'db', 'job', 'process'] as const).map((type, i) => processEvent({ type, ts: t + 6 + i })),
+      ]
+      await s.append([...at(T0), ...at(T0 + DAY)])
+      assert.equal(await s.countEvents(), 20)
+      assert.equal(await s.prune(T0 + HOUR), 10)
+      assert.equal(await s.countEvents(site), 6)
+      assert.equal(await s.countEvents('api'), 4)
+      // what is left is the later day's, and its custom event's property went nowhere
+      assert.deepEqual(await s.eventTop(hourOf(T0), 'prop', 10), [])
+      assert.deepEqual(await s.eventTop(hourOf(T0 + DAY), 'prop', 10), [{ value: 'plan', events: 1, visitors: 1 }])
+      assert.equal(await s.bots(hourOf(T0)), 0)
+      assert.equal(await s.bots(hourOf(T0 + DAY)), 1)
+      assert.deepEqual((await s.feed(site, 10)).map((f) => f.ts), [T0 + DAY])
+      assert.equal(await s.prune(T0 + HOUR), 0)
+      assert.equal(await s.prune(T0 + 2 * DAY), 10)
+      assert.equal(await s.countEvents(), 0)
+    }))
+
     it('aggregates live minute samples to hours and days (max of max, mean of mean)', withStore(async (s) => {
       await s.appendLiveSamples([
         sample({ minute: T0, totalMax: 4, totalMean: 2, readingMax: 3, readingMean: 1, writingMax: 1, writingMean: 0.5 }),

@@ -327,17 +327,20 @@ export class PostgresStore implements Store {
     return r.rows[0]?.n ?? 0
   }
 
-  /** Human pageviews, newest first; all sites: each site's newest `limit` through its index, merged. */
+  /**
+   * Counted pageviews (human, with a visitor, as SQLite's `pv` rows: ingest sets one on every web
+   * event), newest first; all sites: each site's newest `limit` through its index, merged.
+   */
   async feed(site: string | null, limit: number, before?: number): Promise<FeedRow[]> {
     checkLimit(limit)
     const end = before ?? NO_END
     if (site !== null) {
       const r = await this.pool.query<FeedRow>(`SELECT ${FEED_COLUMNS} FROM events WHERE site = $1 AND type = 'pageview'
-        AND NOT bot AND ts < $2 ORDER BY ts DESC LIMIT $3`, [site, end, limit])
+        AND NOT bot AND visitor IS NOT NULL AND ts < $2 ORDER BY ts DESC LIMIT $3`, [site, end, limit])
       return r.rows
     }
     const r = await this.pool.query<FeedRow>(`SELECT f.* FROM (SELECT DISTINCT name FROM sites) s CROSS JOIN LATERAL (SELECT ${FEED_COLUMNS} FROM events
-      WHERE site = s.name AND type = 'pageview' AND NOT bot AND ts < $1 ORDER BY ts DESC LIMIT $2) f ORDER BY f.ts DESC LIMIT $2`, [end, limit])
+      WHERE site = s.name AND type = 'pageview' AND NOT bot AND visitor IS NOT NULL AND ts < $1 ORDER BY ts DESC LIMIT $2) f ORDER BY f.ts DESC LIMIT $2`, [end, limit])
     return r.rows
   }
 

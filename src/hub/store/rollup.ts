@@ -10,11 +10,11 @@
  * - A pageview in a later bucket closes the open one (its count is final) and opens the new one.
  * - A pageview in an older, closed bucket (a batch that straddled a boundary, or a store that
  *   restarted) gets `RECOUNT`: the store adds its pageview and recounts that bucket's visitors
- *   with COUNT(DISTINCT visitor) over the raw events, in the same transaction. That is rare and
- *   costs one indexed range scan of the bucket, and it never disturbs the open set.
- * - After a restart the store seeds the open buckets from the raw events of the UTC day of each
- *   site's latest pageview (`seed`, `seedVisitor`), so counting resumes where it stopped, even
- *   after SIGKILL: the raw rows and the rollups were committed in the same transaction.
+ *   from its stored page views (SQLite: distinct visitor keys of `pv`), in the same transaction.
+ *   That is rare and costs one range scan of the bucket, and it never disturbs the open set.
+ * - After a restart the store seeds the open buckets from the stored page views of the UTC day of
+ *   each site's latest pageview (`seed`, `seedVisitor`), so counting resumes where it stopped, even
+ *   after SIGKILL: the page views and the rollups were committed in the same transaction.
  * Bots are stored but never counted; process samples (which carry a client `at`) never touch
  * these rollups at all.
  */

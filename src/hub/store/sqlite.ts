@@ -6,7 +6,7 @@ import { parseHttp } from '../process/http'
 import Database from 'better-sqlite3'
 import { LivestatsError } from '../../protocol/errors'
 import { DIM_CODE, OpenVisitors, RECOUNT, RollupBatch } from './rollup'
-import { applyPragmas, migrate } from './sqlite-schema'
+import { EVENTS_REST, applyPragmas, migrate } from './sqlite-schema'
 import { FLUSH_PENDING } from './sqlite-postings'
 import { SqliteAnalytics } from './sqlite-analytics'
 import { BUCKET_MS, BUCKETS, alignRange, coverRange, pointsOf } from './time'
@@ -48,10 +48,7 @@ export interface SqliteStoreOptions {
   walCheckpointPages?: number
 }
 
-const STORED_TYPES: readonly StoredEvent['type'][] = ['pageview', 'event', 'leave', 'bytes', 'db', 'job', 'process']
-const FEED_COLUMNS = 'id, ts, site, path, host, title, referrer, browser, os, device, country'
-/** Counted pageviews (bots are stored, never counted). */
-const COUNTED = `type = 'pageview' AND bot = 0`
+const FEED_COLUMNS = ['id', 'ts', 'site', 'path', 'host', 'title', 'referrer', 'browser', 'os', 'device', 'country'].map((c) => `e.${c}`).join(', ')
 const MAX_LIMIT = 10_000
 const NO_END = Number.MAX_SAFE_INTEGER
 
@@ -66,7 +63,8 @@ function prepareAll(db: Db) {
       VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET first = min(first, excluded.first),
       last = max(last, excluded.last) RETURNING id`),
     siteId: db.prepare<[string], { id: number }>('SELECT id FROM sites WHERE name = ?'),
-    siteNames: db.prepare<[], { name: string }>('SELECT name FROM sites'),
+    // by name, as its covering index gives them: the all-sites feed merges sites in this order
+    siteNames: db.prepare<[], { id: number; name: string }>('SELECT id, name FROM sites ORDER BY name'),
     // Absolute visitor counts: a replay writes the same number again.
     upsertSeries: db.prepare<[number, number, number, number, number]>(`INSERT INTO rollup_series
       (site, bucket, t, pageviews, visitors) VALUES (?, ?, ?, ?, ?) ON CONFLICT (site, bucket, t)
@@ -74,16 +72,18 @@ function prepareAll(db: Db) {
     addPageviews: db.prepare<[number, number, number, number]>(`INSERT INTO rollup_series
       (site, bucket, t, pageviews, visitors) VALUES (?, ?, ?, ?, 0) ON CONFLICT (site, bucket, t)
       DO UPDATE SET pageviews = pageviews + excluded.pageviews`),
-    recount: db.prepare<[string, number, number, number, number, number]>(`UPDATE rollup_series SET visitors =
-      (SELECT count(DISTINCT visitor) FROM events WHERE site = ? AND ${COUNTED} AND ts >= ? AND ts < ?)
+    // Counted page views are the `pv` rows (human, with a visitor); their visitor keys count as the
+    // visitor strings do, see distinctVisitors.
+    recount: db.prepare<[number, number, number, number, number, number]>(`UPDATE rollup_series SET visitors =
+      (SELECT count(DISTINCT vid) FROM pv WHERE site = ? AND ts >= ? AND ts < ?)
       WHERE site = ? AND bucket = ? AND t = ?`),
     upsertTop: db.prepare<[number, number, number, string, number]>(`INSERT INTO rollup_top
       (site, dim, t, value, pageviews) VALUES (?, ?, ?, ?, ?) ON CONFLICT (site, dim, t, value)
       DO UPDATE SET pageviews = pageviews + excluded.pageviews`),
-    latestCounted: db.prepare<[string], { ts: number }>(
-      `SELECT ts FROM events WHERE site = ? AND ${COUNTED} ORDER BY ts DESC LIMIT 1`),
-    countedSince: db.prepare<[string, number], [number, string | null]>(
-      `SELECT ts, visitor FROM events WHERE site = ? AND ${COUNTED} AND ts >= ?`).raw(),
+    latestCounted: db.prepare<[number], [number | null]>('SELECT max(ts) FROM pv WHERE site = ?').raw(),
+    // the open sets hold visitor strings (rollup.ts): the raw row gives each page view's
+    countedSince: db.prepare<[number, number], [number, string | null]>(
+      'SELECT pv.ts, e.visitor FROM pv CROSS JOIN events e ON e.rowid = pv.rid WHERE pv.site = ? AND pv.ts >= ?').raw(),
     series: db.prepare<[number, number, number, number], [number, number, number]>(`SELECT t, pageviews, visitors
       FROM rollup_series WHERE site = ? AND bucket = ? AND t >= ? AND t < ? ORDER BY t`).raw(),
     seriesOne: db.prepare<[number, number, number], { pageviews: number; visitors: number }>(
@@ -93,29 +93,47 @@ function prepareAll(db: Db) {
     // the partial index of bot page views (schema 13) holds only them
     countBots: db.prepare<[string, number, number], [number]>(`SELECT count(*) FROM events INDEXED BY events_bots
       WHERE site = ? AND type = 'pageview' AND bot = 1 AND ts >= ? AND ts < ?`).raw(),
-    distinctVisitors: db.prepare<[string, number, number], [number]>(
-      `SELECT count(DISTINCT visitor) FROM events WHERE site = ? AND ${COUNTED} AND ts >= ? AND ts < ?`).raw(),
+    // Visitor keys (53 bits of the visitor string, sqlite-dict.ts) for the strings: two visitors of
+    // one range share a key with a chance of about n² / 2^54, one in 18,000 for a million visitors
+    // (a month of 10 million events has about 1.2 million), and then the count is one low. The
+    // strings through the join cost a random read of a raw row per page view.
+    distinctVisitors: db.prepare<[number, number, number], [number]>(
+      'SELECT count(DISTINCT vid) FROM pv WHERE site = ? AND ts >= ? AND ts < ?').raw(),
     top: db.prepare<[number, number, number, number, number], TopRow>(`SELECT value, sum(pageviews) AS pageviews
       FROM rollup_top WHERE site = ? AND dim = ? AND t >= ? AND t < ? GROUP BY value
       ORDER BY pageviews DESC, value LIMIT ?`),
-    feedSite: db.prepare<[string, number, number], FeedRow>(
-      `SELECT ${FEED_COLUMNS} FROM events WHERE site = ? AND ${COUNTED} AND ts < ? ORDER BY ts DESC LIMIT ?`),
+    // Ties in time keep the order the raw index (site, type, ts, bot, visitor) gave them before
+    // schema 17: visitor, then rowid, both descending.
+    feedSite: db.prepare<[number, number, number], FeedRow>(`SELECT ${FEED_COLUMNS} FROM pv CROSS JOIN events e
+      ON e.rowid = pv.rid WHERE pv.site = ? AND pv.ts < ? ORDER BY pv.ts DESC, e.visitor DESC, pv.rid DESC LIMIT ?`),
     sites: db.prepare<[], { site: string; first: number; last: number }>(
       'SELECT name AS site, first, last FROM sites ORDER BY name'),
     countAll: db.prepare<[], [number]>('SELECT count(*) FROM events').raw(),
     countSite: db.prepare<[string], [number]>('SELECT count(*) FROM events WHERE site = ?').raw(),
-    pruneChunk: db.prepare<[string, string, number, number]>(`DELETE FROM events WHERE rowid IN
-      (SELECT rowid FROM events WHERE site = ? AND type = ? AND ts < ? LIMIT ?)`),
+    // Pruning: the raw rows of counted page views and custom events through their fact rows, up to
+    // the key pvBound / ceBound give, with the fact rows in one transaction; bot page views and the
+    // rest through their partial indexes (schema 17).
+    pvBound: db.prepare<[number, number, number], [number, number]>(`SELECT ts, rid FROM (SELECT ts, rid FROM pv
+      WHERE site = ? AND ts < ? ORDER BY ts, rid LIMIT ?) ORDER BY ts DESC, rid DESC LIMIT 1`).raw(),
+    ceBound: db.prepare<[number, number, number], [number, number]>(`SELECT ts, rid FROM (SELECT ts, rid FROM ce
+      WHERE site = ? AND ts < ? ORDER BY ts, rid LIMIT ?) ORDER BY ts DESC, rid DESC LIMIT 1`).raw(),
+    prunePvEvents: db.prepare<[number, number, number, number]>(`DELETE FROM events WHERE rowid IN
+      (SELECT rid FROM pv WHERE site = ? AND ts <= ? AND (ts < ? OR rid <= ?))`),
+    pruneCeEvents: db.prepare<[number, number, number, number]>(`DELETE FROM events WHERE rowid IN
+      (SELECT rid FROM ce WHERE site = ? AND ts <= ? AND (ts < ? OR rid <= ?))`),
+    prunePv: db.prepare<[number, number, number, number]>('DELETE FROM pv WHERE site = ? AND ts <= ? AND (ts < ? OR rid <= ?)'),
+    pruneCe: db.prepare<[number, number, number, number]>('DELETE FROM ce WHERE site = ? AND ts <= ? AND (ts < ? OR rid <= ?)'),
+    // a custom event's properties go with it (cp's key starts with ce's)
+    pruneCp: db.prepare<[number, number, number, number]>('DELETE FROM cp WHERE site = ? AND ts <= ? AND (ts < ? OR rid <= ?)'),
+    pruneBots: db.prepare<[string, number, number]>(`DELETE FROM events WHERE rowid IN (SELECT rowid FROM events
+      INDEXED BY events_bots WHERE site = ? AND type = 'pageview' AND bot = 1 AND ts < ? LIMIT ?)`),
+    pruneRest: db.prepare<[string, number, number]>(`DELETE FROM events WHERE rowid IN (SELECT rowid FROM events
+      INDEXED BY events_rest WHERE site = ? AND ts < ? AND ${EVENTS_REST} LIMIT ?)`),
     // The listed pages' hours by key (site, t, path): one lookup per hour and page. A range scan read
     // every page's row of every hour (72,000 rows for a day of 5,000 pages, 7.6 ms; this 0.2 ms).
     engagedOf: db.prepare<[number, string, string], [string, number, number, number, number, number]>(`SELECT path,
       sum(views), sum(engaged_ms), sum(writing_ms), sum(scroll_views), sum(scroll_sum) FROM rollup_engaged WHERE site = ?
       AND t IN (SELECT value FROM json_each(?)) AND path IN (SELECT value FROM json_each(?)) GROUP BY path`).raw(),
-    firstPv: db.prepare<[number], [number | null]>('SELECT min(ts) FROM pv WHERE site = ?').raw(),
-    firstCe: db.prepare<[number], [number | null]>('SELECT min(ts) FROM ce WHERE site = ?').raw(),
-    prunePv: db.prepare<[number, number]>('DELETE FROM pv WHERE site = ? AND ts < ?'),
-    pruneCe: db.prepare<[number, number]>('DELETE FROM ce WHERE site = ? AND ts < ?'),
-    pruneCp: db.prepare<[number, number]>('DELETE FROM cp WHERE site = ? AND ts < ?'),
     pruneVisits: db.prepare<[number, number, number]>(`DELETE FROM visits WHERE rowid IN
       (SELECT rowid FROM visits WHERE site = ? AND start < ? AND end < ? LIMIT 5000)`),
     upsertLive: db.prepare<[string, ...number[]]>(`INSERT INTO live_minute (site, minute, total_max,
@@ -224,12 +242,12 @@ export class SqliteStore implements Store {
     const q = this.q
     this.open.clear()
     this.siteIds.clear()
-    for (const { name } of q.siteNames.all()) {
-      const latest = q.latestCounted.get(name)
-      if (latest === undefined) continue
-      this.open.seed(name, latest.ts)
-      const dayStart = latest.ts - (latest.ts % BUCKET_MS.day)
-      for (const [ts, visitor] of q.countedSince.iterate(name, dayStart)) this.open.seedVisitor(name, ts, visitor)
+    for (const { id, name } of q.siteNames.all()) {
+      const latest = q.latestCounted.get(id)?.[0]
+      if (latest === null || latest === undefined) continue
+      this.open.seed(name, latest)
+      const dayStart = latest - (latest % BUCKET_MS.day)
+      for (const [ts, visitor] of q.countedSince.iterate(id, dayStart)) this.open.seedVisitor(name, ts, visitor)
     }
   }
 
@@ -297,7 +315,7 @@ export class SqliteStore implements Store {
         for (const [t, d] of c.series[g] ?? []) {
           if (d.visitors === RECOUNT) {
             q.addPageviews.run(site, g, t, d.pageviews)
-            q.recount.run(name, t, t + size, site, g, t)
+            q.recount.run(site, t, t + size, site, g, t)
           } else {
             q.upsertSeries.run(site, g, t, d.pageviews, d.visitors)
           }
@@ -412,8 +430,8 @@ export class SqliteStore implements Store {
   /**
    * Minute resolution. Pageviews sum at most a few hundred rollup rows (see coverRange). Visitors
    * come from the rollup row when the range is exactly one minute, hour or day; otherwise from
-   * COUNT(DISTINCT visitor) over the covering index (site, type, ts, bot, visitor): one index entry
-   * per pageview in the range, about 50 ms per million. Pruned raw events are not counted.
+   * COUNT(DISTINCT vid) over the range's `pv` rows (one sequential read, clustered by site and
+   * time). Pruned page views are not counted.
    */
   async totals(range: Range): Promise<{ pageviews: number; visitors: number }> {
     const { from, to } = alignRange(range.from, range.to, BUCKET_MS.minute)
@@ -426,7 +444,7 @@ export class SqliteStore implements Store {
     }
     const g = BUCKETS.findIndex((b) => BUCKET_MS[b] === to - from && from % BUCKET_MS[b] === 0)
     if (g >= 0) return { pageviews, visitors: this.q.seriesOne.get(site, g, from)?.visitors ?? 0 }
-    const visitors = this.q.distinctVisitors.get(range.site, from, to)?.[0] ?? 0
+    const visitors = this.q.distinctVisitors.get(site, from, to)?.[0] ?? 0
     return { pageviews, visitors }
   }
 
@@ -437,16 +455,20 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Human pageviews (bots left out), newest first; `before` is an exclusive ts bound for paging.
+   * Counted pageviews (the `pv` rows: bots and visitor-less web events, which ingest never makes,
+   * left out), newest first; `before` is an exclusive ts bound for paging.
    * All sites: each site's newest `limit` through its index, merged (a hub has few sites; an index
    * on ts alone would cost every insert).
    */
   async feed(site: string | null, limit: number, before?: number): Promise<FeedRow[]> {
     checkLimit(limit)
     const end = before ?? NO_END
-    if (site !== null) return this.q.feedSite.all(site, end, limit)
+    if (site !== null) {
+      const id = this.siteId(site)
+      return id === undefined ? [] : this.q.feedSite.all(id, end, limit)
+    }
     const rows: FeedRow[] = []
-    for (const { name } of this.q.siteNames.all()) for (const r of this.q.feedSite.iterate(name, end, limit)) rows.push(r)
+    for (const { id } of this.q.siteNames.all()) for (const r of this.q.feedSite.iterate(id, end, limit)) rows.push(r)
     if (rows.length <= limit) return rows.sort((a, b) => b.ts - a.ts)
     return rows.sort((a, b) => b.ts - a.ts).slice(0, limit)
   }
@@ -468,35 +490,56 @@ export class SqliteStore implements Store {
     let deleted = 0
     // open visits the prune would delete first go into the rollups, which outlive it
     this.db.transaction(() => this.visits.closeBefore(before))()
-    for (const { name } of q.siteNames.all()) {
-      const site = this.siteId(name)
+    const yieldNow = () => new Promise<void>((resolve) => setImmediate(resolve))
+    for (const { id: site, name } of q.siteNames.all()) {
       // a visit goes with its last page view, so a pruned range never leaves half a visit behind
-      while (site !== undefined && q.pruneVisits.run(site, before, before).changes === 5000) {
-        await new Promise<void>((resolve) => setImmediate(resolve))
+      while (q.pruneVisits.run(site, before, before).changes === 5000) await yieldNow()
+      this.flushPostings(true)
+      this.analytics.facts.postings.prune(site, before)
+      // counted page views and custom events: `chunk` fact rows and their raw rows per transaction
+      for (;;) {
+        const n = this.pruneFacts(site, before, chunk)
+        deleted += n.events
+        if (n.facts < chunk) break
+        await yieldNow()
       }
-      // the fact rows go with their raw events, an hour of them per statement
-      if (site !== undefined) {
-        this.flushPostings(true)
-        this.analytics.facts.postings.prune(site, before)
-        for (const [first, prune] of [[q.firstPv.get(site)?.[0], q.prunePv], [q.firstCe.get(site)?.[0], q.pruneCe]] as const) {
-          for (let t = first ?? before; t < before; t += BUCKET_MS.hour) {
-            prune.run(site, Math.min(before, t + BUCKET_MS.hour))
-            // a custom event's properties go with it
-            if (prune === q.pruneCe) q.pruneCp.run(site, Math.min(before, t + BUCKET_MS.hour))
-            await new Promise<void>((resolve) => setImmediate(resolve))
-          }
-        }
-      }
-      for (const type of STORED_TYPES) {
+      for (const stmt of [q.pruneBots, q.pruneRest]) {
         for (;;) {
-          const n = q.pruneChunk.run(name, type, before, chunk).changes
+          const n = stmt.run(name, before, chunk).changes
           deleted += n
           if (n < chunk) break
-          await new Promise<void>((resolve) => setImmediate(resolve))
+          await yieldNow()
         }
       }
     }
     return deleted
+  }
+
+  /**
+   * Deletes the oldest `chunk` page view and custom event fact rows before `before` of site id
+   * `site`, with their raw events (and a custom event's properties), in one transaction: a raw
+   * event is never left without the fact row that finds it. Returns how many raw events went, and
+   * the larger of the two fact row counts (under `chunk` once none are left).
+   */
+  private pruneFacts(site: number, before: number, chunk: number): { events: number; facts: number } {
+    const q = this.q
+    return this.db.transaction(() => {
+      const out = { events: 0, facts: 0 }
+      const pv = q.pvBound.get(site, before, chunk)
+      if (pv !== undefined) {
+        const [ts, rid] = pv
+        out.events += q.prunePvEvents.run(site, ts, ts, rid).changes
+        out.facts = q.prunePv.run(site, ts, ts, rid).changes
+      }
+      const ce = q.ceBound.get(site, before, chunk)
+      if (ce !== undefined) {
+        const [ts, rid] = ce
+        out.events += q.pruneCeEvents.run(site, ts, ts, rid).changes
+        out.facts = Math.max(out.facts, q.pruneCe.run(site, ts, ts, rid).changes)
+        q.pruneCp.run(site, ts, ts, rid)
+      }
+      return out
+    })()
   }
 
   async appendProcessMinutes(rows: readonly ProcessMinute[]): Promise<void> {

@@ -309,7 +309,7 @@ export interface Store {
    * in order and their distinct visitors. goals/funnel.ts states the rules.
    */
   funnel(range: Range, steps: readonly GoalSpec[]): Promise<FunnelStepCount[]>
-  /** Most recent pageviews, newest first; `before` pages further back. */
+  /** Most recent counted pageviews (human, with a visitor), newest first; `before` pages further back. */
   feed(site: string | null, limit: number, before?: number): Promise<FeedRow[]>
   /** Every site seen, with its first and last event time. */
   sites(): Promise<{ site: string; first: number; last: number }[]>
