@@ -22,11 +22,10 @@ export function countDistinct(values: ArrayLike<number>, n: number = values.leng
   if (n === 0) return 0
   const buckets = 1 << BUCKET_BITS
   const shift = 32 - BUCKET_BITS
-  const hashes = new Uint32Array(n)
+  // the hash is recomputed in each pass: cheaper than storing it and reading it back
   const start = new Int32Array(buckets + 1)
   for (let i = 0; i < n; i++) {
     const h = hash(values[i] as number)
-    hashes[i] = h
     start[(h >>> shift) + 1] = (start[(h >>> shift) + 1] as number) + 1
   }
   let biggest = 0
@@ -34,16 +33,15 @@ export function countDistinct(values: ArrayLike<number>, n: number = values.leng
     biggest = Math.max(biggest, start[b + 1] as number)
     start[b + 1] = (start[b + 1] as number) + (start[b] as number)
   }
-  // values and their hashes, grouped by bucket
+  // values grouped by bucket
   const at = start.slice(0, buckets)
   const grouped = new Float64Array(n)
-  const groupedHash = new Uint32Array(n)
   for (let i = 0; i < n; i++) {
-    const h = hashes[i] as number
-    const k = (at[h >>> shift] as number)
-    at[h >>> shift] = k + 1
-    grouped[k] = values[i] as number
-    groupedHash[k] = h
+    const v = values[i] as number
+    const b = hash(v) >>> shift
+    const k = at[b] as number
+    at[b] = k + 1
+    grouped[k] = v
   }
   let bits = 4
   while (1 << bits < 2 * biggest) bits++
@@ -57,7 +55,7 @@ export function countDistinct(values: ArrayLike<number>, n: number = values.leng
     table.fill(-1)
     for (let k = from; k < to; k++) {
       const v = grouped[k] as number
-      let slot = (groupedHash[k] as number) & mask
+      let slot = hash(v) & mask
       for (;;) {
         const t = table[slot] as number
         if (t === v) break

@@ -104,7 +104,7 @@ export class FunnelWalk {
     const parts = columns(rows)
     const numeric = parts.every((p) => p.visitor instanceof Float64Array)
     const slots = new Slots(parts.map((p) => p.visit))
-    const r = arrange(slots, parts, order(parts, accept), numeric)
+    const r = arrange(slots, parts, order(parts, accept), numeric, accept !== undefined || !numeric)
     const { slot, ts, seq, row } = r
     const at = new Int32Array(slots.size).fill(-1)
     const list = new Int32Array(Math.min(slots.size, slot.length))
@@ -156,7 +156,7 @@ export class FunnelWalk {
   advance(rows: FunnelRows | readonly FunnelRows[], accept?: (i: number) => boolean): void {
     const { slots, at: prev, ts: pts, seq: pseq } = this
     const parts = columns(rows)
-    const { slot, ts, seq, row } = arrange(slots, parts, order(parts, accept), false)
+    const { slot, ts, seq, row } = arrange(slots, parts, order(parts, accept), false, accept !== undefined)
     const at = new Int32Array(prev.length).fill(-1)
     const list = new Int32Array(Math.min(this.count, slot.length))
     let count = 0
@@ -229,10 +229,10 @@ function columns(rows: FunnelRows | readonly FunnelRows[]): Columns[] {
  * first). A step's rows come path by path, each path in time order, so consecutive rows belong to
  * visits all over the slot range: walking them as given, nearly every row missed the CPU cache
  * twice (its visit's slot, then the row that slot points to); walked by block, both stay in cache.
- * `row` maps a position back to the row given (counted across the parts); `key` is the visitor
- * keys when asked for. Rows of visits without a slot are left out.
+ * `row` maps a position back to the row given (counted across the parts) when asked for (else
+ * empty); `key` is the visitor keys when asked for. Rows of visits without a slot are left out.
  */
-function arrange(slots: Slots, parts: readonly Columns[], idx: number[] | null, keys: boolean):
+function arrange(slots: Slots, parts: readonly Columns[], idx: number[] | null, keys: boolean, rows: boolean):
   { slot: Int32Array; ts: Float64Array; seq: Float64Array; row: Int32Array; key: Float64Array | null } {
   const slotOf = parts.map((p) => slots.rows(p.visit))
   const blocks = (slots.size >>> BLOCK_BITS) + 1
@@ -245,7 +245,8 @@ function arrange(slots: Slots, parts: readonly Columns[], idx: number[] | null, 
   }
   for (let b = 0; b < blocks; b++) start[b + 1] = (start[b + 1] as number) + (start[b] as number)
   const m = start[blocks] as number
-  const out = { slot: new Int32Array(m), ts: new Float64Array(m), seq: new Float64Array(m), row: new Int32Array(m), key: keys ? new Float64Array(m) : null }
+  const out = { slot: new Int32Array(m), ts: new Float64Array(m), seq: new Float64Array(m), row: new Int32Array(rows ? m : 0), key: keys ? new Float64Array(m) : null }
+  const row = rows ? out.row : null
   let base = 0
   for (let p = 0; p < parts.length; p++) {
     const { ts, seq, visitor } = parts[p] as Columns
@@ -262,7 +263,7 @@ function arrange(slots: Slots, parts: readonly Columns[], idx: number[] | null, 
       out.slot[to] = s
       out.ts[to] = ts[i] as number
       out.seq[to] = seq[i] as number
-      out.row[to] = base + i
+      if (row !== null) row[to] = base + i
       if (key !== null) key[to] = visitor[i] as number
     }
     base += n
