@@ -73,7 +73,7 @@ function prepareAll(db: Db) {
       (site, bucket, t, pageviews, visitors) VALUES (?, ?, ?, ?, 0) ON CONFLICT (site, bucket, t)
       DO UPDATE SET pageviews = pageviews + excluded.pageviews`),
     // Counted page views are the `pv` rows (human, with a visitor); their visitor keys count as the
-    // visitor strings do, see distinctVisitors.
+    // visitor strings do, see totals.
     recount: db.prepare<[number, number, number, number, number, number]>(`UPDATE rollup_series SET visitors =
       (SELECT count(DISTINCT vid) FROM pv WHERE site = ? AND ts >= ? AND ts < ?)
       WHERE site = ? AND bucket = ? AND t = ?`),
@@ -93,12 +93,6 @@ function prepareAll(db: Db) {
     // the partial index of bot page views (schema 13) holds only them
     countBots: db.prepare<[string, number, number], [number]>(`SELECT count(*) FROM events INDEXED BY events_bots
       WHERE site = ? AND type = 'pageview' AND bot = 1 AND ts >= ? AND ts < ?`).raw(),
-    // Visitor keys (53 bits of the visitor string, sqlite-dict.ts) for the strings: two visitors of
-    // one range share a key with a chance of about n² / 2^54, one in 18,000 for a million visitors
-    // (a month of 10 million events has about 1.2 million), and then the count is one low. The
-    // strings through the join cost a random read of a raw row per page view.
-    distinctVisitors: db.prepare<[number, number, number], [number]>(
-      'SELECT count(DISTINCT vid) FROM pv WHERE site = ? AND ts >= ? AND ts < ?').raw(),
     top: db.prepare<[number, number, number, number, number], TopRow>(`SELECT value, sum(pageviews) AS pageviews
       FROM rollup_top WHERE site = ? AND dim = ? AND t >= ? AND t < ? GROUP BY value
       ORDER BY pageviews DESC, value LIMIT ?`),
@@ -429,9 +423,13 @@ export class SqliteStore implements Store {
 
   /**
    * Minute resolution. Pageviews sum at most a few hundred rollup rows (see coverRange). Visitors
-   * come from the rollup row when the range is exactly one minute, hour or day; otherwise from
-   * COUNT(DISTINCT vid) over the range's `pv` rows (one sequential read, clustered by site and
-   * time). Pruned page views are not counted.
+   * come from the rollup row when the range is exactly one minute, hour or day; otherwise they are
+   * the distinct visitor keys of the range's `pv` rows (one sequential read, clustered by site and
+   * time), counted as filtered totals count them (countDistinct, not SQLite's count(DISTINCT) b-tree).
+   * Keys stand for the visitor strings: two visitors of one range share a 53-bit key (sqlite-dict.ts)
+   * with a chance of about n² / 2^54, one in 18,000 for a million visitors (a month of 10 million
+   * events has about 900,000), and then the count is one low; the strings through the join cost a
+   * random read of a raw row per page view. Pruned page views are not counted.
    */
   async totals(range: Range): Promise<{ pageviews: number; visitors: number }> {
     const { from, to } = alignRange(range.from, range.to, BUCKET_MS.minute)
@@ -444,8 +442,7 @@ export class SqliteStore implements Store {
     }
     const g = BUCKETS.findIndex((b) => BUCKET_MS[b] === to - from && from % BUCKET_MS[b] === 0)
     if (g >= 0) return { pageviews, visitors: this.q.seriesOne.get(site, g, from)?.visitors ?? 0 }
-    const visitors = this.q.distinctVisitors.get(site, from, to)?.[0] ?? 0
-    return { pageviews, visitors }
+    return { pageviews, visitors: this.analytics.filtered.totals(site, from, to, []).visitors }
   }
 
   /** One index entry per bot page view in the range (the partial index events_bots); pruned raw events are not counted. */
