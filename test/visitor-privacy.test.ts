@@ -159,6 +159,8 @@ describe('no raw IP can be recovered from the database files', () => {
     // the old hub stored visitor 0 with today's salt, and plenty of rows with masked IPs
     insert.run('legacy-0000', now - 1000, SITE, oldHash, SITE, masked(first.ip))
     for (let i = 1; i < 300; i++) insert.run(`legacy-${String(i).padStart(4, '0')}`, now - 1000 + i, SITE, `v${i}`, SITE, `10.9.${i % 200}.0`)
+    // every append of that hub wrote its site's row (schema 1); the upgrade's visit and fact back-fills find the site by it
+    old.prepare('INSERT INTO sites (name, first, last) VALUES (?, ?, ?)').run(SITE, now - 1000, now - 701)
     old.close()
     assert.equal(recover(loot(dir)).includes(first.ip), true, 'the old file gives the IP away')
     const copies: string[] = []
