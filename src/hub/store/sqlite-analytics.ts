@@ -42,7 +42,7 @@ export class SqliteAnalytics {
       const j = this.visits.pageview(site, e)
       if (j.merged !== null) this.facts.merged(site, j.merged, j.visit)
       else if (j.sourceChanged) this.facts.resource(site, j.visit)
-      this.facts.pageview(site, rid, e, j.visit)
+      this.facts.pageview(site, rid, e, j.visit, j.late)
     } else if (e.type === 'event') {
       this.facts.event(site, rid, e, this.visits.visitAt(site, e.visitor, e.ts)?.id ?? null)
     }

@@ -24,6 +24,7 @@ export class Facts {
   private readonly moveCe: Database.Statement
   private readonly source: Database.Statement
   private readonly adoptCe: Database.Statement
+  private readonly claimCe: Database.Statement
   private readonly orphanCount: Database.Statement<[], [number]>
   private readonly engagePv: Database.Statement<[number, number, number | null, number | null, number, number, number, number]>
   private readonly scrollOf: Database.Statement<[number, number, number, number], [number | null]>
@@ -44,6 +45,7 @@ export class Facts {
     this.source = db.prepare(`UPDATE pv SET ref = ?, utm_source = ?, utm_medium = ?, utm_campaign = ?, utm_term = ?,
       keyword = ? WHERE site = ? AND ts >= ? AND ts <= ? AND visit = ?`)
     this.adoptCe = db.prepare('UPDATE ce SET visit = ? WHERE site = ? AND vid = ? AND ts >= ? AND ts <= ? AND visit IS NULL')
+    this.claimCe = db.prepare('UPDATE ce SET visit = ? WHERE site = ? AND vid = ? AND ts >= ? AND ts <= ? AND visit <> ?')
     // one page view per (site, time, visitor, page): LIMIT-free, the key seeks straight to the time
     // scroll keeps the deepest report: SQLite's two-argument max() is null when either is
     this.engagePv = db.prepare<[number, number, number | null, number | null, number, number, number, number]>(`UPDATE pv SET
@@ -67,8 +69,12 @@ export class Facts {
     this.dict.forget()
   }
 
-  /** A counted page view, once its visit is known. `rid` is its events rowid. */
-  pageview(site: number, rid: number, e: StoredEvent, v: Visit): void {
+  /**
+   * A counted page view, once its visit is known. `rid` is its events rowid. `late`: it came out of
+   * order (sqlite-visits.ts' Joined), so custom events a later visit took when they were stored may
+   * now belong to `v`.
+   */
+  pageview(site: number, rid: number, e: StoredEvent, v: Visit, late = false): void {
     const d = this.dict
     const vid = visitorKey(e.visitor ?? '')
     const path = d.id(e.path)
@@ -78,6 +84,10 @@ export class Facts {
     this.postings.add(site, path, v.id, vid, e.ts, rid)
     // custom events that came before the page views of their visit join it now
     if (this.orphans > 0) this.adopt(site, v)
+    // an event belongs to the visit that started at or before it (docs/api.md, Filters): one stored
+    // while only a later visit touched it moves to `v` once `v` reaches it. In order, no visit of the
+    // visitor starts after this page view, so only late ones need the read.
+    if (late) this.claimCe.run(v.id, site, vid, v.start, v.end + VISIT_GAP_MS, v.id)
   }
 
   /** A counted custom event, in visit `visit` or none. */

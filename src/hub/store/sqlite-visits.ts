@@ -100,6 +100,12 @@ export interface Joined {
   sourceChanged: boolean
   /** The visit is new, or starts earlier than before. */
   began: boolean
+  /**
+   * The page view came before the visitor's latest open visit or near the closed ones (not the
+   * in-order case): a visit of the visitor may start after it, and hold custom events that now
+   * belong to `visit`.
+   */
+  late: boolean
 }
 
 function sourceOf(v: Visit): Visit {
@@ -189,7 +195,8 @@ export class SqliteVisits {
     const last = site.open.get(visitor)
     let into: Row | null = null
     let other: Row | null = null
-    if (e.ts >= site.closedTo + VISIT_GAP_MS && (last === undefined || e.ts >= last.start)) {
+    const late = !(e.ts >= site.closedTo + VISIT_GAP_MS && (last === undefined || e.ts >= last.start))
+    if (!late) {
       // the usual case: only the visitor's latest open visit can be touched
       if (last !== undefined && e.ts <= last.end + VISIT_GAP_MS) into = last
     } else {
@@ -208,7 +215,7 @@ export class SqliteVisits {
       this.q.insert.run(v.id, siteId, visitor, v.start, v.end, v.pageviews, v.entry, v.exit, v.refHost,
         v.utmSource, v.utmMedium, v.utmCampaign, v.utmTerm, v.keyword, v.country, v.region, v.city, v.browser, v.os, v.device)
       if (last === undefined || v.start > last.start) site.open.set(visitor, v)
-      return { visit: v, merged: null, sourceChanged: false, began: true }
+      return { visit: v, merged: null, sourceChanged: false, began: true, late }
     }
     const start = into.start
     // only a new first page view changes the source: copy it only then
@@ -232,7 +239,7 @@ export class SqliteVisits {
     }
     const latest = site.open.get(visitor)
     if (latest === undefined || latest.id === other?.id || into.start > latest.start) site.open.set(visitor, into)
-    return { visit: into, merged: other, sourceChanged: was !== null && !sameSource(was, into), began: into.start < start }
+    return { visit: into, merged: other, sourceChanged: was !== null && !sameSource(was, into), began: into.start < start, late }
   }
 
   /**
