@@ -8,7 +8,7 @@
  */
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { startHub, type TestHub } from '../helpers/hub'
@@ -109,6 +109,20 @@ describe('History funnels in Chromium against a real hub', { skip: chromiumMissi
       return JSON.stringify(got) === JSON.stringify(want)
     }, firefox.map((r) => r[1]))
     assert.deepEqual(await rows(page), firefox)
+
+    // the CSV export holds the funnel as shown, under the same filter: the API's figures per step
+    const api = (await (await fetch(`${t.url}/api/funnel?site=${SITE}&range=24h&id=${f.id}&browser=Firefox`)).json()) as
+      { steps: { label: string; visitors: number; visits: number; conversion: number | null; conversionFromStart: number | null; dropoff: number }[] }
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()])
+    const funnelCsv = readFileSync(await download.path() as string, 'utf8').split('\r\n\r\n').find((sec) => sec.startsWith('Funnel Blog to signup\r\n'))
+    assert.ok(funnelCsv !== undefined, 'a Funnel section in the CSV')
+    const num = (x: number | null): string => (x === null ? '' : String(x))
+    const text = (x: string): string => (/[",\r\n]/.test(x) ? `"${x.replace(/"/g, '""')}"` : x)
+    assert.deepEqual(funnelCsv.split('\r\n').slice(1), [
+      'step,label,visitors,visits,conversion,conversion_from_step_1,dropoff',
+      ...api.steps.map((st, i) => [i + 1, text(st.label), st.visitors, st.visits, i === 0 ? '' : num(st.conversion), i === 0 ? '' : num(st.conversionFromStart), i === 0 ? '' : st.dropoff].join(',')),
+    ])
+    assert.deepEqual(api.steps.map((st) => String(st.visitors)), firefox.map((r) => r[1]))
 
     // tracked text stays text: the markup page shows as its path in Top pages, and no image was made of it
     assert.equal(await page.locator('img[src="x"]').count(), 0)

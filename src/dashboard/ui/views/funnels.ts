@@ -36,6 +36,8 @@ export interface FunnelsPanel {
   el: HTMLElement
   /** Loads the site's funnels and the chosen one's figures for History's query (site, range, filters). */
   load(site: string, query: [string, string][]): Promise<void>
+  /** The funnel on screen and its steps as shown (the CSV export writes them); null when none is. */
+  shown(): { name: string; steps: FunnelStep[] } | null
 }
 
 /** "plan=pro, n=2" → { plan: 'pro', n: '2' }; empty → undefined. */
@@ -58,6 +60,7 @@ export function funnelsPanel(readOnly = false): FunnelsPanel {
   let defs: FunnelDef[] = []
   let chosen: string | null = null
   let seq = 0
+  let onScreen: { name: string; steps: FunnelStep[] } | null = null
 
   const pick = h('select', { 'aria-label': 'Funnel', id: 'funnel-pick' })
   pick.addEventListener('change', () => { chosen = pick.value || null; void figures() })
@@ -162,6 +165,7 @@ export function funnelsPanel(readOnly = false): FunnelsPanel {
   async function figures(): Promise<void> {
     const my = ++seq
     if (site === null || chosen === null) {
+      onScreen = null
       replace(body)
       table.hidden = true
       setText(status, readOnly ? 'No funnels are set for this site.' : 'No funnels yet: New funnel defines one (2 to 8 pages or events, in order).')
@@ -172,6 +176,7 @@ export function funnelsPanel(readOnly = false): FunnelsPanel {
       const r = await get<{ steps: FunnelStep[] }>('/api/funnel', [...query, ['id', chosen]])
       if (my !== seq) return
       render(r.steps)
+      onScreen = { name: defs.find((d) => d.id === chosen)?.name ?? '', steps: r.steps }
       setText(status, 'Visitors who reached each step in order within one visit, of the visits that started in this range.')
     } catch (err) {
       if (my === seq) setText(status, `Could not load the funnel: ${err instanceof Error ? err.message : String(err)}`)
@@ -194,6 +199,7 @@ export function funnelsPanel(readOnly = false): FunnelsPanel {
 
   return {
     el,
+    shown: () => onScreen,
     async load(s, q) {
       if (s !== site) chosen = null
       site = s

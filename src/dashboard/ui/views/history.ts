@@ -309,6 +309,7 @@ export function history(readOnly = false): HistoryView {
       { title: 'Live visitors by state (mean per minute bucket)', header: ['time', 'total', 'reading', 'writing', 'idle'],
         rows: d.samples.map((x) => [iso(x.minute), x.totalMean, x.readingMean, x.writingMean, x.idleMean]) },
       ...convs,
+      ...funnelSection(),
       ...DIMS.map(([dim, title], i) => {
         const rows = lists[i] ?? []
         const cmp = (r: TopRow): Cell[] => (st.compare === null ? [] : [r.previous ?? 0, r.change ?? null])
@@ -326,6 +327,14 @@ export function history(readOnly = false): HistoryView {
       }),
     ]
     download(`livestats-${d.site}-${isoDate(d.from)}-${isoDate(d.to)}.csv`, toCsv(sections))
+  }
+
+  /** The funnel on screen, its steps as shown (rates 0-1, as the API gives them); none when no funnel is shown. */
+  function funnelSection(): Section[] {
+    const f = funnels.shown()
+    if (f === null) return []
+    return [{ title: `Funnel ${f.name}`, header: ['step', 'label', 'visitors', 'visits', 'conversion', 'conversion_from_step_1', 'dropoff'],
+      rows: f.steps.map((s, i): Cell[] => [i + 1, s.label, s.visitors, s.visits, i === 0 ? null : s.conversion, i === 0 ? null : s.conversionFromStart, i === 0 ? null : s.dropoff]) }]
   }
 
   /** Goals as shown, and the custom events and the property shown, whole (the API's row limit). */
