@@ -9,6 +9,7 @@
 import type Database from 'better-sqlite3'
 import type { Filter, FilterDimension } from './filters'
 import type { Dict } from './sqlite-dict'
+import { StatementCache } from './sqlite-statements'
 import { Tallies } from './sqlite-tally'
 import type { SqliteVisits } from './sqlite-visits'
 import { VISIT_COLUMN } from './sqlite-visits'
@@ -60,21 +61,17 @@ function rank<T extends { value: string }>(rows: T[], n: (r: T) => number, limit
 }
 
 export class FilteredQueries {
-  private readonly cache = new Map<string, Database.Statement>()
+  private readonly cache: StatementCache
   private readonly tallies: Tallies
 
-  constructor(private readonly db: Database.Database, private readonly dict: Dict, private readonly visits: SqliteVisits,
+  constructor(db: Database.Database, private readonly dict: Dict, private readonly visits: SqliteVisits,
     private readonly postings: Postings) {
     this.tallies = new Tallies(db)
+    this.cache = new StatementCache(db, 500)
   }
 
   private stmt(sql: string): Database.Statement {
-    let s = this.cache.get(sql)
-    if (s === undefined) {
-      if (this.cache.size >= 500) this.cache.clear()
-      this.cache.set(sql, (s = this.db.prepare(sql)))
-    }
-    return s
+    return this.cache.get(sql)
   }
 
   /** A condition on a dict-id column. */

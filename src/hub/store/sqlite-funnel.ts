@@ -14,6 +14,7 @@ import type { Filter } from './filters'
 import type { Dict } from './sqlite-dict'
 import type { FilteredQueries } from './sqlite-filtered'
 import type { Postings } from './sqlite-postings'
+import { StatementCache } from './sqlite-statements'
 import type { SqliteVisits } from './sqlite-visits'
 import { VISIT_GAP_MS } from './visits'
 
@@ -43,10 +44,11 @@ function bitmap(ids: readonly number[]): (visit: number) => boolean {
 export class SqliteFunnels {
   private readonly edgeVisits: Database.Statement<[number, number, number, number, number], [string]>
   private readonly firstPv: Database.Statement<[number], [number]>
-  private readonly cache = new Map<string, Database.Statement>()
+  private readonly cache: StatementCache
 
-  constructor(private readonly db: Database.Database, private readonly dict: Dict, private readonly visits: SqliteVisits,
+  constructor(db: Database.Database, private readonly dict: Dict, private readonly visits: SqliteVisits,
     private readonly filtered: FilteredQueries, private readonly postings: Postings) {
+    this.cache = new StatementCache(db, 100)
     this.edgeVisits = db.prepare<[number, number, number, number, number], [string]>(`SELECT json_group_array(id) FROM visits
       WHERE site = ? AND ((start >= ? AND start < ?) OR (start >= ? AND start <= ?))`).raw()
     this.firstPv = db.prepare<[number], [number]>('SELECT ts FROM pv WHERE site = ? ORDER BY ts LIMIT 1').raw()
@@ -100,12 +102,7 @@ export class SqliteFunnels {
   }
 
   private stmt(sql: string): Database.Statement {
-    let st = this.cache.get(sql)
-    if (st === undefined) {
-      if (this.cache.size >= 100) this.cache.clear()
-      this.cache.set(sql, (st = this.db.prepare(sql)))
-    }
-    return st
+    return this.cache.get(sql)
   }
 
   /**

@@ -317,17 +317,7 @@ export class Postings {
   read(site: number, paths: readonly number[], lo: number, hi: number): PostingRows {
     const parts = this.parts(site, paths, lo, hi)
     if (parts.length === 1) return parts[0] as PostingRows
-    const total = parts.reduce((n, c) => n + c.ts.length, 0)
-    const out: PostingRows = { visit: new Float64Array(total), visitor: new Float64Array(total), ts: new Float64Array(total), seq: new Float64Array(total) }
-    let m = 0
-    for (const c of parts) {
-      out.visit.set(c.visit, m)
-      out.visitor.set(c.visitor, m)
-      out.ts.set(c.ts, m)
-      out.seq.set(c.seq, m)
-      m += c.ts.length
-    }
-    return out
+    return joinColumns(parts, ['visit', 'visitor', 'ts', 'seq'])
   }
 
   /**
@@ -425,15 +415,21 @@ export class Postings {
 }
 
 function concat(parts: readonly Cols[]): Cols {
-  const n = parts.reduce((s, c) => s + c.n, 0)
-  const out: Cols = { n, visit: new Float64Array(n), vid: new Float64Array(n), ts: new Float64Array(n), rid: new Float64Array(n) }
+  const exact = parts.map((c) => ({ visit: c.visit.subarray(0, c.n), vid: c.vid.subarray(0, c.n), ts: c.ts.subarray(0, c.n), rid: c.rid.subarray(0, c.n) }))
+  const cols = joinColumns(exact, ['visit', 'vid', 'ts', 'rid'])
+  return { n: cols.ts.length, ...cols }
+}
+
+/** The columns `keys` of `parts` end to end (each part's columns are of equal length). */
+function joinColumns<K extends string>(parts: readonly Record<K, Float64Array>[], keys: readonly [K, ...K[]]): Record<K, Float64Array> {
+  const len = (c: Record<K, Float64Array>): number => c[keys[0]].length
+  const n = parts.reduce((s, c) => s + len(c), 0)
+  const out = {} as Record<K, Float64Array>
+  for (const k of keys) out[k] = new Float64Array(n)
   let at = 0
   for (const c of parts) {
-    out.visit.set(c.visit, at)
-    out.vid.set(c.vid, at)
-    out.ts.set(c.ts, at)
-    out.rid.set(c.rid, at)
-    at += c.n
+    for (const k of keys) out[k].set(c[k], at)
+    at += len(c)
   }
   return out
 }
