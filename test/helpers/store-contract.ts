@@ -642,6 +642,67 @@ export function storeContract(name: string, makeBacking: MakeBacking, opts: { sk
         }
       }))
 
+      it('give a History view (issue 12.6) whose every figure is what its own call gives, for each filter, unfiltered and on ragged ranges', withStore(async (s) => {
+        const shop = (visitor: string, at: number, paths: string[]): StoredEvent[] =>
+          paths.map((path, i) => pageview({ visitor, ts: at + i * 2 * MIN, path, refHost: i === 0 ? 'google.com' : null, country: 'DE' }))
+        const events = [
+          ...traffic(9),
+          ...Array.from({ length: 20 }, (_, i) => shop(`shop${i}`, T0 + i * 9 * MIN, [`/shop/item-${i}`, `/shop/item-${(i + 1) % 20}`])).flat(),
+          ...shop('home-only', T0 + 20 * MIN, ['/', '/']), ...shop('home-and-back', T0 + 30 * MIN, ['/', '/a', '/']),
+        ].sort((a, b) => a.ts - b.ts)
+        for (let i = 0; i < events.length; i += 30) await s.append(events.slice(i, i + 30))
+        // engaged time and scroll depth on some page views, so the page list carries them
+        await s.appendSessions(events.filter((e, i) => e.type === 'pageview' && !e.bot && i % 3 === 0).map((e, i) => ({
+          id: `view-${i}`, site, visitor: e.visitor as string, started: e.ts, ended: e.ts + MIN, pageviews: 1, readingMs: 4000 + i, writingMs: i % 2 === 0 ? 0 : 700,
+          idleMs: 0, hiddenMs: 0, entry: e.path, exit: e.path,
+          pages: [{ path: e.path as string, at: e.ts, viewed: true, readingMs: 4000 + i, writingMs: i % 2 === 0 ? 0 : 700, idleMs: 0, hiddenMs: 0, ...(i % 4 === 0 ? { scroll: 30 + i } : {}) }],
+        })))
+        // minute-ragged (17 min past), hour-aligned, and one whose series, totals and lists all align differently
+        const ranges: [number, number, Bucket][] = [
+          [T0 + 17 * MIN + 5_000, T0 + 2 * HOUR + 3 * MIN, 'minute'], [T0 - HOUR, T0 + 9 * HOUR, 'hour'],
+          [T0 + 41 * MIN, T0 + 5 * HOUR + 29 * MIN + 1, 'hour'], [T0 + 3 * MIN, T0 + 7 * HOUR, 'day'],
+        ]
+        const separately = async (q: Range, bucket: Bucket, limit: number) => ({
+          series: await s.series(q, bucket), totals: await s.totals(q), visitTotals: await s.visitTotals(q), bots: await s.bots(q),
+          tops: Object.fromEntries(await Promise.all(DIMS.map(async (d) => [d, await s.top(q, d, limit)] as const))),
+          events: await s.eventTop(q, 'event', limit),
+        })
+        const cases: Filter[][] = [[]]
+        for (const dim of FILTER_DIMENSIONS) {
+          for (const op of ['is', 'not', 'contains'] as const) {
+            const values = op === 'contains'
+              ? (dim === 'page' ? ['SHOP', 'o'] : POOL[dim].slice(0, 1).map((v) => v.slice(1, 4)))
+              : [...POOL[dim].slice(0, 1), ...(dim === 'page' ? ['/shop/item-3'] : [])]
+            for (const value of values) cases.push([{ dim, op, value }])
+          }
+        }
+        cases.push([{ dim: 'page', op: 'contains', value: 'shop' }, { dim: 'referrer', op: 'not', value: 'google.com' }, { dim: 'device', op: 'is', value: 'desktop' }])
+        let nonzero = 0
+        for (const filters of cases) {
+          for (const [k, [from, to, bucket]] of ranges.entries()) {
+            const q = { site, from, to, filters }
+            const limit = k === 2 ? 3 : 100
+            const v = await s.view(q, { bucket, dims: DIMS, limit, events: true })
+            assert.deepEqual(v, await separately(q, bucket, limit), `view ${JSON.stringify(filters)} [${from}, ${to}) ${bucket}`)
+            if (v.totals.pageviews > 0 && v.visitTotals.visits > 0) nonzero++
+          }
+        }
+        assert.ok(nonzero > cases.length, `most views count something (${nonzero})`)
+        // only the lists asked for, once each
+        const one = await s.view({ site, from: T0, to: T0 + 3 * HOUR, filters: [{ dim: 'country', op: 'is', value: 'DE' }] },
+          { bucket: 'hour', dims: ['referrer', 'page', 'page'], limit: 10 })
+        assert.deepEqual(Object.keys(one.tops).sort(), ['page', 'referrer'])
+        assert.equal(one.events, null)
+        assert.ok((one.tops.page ?? []).some((r) => r.engagedViews !== undefined), 'the page list carries engaged time')
+        for (const filters of [[], [{ dim: 'country' as const, op: 'is' as const, value: 'DE' }]]) {
+          const q = { site, from: T0, to: T0 + HOUR, filters }
+          await badQuery(s.view(q, { bucket: 'hour', dims: ['page'], limit: 0 }))
+          await badQuery(s.view(q, { bucket: 'hour', dims: ['nope' as Dimension], limit: 10 }))
+          await badQuery(s.view(q, { bucket: 'week' as Bucket, dims: ['page'], limit: 10 }))
+          await badQuery(s.view({ ...q, from: T0 + HOUR, to: T0 }, { bucket: 'hour', dims: ['page'], limit: 10 }))
+        }
+      }))
+
       it('give the same visits and page views filtered by nothing as the rollups give unfiltered', withStore(async (s) => {
         const events = traffic(5)
         // out of order: each batch reversed, so visits are joined late and bridged

@@ -20,10 +20,11 @@ import { SiteIndex, visitAt } from './postgres-visits'
 import { BUCKET_MS, BUCKETS, alignRange, coverRange, floorTo, pointsOf } from './time'
 import { compilePage, type GoalSpec } from '../goals/spec'
 import type {
-  AppendResult, Bucket, Dimension, EventDimension, EventRow, FeedRow, GoalFigures, LiveSample, ProcessMinute, Range, SeriesPoint, SessionRecord, Store,
+  AppendResult, Bucket, Dimension, EventDimension, EventRow, FeedRow, GoalFigures, HistoryView, ViewOptions, LiveSample, ProcessMinute, Range, SeriesPoint, SessionRecord, Store,
   StoredEvent, TopRow, VisitTotals,
 } from './types'
 import type { Filter } from './filters'
+import { composeView } from './view'
 import { VISIT_DIM_CODE, VisitDeltas, isVisitDimension, zeroSums } from './visits'
 
 export interface PostgresStoreOptions {
@@ -195,6 +196,12 @@ export class PostgresStore implements Store {
       }
     }
     return out
+  }
+
+  /** The separate calls, concurrently (each on a connection of the pool): see view.ts. */
+  async view(range: Range, opts: ViewOptions): Promise<HistoryView> {
+    checkLimit(opts.limit)
+    return composeView(this, range, opts)
   }
 
   /** Hour resolution: every hour that overlaps the range counts whole. */

@@ -1,13 +1,14 @@
 /**
  * Everything the SQLite store keeps beyond raw events and page-view rollups, in one place for its
  * append transaction: visits (sqlite-visits.ts), the fact rows filtered queries read
- * (sqlite-facts.ts), and those queries (sqlite-filtered.ts, sqlite-funnel.ts).
+ * (sqlite-facts.ts), and those queries (sqlite-filtered.ts, sqlite-funnel.ts, sqlite-view.ts).
  */
 import type Database from 'better-sqlite3'
 import { Facts } from './sqlite-facts'
 import { FilteredQueries } from './sqlite-filtered'
 import { SqliteFunnels } from './sqlite-funnel'
 import { SqliteVisits } from './sqlite-visits'
+import { ViewQueries } from './sqlite-view'
 import type { PageStint, StoredEvent } from './types'
 
 export class SqliteAnalytics {
@@ -15,12 +16,14 @@ export class SqliteAnalytics {
   readonly facts: Facts
   readonly filtered: FilteredQueries
   readonly funnels: SqliteFunnels
+  readonly view: ViewQueries
 
   constructor(db: Database.Database) {
     this.visits = new SqliteVisits(db)
     this.facts = new Facts(db)
     this.filtered = new FilteredQueries(db, this.facts.dict, this.visits, this.facts.postings)
     this.funnels = new SqliteFunnels(db, this.facts.dict, this.visits, this.filtered, this.facts.postings)
+    this.view = new ViewQueries(db, this.filtered)
   }
 
   begin(): void {

@@ -10,7 +10,7 @@ import type Database from 'better-sqlite3'
 import type { Filter, FilterDimension } from './filters'
 import type { Dict } from './sqlite-dict'
 import { StatementCache } from './sqlite-statements'
-import { Tallies } from './sqlite-tally'
+import { Tallies, type Tallied, type VisitsTallied } from './sqlite-tally'
 import type { SqliteVisits } from './sqlite-visits'
 import { VISIT_COLUMN } from './sqlite-visits'
 import type { EventDimension, EventRow, GoalFigures, SeriesPoint, TopRow, VisitDimension, VisitTotals } from './types'
@@ -114,8 +114,8 @@ export class FilteredQueries {
     return { sql: `(SELECT visit FROM ce WHERE site = ? AND ts >= ? AND ts < ? AND visit IS NOT NULL AND ${c.sql})`, params: [site, from, to, ...c.params] }
   }
 
-  /** Page views in [from, to) matching every filter. */
-  private pvWhere(site: number, from: number, to: number, filters: readonly Filter[]): Cond {
+  /** Page views in [from, to) matching every filter (a WHERE on `pv`). */
+  pvWhere(site: number, from: number, to: number, filters: readonly Filter[]): Cond {
     return join([{ sql: 'site = ? AND ts >= ? AND ts < ?', params: [site, from, to] }, this.pvFilter(site, from, to, filters)])
   }
 
@@ -331,7 +331,12 @@ export class FilteredQueries {
       ? ', ls_tally_engaged(path, engaged_ms, writing_ms, scroll) FILTER (WHERE engaged_ms IS NOT NULL OR scroll IS NOT NULL)'
       : ''
     const stmt = this.stmt(`SELECT ls_tally(${col})${engaged} FROM pv WHERE ${w.sql} AND ${col} IS NOT NULL`).raw()
-    const groups = [...this.tallies.run(() => stmt.get(...w.params)).groups]
+    return this.pvList(this.tallies.run(() => stmt.get(...w.params)).groups, limit)
+  }
+
+  /** A page-view top list from its groups (by dict id), ranked. */
+  pvList(tallied: ReadonlyMap<number, Tallied>, limit: number): TopRow[] {
+    const groups = [...tallied]
     // only the rows that can make the list need their value (ties at the limit go by value)
     let least = 0
     if (groups.length > limit) least = groups.map(([, g]) => g.n).sort((a, b) => b - a)[limit - 1] ?? 0
@@ -408,10 +413,14 @@ export class FilteredQueries {
     const w = this.visitWhere(site, from, to, filters)
     // counted in JavaScript (sqlite-tally.ts), as top pages: GROUP BY would sort the visits first
     const stmt = this.stmt(`SELECT ls_tally_visits(${col}, pageviews, end - start) FROM visits WHERE ${w.sql} AND ${col} IS NOT NULL`).raw()
-    const groups = this.tallies.run(() => stmt.get(...w.params)).visits
-    return rank([...groups].map(([value, g]) => ({ value, pageviews: g.pageviews, visits: g.visits, bounces: g.bounces, durationMs: g.durationMs })),
-      (r) => r.visits, limit)
+    return visitList(this.tallies.run(() => stmt.get(...w.params)).visits, limit)
   }
+}
+
+/** A visit-dimension top list from its groups (by value), ranked by visits. */
+export function visitList(groups: ReadonlyMap<string, VisitsTallied>, limit: number): TopRow[] {
+  return rank([...groups].map(([value, g]) => ({ value, pageviews: g.pageviews, visits: g.visits, bounces: g.bounces, durationMs: g.durationMs })),
+    (r) => r.visits, limit)
 }
 
 function join(parts: Cond[]): Cond {

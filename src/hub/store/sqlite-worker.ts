@@ -19,8 +19,8 @@ import type { GoalSpec } from '../goals/spec'
 import { packRows, unpackRows } from './row-codec'
 import { createSqliteStore, type SqliteStoreOptions } from './sqlite'
 import type {
-  AppendResult, Bucket, Dimension, EventDimension, EventRow, FeedRow, GoalFigures, LiveSample, ProcessMinute, Range, SeriesPoint, SessionRecord, Store, StoredEvent,
-  TopRow, VisitTotals,
+  AppendResult, Bucket, Dimension, EventDimension, EventRow, FeedRow, GoalFigures, HistoryView, LiveSample, ProcessMinute, Range, SeriesPoint,
+  SessionRecord, Store, StoredEvent, TopRow, ViewOptions, VisitTotals,
 } from './types'
 
 const FLAG = 'livestatsSqliteWorker'
@@ -142,6 +142,10 @@ export class SqliteWorkerStore implements Store {
 
   series(range: Range, bucket: Bucket): Promise<SeriesPoint[]> {
     return this.call('series', [range, bucket])
+  }
+
+  view(range: Range, opts: ViewOptions): Promise<HistoryView> {
+    return this.call('view', [range, opts])
   }
 
   top(range: Range, dim: Dimension, limit: number): Promise<TopRow[]> {

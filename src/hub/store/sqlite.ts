@@ -12,9 +12,10 @@ import { SqliteAnalytics } from './sqlite-analytics'
 import { BUCKET_MS, BUCKETS, alignRange, coverRange, pointsOf } from './time'
 import type { GoalSpec } from '../goals/spec'
 import type {
-  AppendResult, Bucket, Dimension, EventDimension, EventRow, FeedRow, GoalFigures, LiveSample, ProcessMinute, Range, SeriesPoint, SessionRecord, Store,
-  StoredEvent, TopRow, VisitTotals,
+  AppendResult, Bucket, Dimension, EventDimension, EventRow, FeedRow, GoalFigures, HistoryView, LiveSample, ProcessMinute, Range, SeriesPoint,
+  SessionRecord, Store, StoredEvent, TopRow, ViewOptions, VisitTotals,
 } from './types'
+import { composeView } from './view'
 import type { Filter } from './filters'
 import type { FunnelStepCount } from '../goals/funnel'
 import { isVisitDimension, zeroSums } from './visits'
@@ -171,6 +172,10 @@ function checkLimit(limit: number): void {
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
     throw new LivestatsError('LS_ERR_BAD_QUERY', `limit must be an integer from 1 to ${MAX_LIMIT}`)
   }
+}
+
+function checkDimension(dim: Dimension): void {
+  if (!isVisitDimension(dim) && !Object.hasOwn(DIM_CODE, dim)) throw new LivestatsError('LS_ERR_BAD_QUERY', `Unknown dimension ${String(dim)}`)
 }
 
 export class SqliteStore implements Store {
@@ -362,11 +367,33 @@ export class SqliteStore implements Store {
     return out
   }
 
+  /**
+   * Unfiltered, the separate calls (each reads its rollups); filtered, one read of the range's page
+   * views and one of its visits for the series, totals, visit totals and every page-view and visit
+   * list (sqlite-view.ts), then bots and custom events as their own calls read them.
+   */
+  async view(range: Range, opts: ViewOptions): Promise<HistoryView> {
+    checkLimit(opts.limit)
+    for (const d of opts.dims) checkDimension(d)
+    const series = pointsOf(range.from, range.to, opts.bucket)
+    const site = this.siteId(range.site)
+    if (!filtered(range) || site === undefined) return composeView(this, range, opts)
+    const dims = [...new Set(opts.dims)]
+    const r = {
+      series: { from: series.from, size: BUCKET_MS[opts.bucket], n: series.n },
+      minute: alignRange(range.from, range.to, BUCKET_MS.minute),
+      hour: alignRange(range.from, range.to, BUCKET_MS.hour),
+    }
+    const v = this.analytics.view.read(site, r, dims, opts.limit, range.filters)
+    for (const d of dims) if (v.tops[d] === undefined) v.tops[d] = await this.top(range, d, opts.limit)
+    return { ...v, bots: await this.bots(range), events: opts.events === true ? await this.eventTop(range, 'event', opts.limit) : null }
+  }
+
   /** Hour resolution: every hour that overlaps the range counts whole. */
   async top(range: Range, dim: Dimension, limit: number): Promise<TopRow[]> {
     checkLimit(limit)
+    checkDimension(dim)
     const visitDim = isVisitDimension(dim)
-    if (!visitDim && !Object.hasOwn(DIM_CODE, dim)) throw new LivestatsError('LS_ERR_BAD_QUERY', `Unknown dimension ${String(dim)}`)
     const { from, to } = alignRange(range.from, range.to, BUCKET_MS.hour)
     const site = this.siteId(range.site)
     if (site === undefined) return []

@@ -177,6 +177,41 @@ export interface GoalFigures {
   conversions: number
 }
 
+/**
+ * What `Store.view` computes besides the series, totals, visit totals and bots of its range.
+ * @example { bucket: 'hour', dims: ['page', 'referrer'], limit: 10, events: true }
+ */
+export interface ViewOptions {
+  /** The series' bucket (as `series`). */
+  bucket: Bucket
+  /** The top lists to rank, as `top` ranks them (`event`: custom events by name, as `top(…, 'event')`). */
+  dims: readonly Dimension[]
+  /** Rows per top list, 1 to 10,000 (as `top`). */
+  limit: number
+  /** Also rank custom events by name with their unique visitors (`eventTop(…, 'event')`, same limit). @default false */
+  events?: boolean
+}
+
+/**
+ * A History view of one range (issue 12.6): each figure is what the separate call gives for the
+ * same range and filters, with that call's alignment (the series by its bucket, totals and visit
+ * totals to the minute, top lists and events to the hour).
+ */
+export interface HistoryView {
+  /** As `series(range, bucket)`: one point per bucket, zero-filled. */
+  series: SeriesPoint[]
+  /** As `totals(range)`. */
+  totals: { pageviews: number; visitors: number }
+  /** As `visitTotals(range)`. */
+  visitTotals: VisitTotals
+  /** As `bots(range)` (not filtered). */
+  bots: number
+  /** As `top(range, dim, limit)`, for each dimension asked for and only those. */
+  tops: Partial<Record<Dimension, TopRow[]>>
+  /** As `eventTop(range, 'event', limit)` when `events` was asked for, else null. */
+  events: EventRow[] | null
+}
+
 /** Per-minute sample of the live board (issue: live presence). */
 export interface LiveSample {
   site: string
@@ -293,6 +328,14 @@ export interface Store {
    * custom events as they do for `totals` and `top(…, 'event')`. Read from the kept events.
    */
   conversions(range: Range, goals: readonly GoalSpec[]): Promise<GoalFigures[]>
+  /**
+   * Everything one History view shows of a range, in one call: the series, totals, visit totals,
+   * bots, the top list of each of `opts.dims` and (with `opts.events`) the custom events, each equal
+   * to what its own call returns. Filtered, SQLite reads the range's page views once and its visits
+   * once for all of them instead of once per figure. Throws LS_ERR_BAD_QUERY as those calls do (a
+   * bad range, bucket, dimension or limit).
+   */
+  view(range: Range, opts: ViewOptions): Promise<HistoryView>
   /** Unique visitors and pageviews over the whole range. */
   totals(range: Range): Promise<{ pageviews: number; visitors: number }>
   /**
