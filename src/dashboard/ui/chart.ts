@@ -16,6 +16,20 @@ export interface SeriesDef {
   /** Dash pattern, px (a compared period's line). */
   dash?: number[]
   value?: (v: number) => string
+  /** Left out of the legend while it has no values (a compared period when nothing is compared). */
+  optional?: boolean
+}
+
+/**
+ * The points to draw as dots: those with no value on either side. A line needs two neighbours, so
+ * without a dot a lone value among gaps (the first minute of live states, one stored sample in a
+ * range) would not show at all.
+ */
+export function lonePoints(ys: ArrayLike<number | null | undefined>): number[] {
+  const out: number[] = []
+  const has = (i: number): boolean => i >= 0 && i < ys.length && ys[i] !== null && ys[i] !== undefined
+  for (let i = 0; i < ys.length; i++) if (has(i) && !has(i - 1) && !has(i + 1)) out.push(i)
+  return out
 }
 
 function css(name: string): string {
@@ -53,6 +67,19 @@ export class Chart {
     this.el.dataset.to = String(to)
     if (this.plot === null) this.make()
     else this.plot.setData(this.data)
+    this.legend()
+  }
+
+  /** Hides the legend entries of optional series without values, shows them again once they have some. */
+  private legend(): void {
+    const rows = this.plot?.root.querySelectorAll<HTMLElement>('.u-legend .u-series')
+    if (rows === undefined) return
+    this.series.forEach((s, i) => {
+      const row = rows[i + 1]
+      if (row === undefined || s.optional !== true) return
+      const ys = Array.from((this.data[i + 1] ?? []) as ArrayLike<number | null>)
+      row.style.display = ys.some((y) => y !== null) ? '' : 'none'
+    })
   }
 
 
@@ -62,6 +89,7 @@ export class Chart {
     this.plot.destroy()
     this.plot = null
     this.make()
+    this.legend()
   }
 
   private width(): number {
@@ -105,7 +133,8 @@ export class Chart {
         {},
         ...this.series.map((s): uPlot.Series => {
           const c = css(s.color)
-          const out: uPlot.Series = { label: s.label, stroke: c, width: 2, points: { show: false } }
+          // dots only where a value stands alone, the lines carry the rest
+          const out: uPlot.Series = { label: s.label, stroke: c, width: 2, points: { show: true, size: 6, fill: c, filter: (u, si) => lonePoints(u.data[si] ?? []) } }
           if (s.fill === true) out.fill = `${c}22`
           if (s.dash !== undefined) out.dash = s.dash
           if (s.value !== undefined) { const f = s.value; out.value = (_u, v) => (v === null ? '–' : f(v)) }

@@ -44,6 +44,20 @@ export function duration(msv: number): string {
   return `${Math.floor(hh / 24)} d ${hh % 24} h`
 }
 
+/**
+ * A duration for a big figure, as Plausible writes it: 45s, 1m 6s, 2h 5m, 3d 4h. At most 7
+ * characters, so it fits a History tile on one line where "12 min 30 s" would wrap.
+ */
+export function compactDuration(msv: number): string {
+  const s = Math.max(0, Math.floor(msv / 1000))
+  if (s < 60) return `${s}s`
+  const m = Math.floor(s / 60)
+  if (m < 60) return `${m}m ${s % 60}s`
+  const hh = Math.floor(m / 60)
+  if (hh < 24) return `${hh}h ${m % 60}m`
+  return `${Math.floor(hh / 24)}d ${hh % 24}h`
+}
+
 const tf = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' })
 const df = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' })
 export function clock(t: number): string {

@@ -112,7 +112,8 @@ export function conversionsPanels(addFilter: (f: UiFilter) => void, readOnly = f
     h('table', null, h('thead', null, h('tr', null,
       h('th', { scope: 'col' }, 'Goal'), h('th', { scope: 'col', class: 'n' }, 'Visitors'),
       h('th', { scope: 'col', class: 'n', title: 'Converting visitors of all visitors in the range (same filters)' }, 'Rate'),
-      h('th', { scope: 'col', class: 'n', title: 'Page views of the page, or custom events' }, 'Conversions'),
+      // "Conv." on a phone, where the full word would take the goal names' room
+      h('th', { scope: 'col', class: 'n', title: 'Page views of the page, or custom events', 'data-short': 'Conv.' }, 'Conversions'),
       !readOnly && h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Remove')))), goalBody),
     !readOnly && form, goalMsg)
 

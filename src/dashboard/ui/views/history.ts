@@ -10,7 +10,7 @@ import { Chart } from '../chart'
 import { attributionLink, countryLabel } from '../country'
 import { download, toCsv, type Cell } from '../csv'
 import { h, replace, setText } from '../dom'
-import { dateTime, duration, int } from '../format'
+import { compactDuration, dateTime, duration, int } from '../format'
 import type { Attribution, EventRow, LiveSample, SeriesPoint, TopRow, Totals } from '../types'
 import { funnelsPanel } from './funnels'
 import { apiQuery, filterText, readState, withFilter, writeState, type Compare, type HistoryState, type UiFilter } from './history-state'
@@ -29,16 +29,23 @@ const ONLY_WITH_DATA: ReadonlySet<string> = new Set(['region', 'city', 'utm_medi
 const VISIT_DIMS: ReadonlySet<string> = new Set(['entry_page', 'exit_page', 'referrer', 'utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'keyword'])
 
 const pct = (n: number | null): string => (n === null ? '–' : `${Math.round(n * 100)}%`)
-const KPIS: readonly { key: keyof Totals; label: string; fmt: (t: Totals) => string }[] = [
-  { key: 'visitors', label: 'Visitors', fmt: (t) => int(t.visitors) },
-  { key: 'visits', label: 'Visits', fmt: (t) => int(t.visits) },
-  { key: 'pageviews', label: 'Page views', fmt: (t) => int(t.pageviews) },
-  { key: 'viewsPerVisit', label: 'Views per visit', fmt: (t) => (t.viewsPerVisit === null ? '–' : t.viewsPerVisit.toFixed(1)) },
-  { key: 'bounceRate', label: 'Bounce rate', fmt: (t) => pct(t.bounceRate) },
-  { key: 'visitDurationMs', label: 'Visit duration', fmt: (t) => (t.visitDurationMs === null ? '–' : duration(t.visitDurationMs)) },
-  { key: 'engagedMs', label: 'Engaged per visit', fmt: (t) => (t.engagedMs === null ? '–' : duration(t.engagedMs)) },
-  { key: 'writingShare', label: 'Spent writing', fmt: (t) => pct(t.writingShare) },
+/** `about`: what the figure counts (docs/api.md), shown on hover. */
+const KPIS: readonly { key: keyof Totals; label: string; about: string; fmt: (t: Totals) => string }[] = [
+  { key: 'visitors', label: 'Visitors', about: 'Unique visitors with a page view in the range', fmt: (t) => int(t.visitors) },
+  { key: 'visits', label: 'Visits', about: 'Visits that started in the range: one visitor\'s page views with no gap over 30 minutes', fmt: (t) => int(t.visits) },
+  { key: 'pageviews', label: 'Page views', about: 'Page views in the range', fmt: (t) => int(t.pageviews) },
+  { key: 'viewsPerVisit', label: 'Views per visit', about: 'Page views of the visits, divided by the visits', fmt: (t) => (t.viewsPerVisit === null ? '–' : t.viewsPerVisit.toFixed(1)) },
+  { key: 'bounceRate', label: 'Bounce rate', about: 'Visits with a single page view, of all visits', fmt: (t) => pct(t.bounceRate) },
+  { key: 'visitDurationMs', label: 'Visit duration', about: 'Mean time from a visit\'s first page view to its last (a bounce lasts 0)', fmt: (t) => (t.visitDurationMs === null ? '–' : compactDuration(t.visitDurationMs)) },
+  { key: 'engagedMs', label: 'Engaged per visit', about: 'Mean time the tabs of a measured visit spent reading or writing, over all its tabs and pages, the last one included: it can exceed the visit duration', fmt: (t) => (t.engagedMs === null ? '–' : compactDuration(t.engagedMs)) },
+  { key: 'writingShare', label: 'Spent writing', about: 'Share of the engaged time spent writing (typing in forms)', fmt: (t) => pct(t.writingShare) },
 ]
+/**
+ * Left out under a `page` filter, as Plausible leaves it out: page views then count the filtered
+ * page only while visits count every page of the visits that saw it, so their ratio would read
+ * as more page views than the tile beside it shows.
+ */
+const NOT_UNDER_PAGE_FILTER: ReadonlySet<string> = new Set(['viewsPerVisit'])
 /** Figures where a rise is bad news (drawn red when up). */
 const WORSE_UP: ReadonlySet<string> = new Set(['bounceRate'])
 const COMPARES: readonly [Compare | null, string][] = [[null, 'No comparison'], ['previous', 'Previous period'], ['year', 'Year before']]
@@ -143,15 +150,18 @@ export function history(readOnly = false): HistoryView {
   const botsNote = h('p', { class: 'muted', id: 'hist-bots', hidden: '' })
   const chips = h('div', { class: 'chips', role: 'group', 'aria-label': 'Filters' })
 
-  const kpis = KPIS.map((k) => ({
-    ...k,
-    value: h('span', { class: 'kpi-value', 'data-kpi': k.key }, '–'),
-    delta: h('span', { class: 'kpi-delta', 'data-kpi-change': k.key }),
-  }))
+  const kpis = KPIS.map((k) => {
+    const value = h('span', { class: 'kpi-value', 'data-kpi': k.key }, '–')
+    const delta = h('span', { class: 'kpi-delta', 'data-kpi-change': k.key })
+    const tile = h('div', { class: 'kpi', title: k.about }, value, h('span', { class: 'kpi-label' }, k.label, ' ', delta))
+    return { ...k, value, delta, tile }
+  })
+  const pageNote = h('p', { class: 'muted note', id: 'hist-page-note', hidden: '' },
+    'With a page filter, page views count that page only; visits, bounce rate and the times are those of the visits that saw it, all their pages included.')
   const traffic = new Chart('Visitors and page views', [
     { label: 'Visitors', color: '--c-total', fill: true, value: int },
     { label: 'Page views', color: '--c-writing', value: int },
-    { label: 'Page views, compared period', color: '--muted', dash: [6, 4], value: int },
+    { label: 'Page views, compared period', color: '--muted', dash: [6, 4], value: int, optional: true },
   ])
   const states = new Chart('Live visitors by state (mean)', [
     { label: 'Total', color: '--c-total', fill: true },
@@ -181,7 +191,8 @@ export function history(readOnly = false): HistoryView {
     h('div', { class: 'toolbar' }, h('div', { class: 'seg', role: 'group', 'aria-label': 'Compare with' }, ...compareButtons.map((b) => b.b)), chips),
     msg,
     botsNote,
-    h('div', { class: 'kpis' }, ...kpis.map((k) => h('div', { class: 'kpi' }, k.value, h('span', { class: 'kpi-label' }, k.label, ' ', k.delta)))),
+    h('div', { class: 'kpis' }, ...kpis.map((k) => k.tile)),
+    pageNote,
     h('section', { class: 'panel' }, h('h2', null, 'Visitors and page views'), traffic.el),
     h('section', { class: 'panel' }, h('h2', null, 'Live visitors by state'), statesNote, states.el),
     conv.el,
@@ -244,8 +255,13 @@ export function history(readOnly = false): HistoryView {
 
   function render(d: Loaded): void {
     const ch = d.totals.compare?.change
+    const byPage = pageFiltered()
+    pageNote.hidden = !byPage
     for (const k of kpis) {
+      k.tile.hidden = byPage && NOT_UNDER_PAGE_FILTER.has(k.key)
       setText(k.value, k.fmt(d.totals))
+      // a long figure ("12m 30s") in a smaller type, so it stays on one line in its tile
+      k.value.classList.toggle('long', (k.value.textContent ?? '').length > 5)
       const c = ch?.[k.key]
       setText(k.delta, changeText(c))
       k.delta.className = `kpi-delta${c === null || c === undefined || Math.round(c) === 0 ? '' : (c > 0) !== WORSE_UP.has(k.key) ? ' up' : ' down'}`
@@ -278,6 +294,11 @@ export function history(readOnly = false): HistoryView {
     }
   }
 
+  /** A `page` filter is on (is, is not, contains): some visit figures then read differently. */
+  function pageFiltered(): boolean {
+    return st.filters.some((f) => f.dim === 'page')
+  }
+
   /** The figures and charts as shown, and every list whole: fetched again with the same query and the API's row limit. */
   async function exportCsv(): Promise<void> {
     if (data === null) return
@@ -296,14 +317,17 @@ export function history(readOnly = false): HistoryView {
     }
     const iso = (t: number): string => new Date(t).toISOString()
     const tf = d.totals
-    const figures = (x: Totals): Cell[] => [x.visitors, x.pageviews, x.visits, x.bounces, x.bounceRate, x.viewsPerVisit, x.visitDurationMs, x.engagedVisits, x.engagedMs, x.writingShare]
+    // as on screen: no views per visit under a page filter
+    const perVisit = (v: number | null): number | null => (pageFiltered() ? null : v)
+    const figures = (x: Totals): Cell[] => [x.visitors, x.pageviews, x.visits, x.bounces, x.bounceRate, perVisit(x.viewsPerVisit), x.visitDurationMs, x.engagedVisits, x.engagedMs, x.writingShare]
     const filters = st.filters.map(filterText).join('; ')
     const sections: { title: string; header: string[]; rows: Cell[][] }[] = [
       { title: `Livestats ${d.site} ${iso(d.from)} to ${iso(d.to)}${filters === '' ? '' : `, filters: ${filters}`}`,
         header: ['period', 'from', 'to', 'visitors', 'pageviews', 'visits', 'bounces', 'bounce_rate', 'views_per_visit', 'visit_duration_ms', 'engaged_visits', 'engaged_ms_per_visit', 'writing_share'],
         rows: [['this', iso(d.from), iso(d.to), ...figures(tf)],
           ...(tf.compare === undefined ? [] : [['compared', iso(tf.compare.from), iso(tf.compare.to), ...figures(tf.compare)],
-            ['change_percent', '', '', ...(['visitors', 'pageviews', 'visits', 'bounces', 'bounceRate', 'viewsPerVisit', 'visitDurationMs', 'engagedVisits', 'engagedMs', 'writingShare'] as const).map((k) => tf.compare?.change[k] ?? null)]])] },
+            ['change_percent', '', '', ...(['visitors', 'pageviews', 'visits', 'bounces', 'bounceRate', 'viewsPerVisit', 'visitDurationMs', 'engagedVisits', 'engagedMs', 'writingShare'] as const)
+              .map((k) => (k === 'viewsPerVisit' ? perVisit(tf.compare?.change[k] ?? null) : tf.compare?.change[k] ?? null))]])] },
       { title: `Visitors and page views by ${d.bucket}`, header: ['time', 'visitors', 'pageviews', ...(d.previous === null ? [] : ['compared_time', 'compared_pageviews'])],
         rows: d.series.map((p, i) => [iso(p.t), p.visitors, p.pageviews, ...(d.previous === null ? [] : [d.previous.points[i] === undefined ? null : iso(d.previous.points[i]?.t ?? 0), d.previous.points[i]?.pageviews ?? null])]) },
       { title: 'Live visitors by state (mean per minute bucket)', header: ['time', 'total', 'reading', 'writing', 'idle'],
