@@ -100,6 +100,30 @@ describe('History on screen in Chromium against a real hub', { skip: chromiumMis
     await page.close()
   })
 
+  it('under a page filter, Goals and Funnels say what each counts (a goal on another page reads 0, a funnel counts whole visits)', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+    const all = await api('totals')
+    await open(page, `${t.url}/?site=${SITE}#history`, all.visitors as number)
+    await page.locator('.funnels tbody tr').first().waitFor()
+    assert.ok(!(await page.locator('#goals-page-note').isVisible()))
+    assert.doesNotMatch(await page.locator('.funnels [role="status"]').innerText(), /filters/)
+    // /signup: the /pricing goal counts no page view of /signup, the funnel counts v0's whole visit
+    const conv = await api('conversions', 'page=/signup')
+    const pricing = (conv.goals as { name: string; visitors: number }[]).find((g) => g.name === 'Visit /pricing')
+    assert.equal(pricing?.visitors, 0)
+    const funnels = (await api('funnels')).funnels as { id: string }[]
+    const f = await api('funnel', `page=/signup&id=${funnels[0]?.id ?? ''}`)
+    assert.deepEqual((f.steps as { visitors: number }[]).map((x) => x.visitors), [1, 1])
+    await open(page, `${t.url}/?site=${SITE}&page=/signup#history`, (await api('totals', 'page=/signup')).visitors as number)
+    await page.waitForFunction(() => /filters choose the visits/.test(document.querySelector('.funnels [role="status"]')?.textContent ?? ''))
+    assert.match(await page.locator('#goals-page-note').innerText(), /goals count what happened on that page/)
+    // another filter: the funnel says so, the goals need no note
+    await open(page, `${t.url}/?site=${SITE}&browser=Firefox#history`, (await api('totals', 'browser=Firefox')).visitors as number)
+    await page.waitForFunction(() => /filters choose the visits/.test(document.querySelector('.funnels [role="status"]')?.textContent ?? ''))
+    assert.ok(!(await page.locator('#goals-page-note').isVisible()))
+    await page.close()
+  })
+
   it('durations stay on one line in their tiles, at 1280 and 390 px', async () => {
     const all = await api('totals')
     assert.equal(all.visitDurationMs, 11.25 * MIN)

@@ -72,6 +72,9 @@ export function conversionsPanels(addFilter: (f: UiFilter) => void, readOnly = f
   // Goals
   const goalBody = h('tbody')
   const goalMsg = h('p', { class: 'muted note', role: 'status' })
+  // why a Signup goal can read 0 under a page filter while a funnel's Signup step does not
+  const pageNote = h('p', { class: 'muted note', id: 'goals-page-note', hidden: '' },
+    'With a page filter, goals count what happened on that page: its page views, and the custom events sent from it. Funnels count the whole visits that saw it.')
   const kind = h('select', { 'aria-label': 'Goal type', id: 'goal-kind' },
     h('option', { value: 'page' }, 'Page visit'), h('option', { value: 'event' }, 'Custom event'))
   const target = h('input', { type: 'text', id: 'goal-target', 'aria-label': 'Page path or pattern', placeholder: '/pricing or /blog/**', required: true, maxlength: 2048 })
@@ -115,7 +118,7 @@ export function conversionsPanels(addFilter: (f: UiFilter) => void, readOnly = f
       // "Conv." on a phone, where the full word would take the goal names' room
       h('th', { scope: 'col', class: 'n', title: 'Page views of the page, or custom events', 'data-short': 'Conv.' }, 'Conversions'),
       !readOnly && h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Remove')))), goalBody),
-    !readOnly && form, goalMsg)
+    pageNote, !readOnly && form, goalMsg)
 
   // Custom events and properties
   const eventBody = h('tbody')
@@ -213,6 +216,7 @@ export function conversionsPanels(addFilter: (f: UiFilter) => void, readOnly = f
     ])
     goals = conv.goals
     events = ev.rows
+    pageNote.hidden = !query.some(([k]) => k === 'page')
     renderGoals()
     eventRows(eventBody, events, (r) => ({ dim: 'event', op: 'is', value: r.value }), (r) => `Event is ${r.value}`)
     const names = keys.rows.map((r) => r.value)

@@ -177,7 +177,8 @@ export function funnelsPanel(readOnly = false): FunnelsPanel {
       if (my !== seq) return
       render(r.steps)
       onScreen = { name: defs.find((d) => d.id === chosen)?.name ?? '', steps: r.steps }
-      setText(status, 'Visitors who reached each step in order within one visit, of the visits that started in this range.')
+      const filtered = query.some(([k]) => !['site', 'range', 'from', 'to'].includes(k))
+      setText(status, `Visitors who reached each step in order within one visit, of the visits that started in this range${filtered ? ': the filters choose the visits, and every step of them counts' : ''}.`)
     } catch (err) {
       if (my === seq) setText(status, `Could not load the funnel: ${err instanceof Error ? err.message : String(err)}`)
     }
