@@ -7,6 +7,7 @@
  */
 import { describe, it, before, after } from 'node:test'
 import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { startHub, type TestHub } from '../helpers/hub'
 import { ARGS, buildIfMissing } from '../helpers/browser'
@@ -90,6 +91,12 @@ describe('History on screen in Chromium against a real hub', { skip: chromiumMis
     assert.equal(await page.locator('.kpi-value[data-kpi="visits"]').textContent(), '3')
     assert.ok(!(await page.locator('.kpi-value[data-kpi="viewsPerVisit"]').isVisible()), 'no "2.0 views per visit" beside 3 page views in 3 visits')
     assert.match(await page.locator('#hist-page-note').innerText(), /page views count that page only/)
+    // the CSV export leaves it out too: the figures' section has no views_per_visit under the filter
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()])
+    const figures = readFileSync(await download.path() as string, 'utf8').split('\r\n\r\n')[0]?.split('\r\n') ?? []
+    const col = (figures[1] ?? '').split(',').indexOf('views_per_visit')
+    assert.ok(col > 0, 'a views_per_visit column')
+    assert.deepEqual([(figures[2] ?? '').split(',')[0], (figures[2] ?? '').split(',')[col], (figures[2] ?? '').split(',')[4]], ['this', '', '3'], 'no views per visit, 3 page views')
     // the same from the URL, and for "contains"; a visit dimension (entry page) keeps the figure
     await open(page, `${t.url}/?site=${SITE}&page=~pric#history`, byPage.visitors as number)
     assert.ok(!(await page.locator('.kpi-value[data-kpi="viewsPerVisit"]').isVisible()))
@@ -157,7 +164,17 @@ describe('History on screen in Chromium against a real hub', { skip: chromiumMis
     await page.close()
   })
 
-  it('a lone live sample among gaps is drawn', async () => {
+  it('each list heads its first column with what it holds', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+    await open(page, `${t.url}/?site=${SITE}#history`, (await api('totals')).visitors as number)
+    const heads = await page.locator('.tops .top-list[data-dim]:not([hidden])').evaluateAll((els) =>
+      els.filter((e) => !e.closest('.conversions')).map((e) => `${e.getAttribute('data-dim')}: ${e.querySelector('thead th')?.textContent ?? ''}`))
+    assert.deepEqual(heads, ['page: Page', 'referrer: Referrer', 'utm_source: Source', 'keyword: Keyword', 'browser: Browser', 'os: System',
+      'device: Device', 'country: Country', 'region: Region', 'city: City', 'entry_page: Entry page', 'exit_page: Exit page'])
+    await page.close()
+  })
+
+    it('a lone live sample among gaps is drawn', async () => {
     const samples = (await api('live-history')).samples as unknown[]
     assert.equal(samples.length, 1)
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })

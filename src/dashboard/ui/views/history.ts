@@ -23,6 +23,12 @@ const DIMS = [
   ['browser', 'Browsers'], ['os', 'Operating systems'], ['device', 'Devices'],
   ['country', 'Countries'], ['region', 'Regions'], ['city', 'Cities'], ['entry_page', 'Entry pages'], ['exit_page', 'Exit pages'],
 ] as const
+/** What a list's first column holds, as Plausible heads it ("Page", "Source"), not a bare "Value". */
+const COLUMN: Readonly<Record<string, string>> = {
+  page: 'Page', referrer: 'Referrer', utm_source: 'Source', utm_medium: 'Medium', utm_campaign: 'Campaign', utm_term: 'Term',
+  keyword: 'Keyword', browser: 'Browser', os: 'System', device: 'Device', country: 'Country', region: 'Region', city: 'City',
+  entry_page: 'Entry page', exit_page: 'Exit page',
+}
 /** Lists hidden while they have nothing to show: only a city-level IP database fills regions and cities (--geoip), few sites use every UTM field. */
 const ONLY_WITH_DATA: ReadonlySet<string> = new Set(['region', 'city', 'utm_medium', 'utm_campaign', 'utm_term'])
 /** Lists of visits, not page views (docs/api.md, Visits). */
@@ -175,7 +181,7 @@ export function history(readOnly = false): HistoryView {
     const note = h('p', { class: 'muted note' })
     const engaged = dim === 'page' ? h('th', { scope: 'col', class: 'engaged', title: 'Mean engaged time (reading + writing) per measured page view, and the share spent writing' }, 'Engaged') : null
     const scroll = dim === 'page' ? h('th', { scope: 'col', class: 'scroll', title: 'Mean scroll depth: how far down the page each page view that reported one got (livestats-extras.js, data-scroll)' }, 'Scroll') : null
-    const head = h('tr', null, h('th', { scope: 'col' }, 'Value'), engaged, scroll, h('th', { scope: 'col', class: 'n' }, VISIT_DIMS.has(dim) ? 'Visits' : 'Views'))
+    const head = h('tr', null, h('th', { scope: 'col' }, COLUMN[dim] ?? 'Value'), engaged, scroll, h('th', { scope: 'col', class: 'n' }, VISIT_DIMS.has(dim) ? 'Visits' : 'Views'))
     const box = h('section', { class: 'panel top-list', 'aria-label': title, 'data-dim': dim },
       h('h3', null, title), h('table', null, h('thead', null, head), body), dim === 'country' && note)
     return { dim, title, body, box, note }
