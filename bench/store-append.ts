@@ -7,7 +7,11 @@
  * main | tar -x -C DIR`, DIR/node_modules linked) appends the same events in the same run, the two
  * alternating in order round by round.
  *
- *   node --import tsx bench/store-append.ts [events=100000] [--rounds=8] [--batch=100] [--base=DIR]
+ *   node --import tsx bench/store-append.ts [events=100000] [--rounds=8] [--batch=100] [--base=DIR] [--stream=history|ingest]
+ *
+ * --stream=ingest appends what bench/ingest.ts's WebSocket side stores instead: page views of one
+ * visitor on one site (all its connections share an address and agent), 300 pages, one referrer,
+ * about 30 a millisecond; use a batch like the hub's writer gathers under that load (--batch=800).
  *
  * Prints one JSON line on stdout (per side: CPU µs/event per round, their median, written B/event);
  * progress goes to stderr.
@@ -16,6 +20,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { generate } from './lib/history-data'
+import type { StoredEvent } from '../src/hub/store/types'
 
 const args = process.argv.slice(2)
 const arg = (name: string): string | undefined => args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
@@ -23,6 +28,7 @@ const EVENTS = Number(args.find((a) => !a.startsWith('--')) ?? 100_000)
 const ROUNDS = Number(arg('rounds') ?? 8)
 const BATCH = Number(arg('batch') ?? 100)
 const BASE = arg('base') ?? null
+const STREAM = arg('stream') ?? 'history'
 const DAY = 86_400_000
 const START = Date.UTC(2025, 1, 1)
 
@@ -58,8 +64,20 @@ async function run(open: Open, events: readonly unknown[]): Promise<{ cpuUs: num
   }
 }
 
+/** The rows the hub stores for bench/ingest.ts's WebSocket frames (bench/lib/frames.ts). */
+function ingestStream(n: number): StoredEvent[] {
+  return Array.from({ length: n }, (_, i) => ({
+    id: `b1000x${i.toString(36).padStart(10, '0')}`, ts: START + Math.floor(i / 30), type: 'pageview', site: 'bench.test',
+    visitor: 'Q2xhdWRlIGJlbmNoIHZp', cid: null, host: 'bench.test', path: `/p/${i % 300}`, title: null,
+    referrer: 'https://ref.test/', refHost: 'ref.test', utmSource: null, utmMedium: null, utmCampaign: null, utmTerm: null,
+    keyword: null, browser: 'Chrome', os: 'Linux', device: 'desktop', bot: false, country: null, region: null, city: null,
+    screen: null, language: null, name: null, data: null, instance: null,
+  }))
+}
+
 async function main(): Promise<void> {
-  const events = [...generate({ site: 'shop.example', start: START, end: START + DAY, events: EVENTS })].flatMap((b) => b.events)
+  const events = STREAM === 'ingest' ? ingestStream(EVENTS)
+    : [...generate({ site: 'shop.example', start: START, end: START + DAY, events: EVENTS })].flatMap((b) => b.events)
   const sides: [string, Open][] = [['this', await sideOf(join(__dirname, '..'))]]
   if (BASE !== null) sides.push(['base', await sideOf(BASE)])
   const cpu = new Map<string, number[]>(sides.map(([k]) => [k, []]))
@@ -74,7 +92,7 @@ async function main(): Promise<void> {
     }
   }
   const median = (a: number[]): number => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)] ?? 0
-  const out: Record<string, unknown> = { bench: 'store.append', events: events.length, batch: BATCH, loadavg: load0.map((l) => +l.toFixed(1)) }
+  const out: Record<string, unknown> = { bench: 'store.append', stream: STREAM, events: events.length, batch: BATCH, loadavg: load0.map((l) => +l.toFixed(1)) }
   for (const [name] of sides) out[name] = { cpuUsPerEvent: cpu.get(name), medianCpuUs: median(cpu.get(name) ?? []), writtenBytesPerEvent: bytes.get(name) }
   out.loadavg_end = loadavg().map((l) => +l.toFixed(1))
   console.log(JSON.stringify(out))

@@ -491,6 +491,19 @@ export function storeContract(name: string, makeBacking: MakeBacking, opts: { sk
         assert.deepEqual((await s.top(sorted, 'exit_page', 10)).map((r) => [r.value, r.visits]), [['/docs', 1], ['/pricing', 1], ['/signup', 1], ['/y', 1]])
       }))
 
+      it('joins late page views of one batch to the visit an earlier one of the batch extended', withStore(async (s) => {
+        const sec = (h: number, m: number, x: number) => at(h, m) + x * 1000
+        // two visits 30.5 minutes apart; the first is not the visitor's latest, and stays open
+        await s.append([pageview({ visitor: 'y', ts: at(10), path: '/a' }), pageview({ visitor: 'y', ts: sec(10, 30, 30), path: '/c' })])
+        assert.deepEqual(await visitsOf(s, at(10), at(11)), visit(2, 2, 2, 0))
+        // 10:00:20 extends the first; 10:30:10 is then within 30 minutes of it (not of 10:00) and bridges both
+        await s.append([pageview({ visitor: 'y', ts: sec(10, 0, 20), path: '/b' }), pageview({ visitor: 'y', ts: sec(10, 30, 10), path: '/d' })])
+        assert.deepEqual(await visitsOf(s, at(10), at(11)), visit(1, 0, 4, 30.5))
+        assert.deepEqual(await s.top({ site, from: at(10), to: at(11) }, 'exit_page', 10), [
+          { value: '/c', pageviews: 4, visits: 1, bounces: 0, durationMs: 30.5 * MIN },
+        ])
+      }))
+
       it('lets a late page view reopen, extend and bridge visits long since counted', withStore(async (s) => {
         await s.append([pageview({ visitor: 'x', ts: at(10), path: '/1' }), pageview({ visitor: 'x', ts: at(10, 50), path: '/3' })])
         // hours of other traffic later, both visits are settled

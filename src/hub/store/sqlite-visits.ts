@@ -8,6 +8,9 @@
  *   than the gap (plus a minute of slack) past its end (`flush`, once per minute of traffic). Until
  *   then it is open (rolled = 0), reads add it from the table, and a page view costs one small
  *   update of its row instead of rewriting rollup rows.
+ * - A page view that only grows an open visit (its end, page views and exit) changes the visit in
+ *   memory; the row is written once per append, at `flush` (a visitor's several page views in one
+ *   batch cost one UPDATE), and before anything reads or rewrites visit rows (`settle`).
  * - Every open visit's latest visit per visitor is in memory (loaded at start), and every closed
  *   visit ended before the site's `closed_to`. So a page view at or after `closed_to + gap` that is
  *   not older than its visitor's open visit can only join that visit, or start one: no read at all.
@@ -137,6 +140,8 @@ export class SqliteVisits {
   private readonly q: ReturnType<typeof prepare>
   private deltas = new VisitDeltas()
   private readonly sites = new Map<number, SiteVisits>()
+  /** Visits grown in memory since their row was last written (by id): `settle` writes them. */
+  private readonly grown = new Map<number, Row>()
   /**
    * The highest visit id ever given (in the table, or merged away: funnel aliases name it). SQLite
    * would give a deleted newest id again; a funnel alias (sqlite-postings.ts) must never name two visits.
@@ -181,6 +186,7 @@ export class SqliteVisits {
   /** Forgets a transaction that rolled back: memory is read again from the table. */
   rollback(): void {
     this.deltas = new VisitDeltas()
+    this.grown.clear()
     this.load()
   }
 
@@ -200,6 +206,7 @@ export class SqliteVisits {
       // the usual case: only the visitor's latest open visit can be touched
       if (last !== undefined && e.ts <= last.end + VISIT_GAP_MS) into = last
     } else {
+      this.settle()
       const near = this.q.near.all(siteId, e.ts - VISIT_GAP_MS - site.maxSpan, e.ts + VISIT_GAP_MS, visitor)
       for (const row of near) {
         const v = last !== undefined && row.id === last.id ? last : row
@@ -227,8 +234,9 @@ export class SqliteVisits {
     join(into, e, other)
     into.rolled = 0
     if (into.start === start && !reopened && other === null) {
-      this.q.grow.run(into.end, into.pageviews, into.exit, into.id)
+      this.grown.set(into.id, into)
     } else {
+      this.grown.delete(into.id)
       this.q.update.run(into.start, into.end, into.pageviews, into.entry, into.exit, into.refHost, into.utmSource,
         into.utmMedium, into.utmCampaign, into.utmTerm, into.keyword, into.engagedN, into.engagedMs, into.writingMs, into.id)
     }
@@ -255,6 +263,7 @@ export class SqliteVisits {
     // a tab's pages when it ends, minutes after most of them: this spares each a read of the visits.
     if (last !== undefined && ts >= last.start && touches(last, ts)) return last
     if (ts >= site.closedTo + VISIT_GAP_MS && (last === undefined || ts >= last.start)) return null
+    this.settle()
     let found: Visit | null = null
     for (const row of this.q.near.all(siteId, ts - VISIT_GAP_MS - site.maxSpan, ts + VISIT_GAP_MS, visitor)) {
       const v = last !== undefined && row.id === last.id ? last : row
@@ -287,6 +296,7 @@ export class SqliteVisits {
    * and writes the rollup changes.
    */
   flush(): void {
+    this.settle()
     for (const [id, site] of this.sites) {
       if (Number.isNaN(site.seen)) continue
       const watermark = site.seen - VISIT_GAP_MS - SLACK_MS
@@ -317,8 +327,16 @@ export class SqliteVisits {
     }
   }
 
+  /** Writes the rows of the visits grown in memory: one UPDATE each, however many page views grew it. */
+  private settle(): void {
+    if (this.grown.size === 0) return
+    for (const v of this.grown.values()) this.q.grow.run(v.end, v.pageviews, v.exit, v.id)
+    this.grown.clear()
+  }
+
   /** Closes the site's open visits that ended before `watermark`. */
   private close(id: number, site: SiteVisits, watermark: number): void {
+    this.settle()
     for (const row of this.q.open.all(id, watermark)) {
       if (row.end >= watermark) continue
       this.deltas.add(id, row)
