@@ -55,6 +55,58 @@ describe('funnel steps and walk', () => {
     assert.deepEqual(w.counts(), [{ visits: 3, visitors: 2 }])
   })
 
+  it('counts the same however the rows come: in time order, page by page, in parts, with sparse visit ids', () => {
+    // 3 steps over 30,000 visits (ids `scale` apart) of 9,000 visitors; each step's rows in time order
+    // (walked as given), shuffled (walked by block), split in parts, and against a per-visit count
+    const rand = prng(11)
+    type Row = { visit: number; visitor: number; ts: number; seq: number }
+    for (const scale of [1, 7, 1_000_003]) {
+      const steps: Row[][] = [[], [], []]
+      let seq = 0
+      for (let v = 0; v < 30_000; v++) {
+        const visitor = Math.floor(rand() * 9_000) * 2 ** 30 + 5
+        let ts = v * 100 + Math.floor(rand() * 50)
+        for (let n = Math.floor(rand() * 6); n > 0; n--) {
+          ts += Math.floor(rand() * 3)
+          steps[Math.floor(rand() * 3)]?.push({ visit: v * scale + 40, visitor, ts, seq: seq++ })
+        }
+      }
+      const allowed = (v: number) => v % 5 !== 0
+      const expected: { visits: number; visitors: number }[] = []
+      let reached = new Map<number, Row>()
+      steps.forEach((rows, k) => {
+        const next = new Map<number, Row>()
+        for (const r of rows) {
+          const before = reached.get(r.visit)
+          if (k === 0 ? !allowed(r.visit) : before === undefined || before.ts > r.ts || (before.ts === r.ts && before.seq >= r.seq)) continue
+          const best = next.get(r.visit)
+          if (best === undefined || r.ts < best.ts || (r.ts === best.ts && r.seq < best.seq)) next.set(r.visit, r)
+        }
+        reached = next
+        expected.push({ visits: next.size, visitors: new Set([...next.values()].map((r) => r.visitor)).size })
+      })
+      const cols = (rows: readonly Row[]) => ({ visit: Float64Array.from(rows, (r) => r.visit), visitor: Float64Array.from(rows, (r) => r.visitor),
+        ts: Float64Array.from(rows, (r) => r.ts), seq: Float64Array.from(rows, (r) => r.seq) })
+      const shuffled = (rows: readonly Row[]) => {
+        const out = [...rows]
+        for (let i = out.length - 1; i > 0; i--) {
+          const j = Math.floor(rand() * (i + 1))
+          ;[out[i], out[j]] = [out[j] as Row, out[i] as Row]
+        }
+        return out
+      }
+      const inParts = (rows: readonly Row[]) => [cols(rows.slice(0, 1000)), cols(rows.slice(1000, 1001)), cols(rows.slice(1001))]
+      for (const [how, given] of [['in order', cols], ['shuffled', (r: readonly Row[]) => cols(shuffled(r))],
+        ['in parts', inParts], ['shuffled in parts', (r: readonly Row[]) => inParts(shuffled(r))]] as const) {
+        const w = new FunnelWalk(allowed)
+        w.start(given(steps[0] as Row[]))
+        w.advance(given(steps[1] as Row[]))
+        w.advance(given(steps[2] as Row[]))
+        assert.deepEqual(w.counts(), expected, `${how}, ids ${scale} apart`)
+      }
+    }
+  })
+
   it('asks `accept` about the earliest candidate first, and only about candidates', () => {
     const asked: number[] = []
     const w = new FunnelWalk((v) => v !== 3)
