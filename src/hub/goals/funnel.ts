@@ -255,6 +255,13 @@ export class FunnelWalk {
     this.close()
   }
 
+  /** The ids of the visits that reached the last step walked, ascending. */
+  reached(): number[] {
+    const out: number[] = []
+    for (let k = 0; k < this.count; k++) out.push(this.slots.idOf(this.list[k] as number))
+    return out.sort((a, b) => a - b)
+  }
+
   /** One count per step walked so far. */
   counts(): FunnelStepCount[] {
     return this.out.map((c) => ({ ...c }))

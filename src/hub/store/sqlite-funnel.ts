@@ -21,6 +21,8 @@ import { VISIT_GAP_MS } from './visits'
 type Raw = [string, string, string, string]
 const COLUMNS = 'json_group_array(visit), json_group_array(vid), json_group_array(ts), json_group_array(rid)'
 const NONE = (): FunnelRows => ({ visit: [], visitor: [], ts: [], seq: [] })
+/** Visits up to which an event step after the first reads only their events (see rowsOf). */
+const MAX_VISITS_READ = 100_000
 
 function columns(r: Raw | undefined): FunnelRows {
   if (r === undefined) return NONE()
@@ -65,20 +67,26 @@ export class SqliteFunnels {
     const hi = to + span + VISIT_GAP_MS
     const cache = new Map<string, FunnelRows | FunnelRows[]>()
     // later steps need no condition on the visit: only visits that reached step 1 can reach them
-    const rows = (step: GoalSpec): FunnelRows | FunnelRows[] => {
+    // rows read for the visits of an earlier step serve a later one: its visits are among them
+    const rows = (step: GoalSpec, visits: readonly number[] | null): FunnelRows | FunnelRows[] => {
       const key = JSON.stringify(step)
       let r = cache.get(key)
-      if (r === undefined) cache.set(key, (r = this.rowsOf(site, step, lo, hi)))
+      if (r === undefined) cache.set(key, (r = this.rowsOf(site, step, lo, hi, visits)))
       return r
     }
     const walk = new FunnelWalk(this.allowed(site, from, to, filters, span))
-    walk.start(rows(steps[0] as GoalSpec))
-    for (const step of steps.slice(1)) walk.advance(rows(step))
+    walk.start(rows(steps[0] as GoalSpec, null))
+    for (const step of steps.slice(1)) walk.advance(rows(step, step.kind === 'event' ? walk.reached() : null))
     return walk.counts()
   }
 
-  /** The events matching a step in [lo, hi] (a page step's in parts: one per postings chunk). */
-  private rowsOf(site: number, step: GoalSpec, lo: number, hi: number): FunnelRows | FunnelRows[] {
+  /**
+   * The events matching a step in [lo, hi] (a page step's in parts: one per postings chunk). An
+   * event step after the first reads only the events of `visits` (those still in the funnel; null:
+   * all), when they are at most MAX_VISITS_READ: the rows come back as JSON, and a month of a
+   * common event is hundreds of thousands of rows of which the walk keeps those of a few visits.
+   */
+  private rowsOf(site: number, step: GoalSpec, lo: number, hi: number, visits: readonly number[] | null): FunnelRows | FunnelRows[] {
     if (step.kind === 'page') {
       const ids = this.dict.pageIds(step.page)
       if (ids.length === 0) return NONE()
@@ -89,7 +97,7 @@ export class SqliteFunnels {
     const name = this.dict.lookup(step.event)
     if (name === null) return NONE()
     let sql = `SELECT ${COLUMNS} FROM ce INDEXED BY ce_name WHERE site = ? AND name = ? AND visit IS NOT NULL AND ts >= ? AND ts <= ?`
-    const params: number[] = [site, name, lo, hi]
+    const params: (number | string)[] = [site, name, lo, hi]
     // each property: the event's rid among the range's cp rows with that key and value (a key or value never stored: none)
     for (const [k, v] of Object.entries(step.props ?? {})) {
       const key = this.dict.lookup(k)
@@ -97,6 +105,11 @@ export class SqliteFunnels {
       if (key === null || value === null) return NONE()
       sql += ' AND rid IN (SELECT rid FROM cp WHERE site = ? AND ts >= ? AND ts <= ? AND key = ? AND value = ?)'
       params.push(site, lo, hi, key, value)
+    }
+    if (visits !== null && visits.length <= MAX_VISITS_READ) {
+      if (visits.length === 0) return NONE()
+      sql += ' AND visit IN (SELECT value FROM json_each(?))'
+      params.push(JSON.stringify(visits))
     }
     return columns(this.stmt(sql).raw().get(...params) as Raw | undefined)
   }
