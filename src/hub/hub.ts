@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { resolveConfig, type HubConfig, type HubInput } from './config'
 import { TokenAuth } from './api/auth'
 import { queryRoutes } from './api/query'
+import { historyRoutes } from './api/history'
 import { funnelRoutes } from './api/funnels'
 import { readGuard, type ReadGuard } from './http/guard'
 import { answerClientError, json, fail, rawError } from './http/reply'
@@ -167,6 +168,7 @@ export class Hub {
       res.end(text)
     }, { auth: true })
     queryRoutes(r, this.store, this.feedId, this.geo.source)
+    historyRoutes(r, this.store, this.geo.source) // the History view in one round trip (issue 12.6)
     funnelRoutes(r, this.store, this.goals, (req) => this.guard.originAllowed(req)) // issue 13.3
     this.live = wireLive(this) // issue 3: after ingest and router exist
     wireProcessSeries(this) // issue 5.4 / 6: per-process series at /api/processes

@@ -104,10 +104,10 @@ describe('issue 11: the dashboard adds up', { skip: chromiumMissing() }, () => {
     await page.close()
   })
 
-  /** Opens History on `range` and returns what `/api/series` answered the page, once both charts are drawn. */
+  /** Opens History on `range` and returns what `/api/history` answered the page, once both charts are drawn. */
   async function historyOn(page: Page, range: string): Promise<{ from: number; to: number; bucket: string }> {
     const label: Record<string, string> = { '1h': 'Last hour', '24h': '24 hours', '7d': '7 days', '30d': '30 days' }
-    const answered = page.waitForResponse((r) => r.url().includes('/api/series?') && r.url().includes(`range=${range}`))
+    const answered = page.waitForResponse((r) => r.url().includes('/api/history?') && r.url().includes(`range=${range}`))
     await page.getByRole('button', { name: label[range] as string, exact: true }).click()
     const body = (await (await answered).json()) as { from: number; to: number; bucket: string }
     await page.waitForFunction((f) => Array.from(document.querySelectorAll<HTMLElement>('.history .chart')).every((c) => c.dataset.from === String(f) && c.dataset.shownFrom !== undefined), body.from)

@@ -9,7 +9,7 @@ export const DIMENSIONS: readonly Dimension[] = [
   'entry_page', 'exit_page', 'utm_term',
 ]
 
-function bad(message: string): never {
+export function bad(message: string): never {
   throw new LivestatsError('LS_ERR_BAD_QUERY', message)
 }
 

@@ -110,7 +110,8 @@ class ViewTally {
   }
 
   visit(start: number, pageviews: number, durationMs: number, engagedN: number | null, engagedMs: number | null, writingMs: number | null,
-    ...values: (string | null)[]): void {
+    entry: string | null, exit: string | null, ref: string | null, us: string | null, um: string | null, uc: string | null,
+    ut: string | null, kw: string | null): void {
     if (start >= this.r.minute.from && start < this.r.minute.to) {
       const t = this.visitTotals
       t.visits++
@@ -122,20 +123,29 @@ class ViewTally {
       t.writingMs += writingMs ?? 0
     }
     if (start < this.r.hour.from || start >= this.r.hour.to) return
-    for (let i = 0; i < values.length; i++) {
-      const value = values[i]
-      if (value === null || value === undefined) continue
-      const m = this.visits[i] as Map<string, VisitsTallied>
-      let g = m.get(value)
-      if (g === undefined) {
-        g = { visits: 0, bounces: 0, pageviews: 0, durationMs: 0 }
-        m.set(value, g)
-      }
-      g.visits++
-      if (pageviews === 1) g.bounces++
-      g.pageviews += pageviews
-      g.durationMs += durationMs
+    // one call per list, not an array of values per visit
+    this.visitOf(0, entry, pageviews, durationMs)
+    this.visitOf(1, exit, pageviews, durationMs)
+    this.visitOf(2, ref, pageviews, durationMs)
+    this.visitOf(3, us, pageviews, durationMs)
+    this.visitOf(4, um, pageviews, durationMs)
+    this.visitOf(5, uc, pageviews, durationMs)
+    this.visitOf(6, ut, pageviews, durationMs)
+    this.visitOf(7, kw, pageviews, durationMs)
+  }
+
+  private visitOf(i: number, value: string | null, pageviews: number, durationMs: number): void {
+    if (value === null) return
+    const m = this.visits[i] as Map<string, VisitsTallied>
+    let g = m.get(value)
+    if (g === undefined) {
+      g = { visits: 0, bounces: 0, pageviews: 0, durationMs: 0 }
+      m.set(value, g)
     }
+    g.visits++
+    if (pageviews === 1) g.bounces++
+    g.pageviews += pageviews
+    g.durationMs += durationMs
   }
 }
 

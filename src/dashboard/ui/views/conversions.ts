@@ -15,7 +15,8 @@ import type { UiFilter } from './history-state'
 export interface ConversionsPanels {
   el: HTMLElement
   /** Loads every panel for `site` and the History query (range, filters; `compare` for the goals and lists). */
-  load(site: string, query: [string, string][], compare: [string, string][]): Promise<void>
+  /** `named`: the custom events by name, when the caller has them coming already (History's /api/history answer). */
+  load(site: string, query: [string, string][], compare: [string, string][], named?: Promise<EventRow[]>): Promise<void>
   /** What is shown, for the CSV export. */
   shown(): { goals: GoalFigures[]; events: EventRow[]; key: string | null; values: EventRow[] }
 }
@@ -206,16 +207,16 @@ export function conversionsPanels(addFilter: (f: UiFilter) => void, readOnly = f
     if (site !== null && last !== null) await load(site, last.query, last.compare)
   }
 
-  async function load(s: string, query: [string, string][], compare: [string, string][]): Promise<void> {
+  async function load(s: string, query: [string, string][], compare: [string, string][], named?: Promise<EventRow[]>): Promise<void> {
     site = s
     last = { query, compare }
     const [conv, ev, keys] = await Promise.all([
       get<{ goals: GoalFigures[] }>('/api/conversions', [...query, ...compare]),
-      get<{ rows: EventRow[] }>('/api/top', [...query, ...compare, ['dim', 'event'], ['limit', '10']]),
+      named ?? get<{ rows: EventRow[] }>('/api/top', [...query, ...compare, ['dim', 'event'], ['limit', '10']]).then((r) => r.rows),
       get<{ rows: EventRow[] }>('/api/top', [...query, ['dim', 'prop'], ['limit', '50']]),
     ])
     goals = conv.goals
-    events = ev.rows
+    events = ev
     pageNote.hidden = !query.some(([k]) => k === 'page')
     renderGoals()
     eventRows(eventBody, events, (r) => ({ dim: 'event', op: 'is', value: r.value }), (r) => `Event is ${r.value}`)

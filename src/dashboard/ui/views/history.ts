@@ -80,6 +80,21 @@ interface Loaded {
   query: [string, string][]
 }
 
+/** What /api/history answers (docs/api.md). */
+interface HistoryAnswer {
+  from: number
+  to: number
+  bucket: string
+  series: SeriesPoint[]
+  previous?: { from: number; to: number; series: SeriesPoint[] }
+  totals: Totals
+  tops: Record<string, TopRow[]>
+  /** Custom events by name (the conversions panel's list). */
+  events: EventRow[]
+  samples: LiveSample[]
+  attribution: Attribution | null
+}
+
 /** One CSV section: a title line, a header line, rows. */
 type Section = { title: string; header: string[]; rows: Cell[][] }
 
@@ -227,19 +242,15 @@ export function history(readOnly = false): HistoryView {
     setText(msg, 'Loading…')
     void funnels.load(site, q)
     try {
-      const [, s, live, totals, ...tops] = await Promise.all([
-        conv.load(site, q, c),
-        get<{ from: number; to: number; bucket: string; points: SeriesPoint[]; previous?: Loaded['previous'] }>('/api/series', [...q, ...c]),
-        get<{ samples: LiveSample[] }>('/api/live-history', q),
-        get<Totals>('/api/totals', [...q, ...c]),
-        ...DIMS.map(([dim]) => get<{ rows: TopRow[]; attribution?: Attribution | null }>('/api/top', [...q, ...c, ['dim', dim], ['limit', '10']])),
-      ])
+      // the figures, charts and lists in one round trip (one store call per period: /api/history)
+      const answer = get<HistoryAnswer>('/api/history', [...q, ...c, ['dims', DIMS.map(([dim]) => dim).join(',')], ['limit', '10']])
+      const [, s] = await Promise.all([conv.load(site, q, c, answer.then((a) => a.events)), answer])
       if (my !== seq) return
       data = {
-        site, from: s.from, to: s.to, bucket: s.bucket, series: s.points, previous: s.previous ?? null, samples: live.samples, totals,
-        tops: Object.fromEntries(DIMS.map(([dim], i) => [dim, tops[i]?.rows ?? []])),
-        attribution: tops[DIMS.findIndex(([dim]) => dim === 'country')]?.attribution ?? null,
-        query: [...q, ...c],
+        site, from: s.from, to: s.to, bucket: s.bucket, series: s.series,
+        previous: s.previous === undefined ? null : { from: s.previous.from, to: s.previous.to, points: s.previous.series },
+        samples: s.samples, totals: s.totals, tops: Object.fromEntries(DIMS.map(([dim]) => [dim, s.tops[dim] ?? []])),
+        attribution: s.attribution, query: [...q, ...c],
       }
       if (st.custom === null) { fromIn.value = isoDate(s.from); toIn.value = isoDate(s.to) }
       render(data)
