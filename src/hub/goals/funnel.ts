@@ -255,8 +255,9 @@ export class FunnelWalk {
     this.close()
   }
 
-  /** The ids of the visits that reached the last step walked, ascending. */
-  reached(): number[] {
+  /** The ids of the visits that reached the last step walked, ascending; null when over `max`. */
+  reached(max: number): number[] | null {
+    if (this.count > max) return null
     const out: number[] = []
     for (let k = 0; k < this.count; k++) out.push(this.slots.idOf(this.list[k] as number))
     return out.sort((a, b) => a - b)

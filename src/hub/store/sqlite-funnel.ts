@@ -76,14 +76,14 @@ export class SqliteFunnels {
     }
     const walk = new FunnelWalk(this.allowed(site, from, to, filters, span))
     walk.start(rows(steps[0] as GoalSpec, null))
-    for (const step of steps.slice(1)) walk.advance(rows(step, step.kind === 'event' ? walk.reached() : null))
+    for (const step of steps.slice(1)) walk.advance(rows(step, step.kind === 'event' ? walk.reached(MAX_VISITS_READ) : null))
     return walk.counts()
   }
 
   /**
    * The events matching a step in [lo, hi] (a page step's in parts: one per postings chunk). An
-   * event step after the first reads only the events of `visits` (those still in the funnel; null:
-   * all), when they are at most MAX_VISITS_READ: the rows come back as JSON, and a month of a
+   * event step after the first reads only the events of `visits` (those still in the funnel, when
+   * they are at most MAX_VISITS_READ; null: all): the rows come back as JSON, and a month of a
    * common event is hundreds of thousands of rows of which the walk keeps those of a few visits.
    */
   private rowsOf(site: number, step: GoalSpec, lo: number, hi: number, visits: readonly number[] | null): FunnelRows | FunnelRows[] {
@@ -106,7 +106,7 @@ export class SqliteFunnels {
       sql += ' AND rid IN (SELECT rid FROM cp WHERE site = ? AND ts >= ? AND ts <= ? AND key = ? AND value = ?)'
       params.push(site, lo, hi, key, value)
     }
-    if (visits !== null && visits.length <= MAX_VISITS_READ) {
+    if (visits !== null) {
       if (visits.length === 0) return NONE()
       sql += ' AND visit IN (SELECT value FROM json_each(?))'
       params.push(JSON.stringify(visits))
