@@ -1,6 +1,7 @@
 /** Query-string parsing for the read API: a bad parameter is LS_ERR_BAD_QUERY naming it. */
 import { LivestatsError } from '../../protocol/errors'
 import { FILTER_DIMENSIONS, MAX_FILTERS, MAX_FILTER_VALUE, MAX_PROP_KEY, type Filter } from '../store/filters'
+import { floorTo } from '../store/time'
 import type { Bucket, Dimension, EventDimension, Range } from '../store/types'
 
 const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 }
@@ -25,7 +26,13 @@ export function site(q: URLSearchParams): string {
   return s
 }
 
-/** `range=1h|24h|7d|30d` (ending now) or `from` and `to`. */
+/**
+ * `range=1h|24h|7d|30d` (ending now) or `from` and `to`. A named range starts at the start of its
+ * unit, as Umami's do: `24h` at 10:37 from 10:00 the day before, `7d` from 00:00 UTC seven days
+ * before, `30m` from the minute. The lists (hourly rollups) and the chart (whole buckets) cover
+ * whole hours and days, so a range that started mid-hour would give them page views the totals do
+ * not count ("Last 7 days": 3,788 page views in the tile, 3,957 under the chart).
+ */
 export function range(q: URLSearchParams, now: number = Date.now()): Range {
   const s = site(q)
   const from = q.get('from')
@@ -39,7 +46,8 @@ export function range(q: URLSearchParams, now: number = Date.now()): Range {
   const r = q.get('range') ?? '24h'
   const m = /^(\d{1,4})([mhd])$/.exec(r)
   if (m === null) bad(`range must look like 30m, 24h or 7d, got "${r}"`)
-  return { site: s, from: now - Number(m[1]) * (UNITS[m[2] as string] as number), to: now, filters: filters(q) }
+  const unit = UNITS[m[2] as string] as number
+  return { site: s, from: floorTo(now, unit) - Number(m[1]) * unit, to: now, filters: filters(q) }
 }
 
 /**
@@ -88,7 +96,8 @@ export function bucket(q: URLSearchParams, r: Range): Bucket {
   const b = q.get('bucket')
   if (b === null) {
     const span = r.to - r.from
-    return span <= 3 * (UNITS.h as number) ? 'minute' : span <= 3 * (UNITS.d as number) ? 'hour' : 'day'
+    // under 4 h and 4 days: `3h` and `3d` start at their hour and day, so they last up to one more
+    return span < 4 * (UNITS.h as number) ? 'minute' : span < 4 * (UNITS.d as number) ? 'hour' : 'day'
   }
   if (b !== 'minute' && b !== 'hour' && b !== 'day') bad('bucket must be minute, hour or day')
   return b
