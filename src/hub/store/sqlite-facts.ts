@@ -19,6 +19,7 @@ export class Facts {
   readonly postings: Postings
   private readonly props: PropWriter
   private readonly pv: Database.Statement
+  private readonly pvPlain: Database.Statement
   private readonly ce: Database.Statement
   private readonly movePv: Database.Statement
   private readonly moveCe: Database.Statement
@@ -38,6 +39,9 @@ export class Facts {
     this.postings = new Postings(db)
     this.pv = db.prepare(`INSERT INTO pv (site, ts, rid, visit, vid, path, ref, utm_source, utm_medium, utm_campaign,
       utm_term, keyword, country, region, city, browser, os, device) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`)
+    // most page views: a visit without campaign or keyword, no region or city; the seven left out stay null
+    this.pvPlain = db.prepare(`INSERT INTO pv (site, ts, rid, visit, vid, path, ref, country, browser, os, device)
+      VALUES (?,?,?,?,?,?,?,?,?,?,?)`)
     this.ce = db.prepare(`INSERT INTO ce (site, ts, rid, visit, vid, name, path, country, region, city, browser, os, device)
       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`)
     this.movePv = db.prepare('UPDATE pv SET visit = ? WHERE site = ? AND ts >= ? AND ts <= ? AND visit = ?')
@@ -78,9 +82,14 @@ export class Facts {
     const d = this.dict
     const vid = visitorKey(e.visitor ?? '')
     const path = d.id(e.path)
-    this.pv.run(site, e.ts, rid, v.id, vid, path, d.id(v.refHost), d.id(v.utmSource),
-      d.id(v.utmMedium), d.id(v.utmCampaign), d.id(v.utmTerm), d.id(v.keyword), d.id(e.country), d.id(e.region),
-      d.id(e.city), d.id(e.browser), d.id(e.os), d.id(e.device))
+    if (v.utmSource === null && v.utmMedium === null && v.utmCampaign === null && v.utmTerm === null && v.keyword === null &&
+      e.region === null && e.city === null) {
+      this.pvPlain.run(site, e.ts, rid, v.id, vid, path, d.id(v.refHost), d.id(e.country), d.id(e.browser), d.id(e.os), d.id(e.device))
+    } else {
+      this.pv.run(site, e.ts, rid, v.id, vid, path, d.id(v.refHost), d.id(v.utmSource),
+        d.id(v.utmMedium), d.id(v.utmCampaign), d.id(v.utmTerm), d.id(v.keyword), d.id(e.country), d.id(e.region),
+        d.id(e.city), d.id(e.browser), d.id(e.os), d.id(e.device))
+    }
     this.postings.add(site, path, v.id, vid, e.ts, rid)
     // custom events that came before the page views of their visit join it now
     if (this.orphans > 0) this.adopt(site, v)
