@@ -131,11 +131,11 @@ describe('History on screen in Chromium against a real hub', { skip: chromiumMis
     await page.close()
   })
 
-  it('durations stay on one line in their tiles, at 1280 and 390 px', async () => {
+  it('durations stay on one line in their tiles, in the same type as the other figures, at 1600, 1280, 800 and 390 px', async () => {
     const all = await api('totals')
     assert.equal(all.visitDurationMs, 11.25 * MIN)
     assert.equal(all.engagedMs, 66_000)
-    for (const width of [1280, 390]) {
+    for (const width of [1600, 1280, 800, 390]) {
       const page = await browser.newPage({ viewport: { width, height: 900 } })
       await open(page, `${t.url}/?site=${SITE}#history`, all.visitors as number)
       assert.equal(await page.locator('.kpi-value[data-kpi="visitDurationMs"]').textContent(), '11m 15s')
@@ -143,6 +143,8 @@ describe('History on screen in Chromium against a real hub', { skip: chromiumMis
       assert.deepEqual(await lines(page, '.kpi-value'), [1, 1, 1, 1, 1, 1, 1, 1], `one line per figure at ${width} px`)
       const over = await page.locator('.kpi').evaluateAll((els) => els.filter((e) => e.scrollWidth > e.clientWidth).map((e) => e.textContent))
       assert.deepEqual(over, [], `no figure wider than its tile at ${width} px`)
+      const sizes = await page.locator('.kpi-value').evaluateAll((els) => [...new Set(els.map((e) => getComputedStyle(e).fontSize))])
+      assert.equal(sizes.length, 1, `one type size for the figures at ${width} px: ${sizes.join(', ')}`)
       await page.close()
     }
   })

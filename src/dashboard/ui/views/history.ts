@@ -277,8 +277,8 @@ export function history(readOnly = false): HistoryView {
     for (const k of kpis) {
       k.tile.hidden = byPage && NOT_UNDER_PAGE_FILTER.has(k.key)
       setText(k.value, k.fmt(d.totals))
-      // a long figure ("12m 30s") in a smaller type, so it stays on one line in its tile
-      k.value.classList.toggle('long', (k.value.textContent ?? '').length > 5)
+      // a figure longer than a duration ("1,234,567") in a smaller type, so it stays on one line in its tile
+      k.value.classList.toggle('long', (k.value.textContent ?? '').length > 7)
       const c = ch?.[k.key]
       setText(k.delta, changeText(c))
       k.delta.className = `kpi-delta${c === null || c === undefined || Math.round(c) === 0 ? '' : (c > 0) !== WORSE_UP.has(k.key) ? ' up' : ' down'}`
