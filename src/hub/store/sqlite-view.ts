@@ -10,10 +10,13 @@
  * the site's longest visit of the row, and the conditions' windows are widened by that).
  *
  *   SELECT ls_view_pv(ts, vid, path, country, …, engaged_ms, writing_ms, scroll) FROM pv WHERE …
- *   SELECT ls_view_visits(start, pageviews, end - start, …, entry, exit, ref_host, …) FROM visits WHERE …
+ *   SELECT ls_view_visits2(start, pageviews, end - start, engaged_n, engaged_ms, writing_ms, ref_host, utm_source)
+ *     FROM visits WHERE …
  *
- * Columns of lists not asked for are passed as NULL: each argument costs its conversion to a
- * JavaScript value, the larger part of the time per row.
+ * The call into JavaScript per row (about 120 ns) and each argument's conversion (about 15 ns,
+ * NULL too) are most of the time per row, so each read passes the columns its lists use and no
+ * others (a shape per number of lists). The visit totals are summed in the same call: seven SQL
+ * sums cost more (about 330 ns a visit, filtered by range) than four more arguments.
  */
 import type Database from 'better-sqlite3'
 import type { Filter } from './filters'
@@ -50,16 +53,41 @@ class ViewTally {
   n = 0
   /** Per PV_DIMS entry: groups by dict id. */
   readonly pv: Map<number, Tallied>[] = PV_DIMS.map(() => new Map())
+  /** Per visit list asked for, in the order of ls_view_visits's values: groups by value. */
+  readonly visits: Map<string, VisitsTallied>[]
   readonly visitTotals: VisitTotals = { visits: 0, bounces: 0, pageviews: 0, durationMs: 0, engagedVisits: 0, engagedMs: 0, writingMs: 0 }
-  /** Per VISIT_DIMS entry: groups by value. */
-  readonly visits: Map<string, VisitsTallied>[] = VISIT_DIMS.map(() => new Map())
   private readonly sFrom: number
   private readonly sTo: number
+  private readonly size: number
+  private readonly mFrom: number
+  private readonly mTo: number
+  private readonly hFrom: number
+  private readonly hTo: number
 
-  constructor(readonly r: ViewRanges) {
+  constructor(r: ViewRanges, visitLists: number) {
     this.sFrom = r.series.from
+    this.size = r.series.size
     this.sTo = r.series.from + r.series.n * r.series.size
+    this.mFrom = r.minute.from
+    this.mTo = r.minute.to
+    this.hFrom = r.hour.from
+    this.hTo = r.hour.to
     this.points = Array.from({ length: r.series.n }, () => [])
+    this.visits = Array.from({ length: visitLists }, () => new Map())
+  }
+
+  /** A page view for the series and totals; true when the top lists count it too (the hour range holds it). */
+  keyed(ts: number, vid: number): boolean {
+    if (ts >= this.sFrom && ts < this.sTo) this.points[Math.floor((ts - this.sFrom) / this.size)]?.push(vid)
+    if (ts >= this.mFrom && ts < this.mTo) {
+      if (this.n === this.keys.length) {
+        const more = new Float64Array(this.keys.length * 2)
+        more.set(this.keys)
+        this.keys = more
+      }
+      this.keys[this.n++] = vid
+    }
+    return ts >= this.hFrom && ts < this.hTo
   }
 
   private group(i: number, key: number): Tallied {
@@ -72,69 +100,40 @@ class ViewTally {
     return g
   }
 
-  private count(i: number, key: number | null): void {
+  count(i: number, key: number | null): void {
     if (key !== null) this.group(i, key).n++
   }
 
-  pageview(ts: number, vid: number, path: number | null, country: number | null, region: number | null, city: number | null,
-    browser: number | null, os: number | null, device: number | null, engagedMs: number | null, writingMs: number | null, scroll: number | null): void {
-    if (ts >= this.sFrom && ts < this.sTo) this.points[Math.floor((ts - this.sFrom) / this.r.series.size)]?.push(vid)
-    if (ts >= this.r.minute.from && ts < this.r.minute.to) {
-      if (this.n === this.keys.length) {
-        const more = new Float64Array(this.keys.length * 2)
-        more.set(this.keys)
-        this.keys = more
-      }
-      this.keys[this.n++] = vid
+  page(path: number | null, engagedMs: number | null, writingMs: number | null, scroll: number | null): void {
+    if (path === null) return
+    const g = this.group(0, path)
+    g.n++
+    if (engagedMs !== null) {
+      g.engagedViews++
+      g.engagedMs += engagedMs
+      g.writingMs += writingMs ?? 0
     }
-    if (ts < this.r.hour.from || ts >= this.r.hour.to) return
-    if (path !== null) {
-      const g = this.group(0, path)
-      g.n++
-      if (engagedMs !== null) {
-        g.engagedViews++
-        g.engagedMs += engagedMs
-        g.writingMs += writingMs ?? 0
-      }
-      if (scroll !== null) {
-        g.scrollViews++
-        g.scrollSum += scroll
-      }
+    if (scroll !== null) {
+      g.scrollViews++
+      g.scrollSum += scroll
     }
-    this.count(1, country)
-    this.count(2, region)
-    this.count(3, city)
-    this.count(4, browser)
-    this.count(5, os)
-    this.count(6, device)
   }
 
-  visit(start: number, pageviews: number, durationMs: number, engagedN: number | null, engagedMs: number | null, writingMs: number | null,
-    entry: string | null, exit: string | null, ref: string | null, us: string | null, um: string | null, uc: string | null,
-    ut: string | null, kw: string | null): void {
-    if (start >= this.r.minute.from && start < this.r.minute.to) {
-      const t = this.visitTotals
-      t.visits++
-      if (pageviews === 1) t.bounces++
-      t.pageviews += pageviews
-      t.durationMs += durationMs
-      if (engagedN !== null && engagedN > 0) t.engagedVisits++
-      t.engagedMs += engagedMs ?? 0
-      t.writingMs += writingMs ?? 0
-    }
-    if (start < this.r.hour.from || start >= this.r.hour.to) return
-    // one call per list, not an array of values per visit
-    this.visitOf(0, entry, pageviews, durationMs)
-    this.visitOf(1, exit, pageviews, durationMs)
-    this.visitOf(2, ref, pageviews, durationMs)
-    this.visitOf(3, us, pageviews, durationMs)
-    this.visitOf(4, um, pageviews, durationMs)
-    this.visitOf(5, uc, pageviews, durationMs)
-    this.visitOf(6, ut, pageviews, durationMs)
-    this.visitOf(7, kw, pageviews, durationMs)
+  /** A visit of the read (the hour range): into the totals when the minute range holds it. */
+  visited(start: number, pageviews: number, durationMs: number, engagedN: number | null, engagedMs: number | null, writingMs: number | null): void {
+    if (start < this.mFrom || start >= this.mTo) return
+    const t = this.visitTotals
+    t.visits++
+    if (pageviews === 1) t.bounces++
+    t.pageviews += pageviews
+    t.durationMs += durationMs
+    if (engagedN !== null && engagedN > 0) t.engagedVisits++
+    t.engagedMs += engagedMs ?? 0
+    t.writingMs += writingMs ?? 0
   }
 
-  private visitOf(i: number, value: string | null, pageviews: number, durationMs: number): void {
+  /** A visit of the hour range with value `value` (null: none) in the `i`th list asked for. */
+  visit(i: number, value: string | null, pageviews: number, durationMs: number): void {
     if (value === null) return
     const m = this.visits[i] as Map<string, VisitsTallied>
     let g = m.get(value)
@@ -157,21 +156,69 @@ export interface ViewFigures {
   tops: Partial<Record<Dimension, TopRow[]>>
 }
 
+type Step = (total: null, next: null) => void
+type Id = number | null
+type Text = string | null
+
 export class ViewQueries {
   private current: ViewTally | null = null
   private readonly cache: StatementCache
 
   constructor(db: Database.Database, private readonly filtered: FilteredQueries) {
     this.cache = new StatementCache(db, 200)
-    // as in sqlite-tally.ts: the accumulator stays null, the steps fill the tally `run` set
-    const pv = (_: null, ts: number, vid: number, path: number | null, country: number | null, region: number | null, city: number | null,
-      browser: number | null, os: number | null, device: number | null, e: number | null, w: number | null, s: number | null): void =>
-      this.tally().pageview(ts, vid, path, country, region, city, browser, os, device, e, w, s)
-    db.aggregate('ls_view_pv', { start: null, step: pv as unknown as (total: null, next: null) => void, result: () => this.tally().n })
-    const visit = (_: null, start: number, pageviews: number, duration: number, en: number | null, em: number | null, wm: number | null,
-      entry: string | null, exit: string | null, ref: string | null, us: string | null, um: string | null, uc: string | null,
-      ut: string | null, kw: string | null): void => this.tally().visit(start, pageviews, duration, en, em, wm, entry, exit, ref, us, um, uc, ut, kw)
-    db.aggregate('ls_view_visits', { start: null, step: visit as unknown as (total: null, next: null) => void, result: () => this.tally().visitTotals.visits })
+    // As in sqlite-tally.ts, the accumulator stays null and the steps fill the tally `read` set.
+    // Each shape takes only the columns it uses: an argument costs about 15 ns a row even when
+    // NULL (4 ms a day of page views), and a call about 120 ns.
+    const keys = (_: null, ts: number, vid: number): void => {
+      this.tally().keyed(ts, vid)
+    }
+    const page = (_: null, ts: number, vid: number, path: Id, e: Id, w: Id, s: Id): void => {
+      const t = this.tally()
+      if (t.keyed(ts, vid)) t.page(path, e, w, s)
+    }
+    const all = (_: null, ts: number, vid: number, path: Id, country: Id, region: Id, city: Id, browser: Id, os: Id, device: Id,
+      e: Id, w: Id, s: Id): void => {
+      const t = this.tally()
+      if (!t.keyed(ts, vid)) return
+      t.page(path, e, w, s)
+      t.count(1, country)
+      t.count(2, region)
+      t.count(3, city)
+      t.count(4, browser)
+      t.count(5, os)
+      t.count(6, device)
+    }
+    for (const [name, step] of [['ls_view_keys', keys], ['ls_view_page', page], ['ls_view_pv', all]] as const) {
+      db.aggregate(name, { start: null, step: step as unknown as Step, result: () => this.tally().n })
+    }
+    // a visit's start, page views, duration and engaged figures (the totals), then its values
+    const none = (_: null, start: number, pv: number, ms: number, en: Id, em: Id, wm: Id): void => this.tally().visited(start, pv, ms, en, em, wm)
+    const one = (_: null, start: number, pv: number, ms: number, en: Id, em: Id, wm: Id, a: Text): void => {
+      const t = this.tally()
+      t.visited(start, pv, ms, en, em, wm)
+      t.visit(0, a, pv, ms)
+    }
+    const two = (_: null, start: number, pv: number, ms: number, en: Id, em: Id, wm: Id, a: Text, b: Text): void => {
+      const t = this.tally()
+      t.visited(start, pv, ms, en, em, wm)
+      t.visit(0, a, pv, ms)
+      t.visit(1, b, pv, ms)
+    }
+    const eight = (_: null, start: number, pv: number, ms: number, en: Id, em: Id, wm: Id, a: Text, b: Text, c: Text, d: Text, e: Text,
+      f: Text, g: Text, h: Text): void => {
+      const t = this.tally()
+      t.visited(start, pv, ms, en, em, wm)
+      t.visit(0, a, pv, ms)
+      t.visit(1, b, pv, ms)
+      t.visit(2, c, pv, ms)
+      t.visit(3, d, pv, ms)
+      t.visit(4, e, pv, ms)
+      t.visit(5, f, pv, ms)
+      t.visit(6, g, pv, ms)
+      t.visit(7, h, pv, ms)
+    }
+    const shapes = [['ls_view_visits0', none], ['ls_view_visits1', one], ['ls_view_visits2', two], ['ls_view_visits8', eight]] as const
+    for (const [name, step] of shapes) db.aggregate(name, { start: null, step: step as unknown as Step, result: () => 0 })
   }
 
   private tally(): ViewTally {
@@ -184,34 +231,44 @@ export class ViewQueries {
    * are left out) of site id `site` under `filters`, from one read of `pv` and one of `visits`.
    */
   read(site: number, r: ViewRanges, dims: readonly Dimension[], limit: number, filters: readonly Filter[]): ViewFigures {
-    const t = (this.current = new ViewTally(r))
+    const want = new Set(dims)
+    const visitDims = VISIT_DIMS.filter((d) => want.has(d))
+    const t = (this.current = new ViewTally(r, visitDims.length))
     try {
-      const want = new Set(dims)
       const sTo = r.series.from + r.series.n * r.series.size
       const from = Math.min(r.series.from, r.minute.from, r.hour.from)
       const to = Math.max(sTo, r.minute.to, r.hour.to)
-      const pvArgs = [...PV_DIMS.map(([d, col]) => (want.has(d) ? col : 'NULL')),
-        ...(want.has('page') ? ['engaged_ms', 'writing_ms', 'scroll'] : ['NULL', 'NULL', 'NULL'])]
+      const others = PV_DIMS.slice(1).some(([d]) => want.has(d))
+      const engaged = want.has('page') ? 'engaged_ms, writing_ms, scroll' : 'NULL, NULL, NULL'
+      const call = others ? `ls_view_pv(ts, vid, ${PV_DIMS.map(([d, col]) => (want.has(d) ? col : 'NULL')).join(', ')}, ${engaged})`
+        : want.has('page') ? `ls_view_page(ts, vid, path, ${engaged})` : 'ls_view_keys(ts, vid)'
       const pw = this.filtered.pvWhere(site, from, to, filters)
-      this.cache.get(`SELECT ls_view_pv(ts, vid, ${pvArgs.join(', ')}) FROM pv WHERE ${pw.sql}`).raw().get(...pw.params)
-      // visits by their start: minute and hour ranges only (the series counts page views)
-      const vFrom = Math.min(r.minute.from, r.hour.from)
-      const vTo = Math.max(r.minute.to, r.hour.to)
-      const visitArgs = VISIT_DIMS.map((d) => (want.has(d) ? VISIT_COLUMN[d] : 'NULL'))
-      const vw = this.filtered.visitWhere(site, vFrom, vTo, filters)
-      this.cache.get(`SELECT ls_view_visits(start, pageviews, end - start, engaged_n, engaged_ms, writing_ms, ${visitArgs.join(', ')})
-        FROM visits WHERE ${vw.sql}`).raw().get(...vw.params)
+      this.cache.get(`SELECT ${call} FROM pv WHERE ${pw.sql}`).raw().get(...pw.params)
+      this.visitsRead(site, r, visitDims, filters)
       const series = t.points.map((keys, i) => ({ t: r.series.from + i * r.series.size, pageviews: keys.length, visitors: countDistinct(keys) }))
       const tops: Partial<Record<Dimension, TopRow[]>> = {}
       PV_DIMS.forEach(([d], i) => {
         if (want.has(d)) tops[d] = this.filtered.pvList(t.pv[i] as Map<number, Tallied>, limit)
       })
-      VISIT_DIMS.forEach((d, i) => {
-        if (want.has(d)) tops[d] = visitList(t.visits[i] as Map<string, VisitsTallied>, limit)
+      visitDims.forEach((d, i) => {
+        tops[d] = visitList(t.visits[i] as Map<string, VisitsTallied>, limit)
       })
       return { series, totals: { pageviews: t.n, visitors: countDistinct(t.keys, t.n) }, visitTotals: t.visitTotals, tops }
     } finally {
       this.current = null
     }
+  }
+
+  /**
+   * One read of the visits that started in the hour range (which holds the minute range): the
+   * totals of those in the minute range, and the values of the lists asked for.
+   */
+  private visitsRead(site: number, r: ViewRanges, dims: readonly VisitDimension[], filters: readonly Filter[]): void {
+    const cols = dims.map((d) => VISIT_COLUMN[d])
+    const values = cols.length <= 2 ? cols : [...cols, ...Array<string>(8 - cols.length).fill('NULL')]
+    const name = `ls_view_visits${values.length}`
+    const w = this.filtered.visitWhere(site, r.hour.from, r.hour.to, filters)
+    this.cache.get(`SELECT ${name}(start, pageviews, end - start, engaged_n, engaged_ms, writing_ms${values.map((v) => `, ${v}`).join('')})
+      FROM visits WHERE ${w.sql}`).raw().get(...w.params)
   }
 }
