@@ -290,7 +290,7 @@ describe('snippet extras in Chromium against a real hub', { skip: chromiumMissin
     // History's Top pages shows the same figure in its Scroll column
     const board = await context.newPage()
     await board.goto(`${t.url}/?site=${site}&range=24h#history`)
-    const cell = board.locator('.top-list[data-dim=page] tbody tr', { hasText: '/page.html' }).locator('td.scroll')
+    const cell = board.locator('.top-list[data-dim=page] tbody tr', { hasText: '/page.html' }).locator('td.depth')
     await until('the Scroll column', async () => (await cell.textContent()) === '75%', 10_000)
   })
 

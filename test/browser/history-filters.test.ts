@@ -144,7 +144,7 @@ describe('History filters in Chromium against a real hub', { skip: chromiumMissi
     // engaged time: /pricing had 50 s engaged in one measured view, 40% of it writing
     const top = await api('top', 'dim=page&page=/pricing')
     assert.deepEqual((top.rows as Record<string, unknown>[])[0], { value: '/pricing', pageviews: byValue(top), engagedViews: 1, engagedMs: 50_000, writingShare: 0.4 })
-    await page.waitForFunction(() => /50 s · 40% writing/.test(document.querySelector('.top-list[data-dim="page"] td.engaged')?.textContent ?? ''))
+    await page.waitForFunction(() => /50s · 40% writing/.test(document.querySelector('.top-list[data-dim="page"] td.engaged')?.textContent ?? ''))
     assert.equal(await kpi(page, 'engagedMs'), '1m 40s')
     assert.equal(await kpi(page, 'writingShare'), '20%')
     await page.close()

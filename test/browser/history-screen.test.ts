@@ -45,11 +45,11 @@ describe('History on screen in Chromium against a real hub', { skip: chromiumMis
     api = async (route, q = '') => (await (await fetch(`${t.url}/api/${route}?site=${SITE}&range=24h&${q}`)).json()) as Record<string, unknown>
     const start = Date.now() - 5 * 60 * MIN
     const pv = (visitor: string, at: number, path: string) => pageview({ site: SITE, visitor, ts: start + at, path })
-    // four visits: 25 and 20 minutes long, two bounces; /pricing in three of them
+    // four visits: 25, 20 and 1 minutes long, one bounce; /pricing in three of them
     await t.hub.store.append([
       pv('v0', 0, '/'), pv('v0', 2 * MIN, '/pricing'), pv('v0', 25 * MIN, '/signup'),
       pv('v1', 40 * MIN, '/pricing'), pv('v1', 60 * MIN, '/'),
-      pv('v2', 90 * MIN, '/'),
+      pv('v2', 90 * MIN, '/'), pv('v2', 91 * MIN, '/books/the-dispossessed'),
       pv('v3', 120 * MIN, '/pricing'),
       // the day before, for a comparison
       pageview({ site: SITE, visitor: 'y0', ts: start - 24 * 60 * MIN, path: '/' }),
@@ -133,12 +133,12 @@ describe('History on screen in Chromium against a real hub', { skip: chromiumMis
 
   it('durations stay on one line in their tiles, in the same type as the other figures, at 1600, 1280, 800 and 390 px', async () => {
     const all = await api('totals')
-    assert.equal(all.visitDurationMs, 11.25 * MIN)
+    assert.equal(all.visitDurationMs, 11.5 * MIN)
     assert.equal(all.engagedMs, 66_000)
     for (const width of [1600, 1280, 800, 390]) {
       const page = await browser.newPage({ viewport: { width, height: 900 } })
       await open(page, `${t.url}/?site=${SITE}#history`, all.visitors as number)
-      assert.equal(await page.locator('.kpi-value[data-kpi="visitDurationMs"]').textContent(), '11m 15s')
+      assert.equal(await page.locator('.kpi-value[data-kpi="visitDurationMs"]').textContent(), '11m 30s')
       assert.equal(await page.locator('.kpi-value[data-kpi="engagedMs"]').textContent(), '1m 6s')
       assert.deepEqual(await lines(page, '.kpi-value'), [1, 1, 1, 1, 1, 1, 1, 1], `one line per figure at ${width} px`)
       const over = await page.locator('.kpi').evaluateAll((els) => els.filter((e) => e.scrollWidth > e.clientWidth).map((e) => e.textContent))
@@ -176,7 +176,25 @@ describe('History on screen in Chromium against a real hub', { skip: chromiumMis
     await page.close()
   })
 
-    it('a lone live sample among gaps is drawn', async () => {
+    it('Top pages has a Scroll column only with scroll depths, and on a phone its paths keep one line', async () => {
+    const rows = (await api('top', 'dim=page')).rows as Record<string, unknown>[]
+    assert.ok(rows.every((r) => r.scrollDepth === undefined))
+    assert.ok(rows.some((r) => typeof r.writingShare === 'number' && r.writingShare > 0), 'a page with a writing share')
+    for (const width of [1280, 390]) {
+      const page = await browser.newPage({ viewport: { width, height: 900 } })
+      await open(page, `${t.url}/?site=${SITE}#history`, (await api('totals')).visitors as number)
+      const list = page.locator('.top-list[data-dim="page"]')
+      assert.deepEqual(await list.locator('thead th').evaluateAll((ths) => ths.filter((e) => getComputedStyle(e).display !== 'none').map((e) => e.textContent)),
+        ['Page', 'Engaged', 'Views'], `no Scroll column of dashes at ${width} px`)
+      assert.equal(await list.locator('td.depth').count(), 0)
+      // "1m 6s · 9% writing" beside the paths: the share goes under the time on a phone, and no path breaks
+      assert.match(await list.locator('td.engaged').first().textContent() ?? '', /^1m 6s · 9% writing$/)
+      assert.deepEqual(await lines(page, '.top-list[data-dim="page"] .row-filter'), rows.map(() => 1), `one line per path at ${width} px`)
+      await page.close()
+    }
+  })
+
+  it('a lone live sample among gaps is drawn', async () => {
     const samples = (await api('live-history')).samples as unknown[]
     assert.equal(samples.length, 1)
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })

@@ -10,7 +10,7 @@ import { Chart } from '../chart'
 import { attributionLink, countryLabel } from '../country'
 import { download, toCsv, type Cell } from '../csv'
 import { h, replace, setText } from '../dom'
-import { compactDuration, dateTime, duration, int } from '../format'
+import { compactDuration, dateTime, int } from '../format'
 import type { Attribution, EventRow, LiveSample, SeriesPoint, TopRow, Totals } from '../types'
 import { funnelsPanel } from './funnels'
 import { apiQuery, filterText, readState, withFilter, writeState, type Compare, type HistoryState, type UiFilter } from './history-state'
@@ -195,11 +195,12 @@ export function history(readOnly = false): HistoryView {
     const body = h('tbody')
     const note = h('p', { class: 'muted note' })
     const engaged = dim === 'page' ? h('th', { scope: 'col', class: 'engaged', title: 'Mean engaged time (reading + writing) per measured page view, and the share spent writing' }, 'Engaged') : null
-    const scroll = dim === 'page' ? h('th', { scope: 'col', class: 'scroll', title: 'Mean scroll depth: how far down the page each page view that reported one got (livestats-extras.js, data-scroll)' }, 'Scroll') : null
+    // "depth", not "scroll": `.scroll` marks the boxes that scroll sideways (markOverflow)
+    const scroll = dim === 'page' ? h('th', { scope: 'col', class: 'depth', title: 'Mean scroll depth: how far down the page each page view that reported one got (livestats-extras.js, data-scroll)' }, 'Scroll') : null
     const head = h('tr', null, h('th', { scope: 'col' }, COLUMN[dim] ?? 'Value'), engaged, scroll, h('th', { scope: 'col', class: 'n' }, VISIT_DIMS.has(dim) ? 'Visits' : 'Views'))
     const box = h('section', { class: 'panel top-list', 'aria-label': title, 'data-dim': dim },
       h('h3', null, title), h('table', null, h('thead', null, head), body), dim === 'country' && note)
-    return { dim, title, body, box, note }
+    return { dim, title, body, box, note, scroll }
   })
 
   // goals, custom events and their properties (issue 13)
@@ -299,12 +300,15 @@ export function history(readOnly = false): HistoryView {
       const rows = d.tops[t.dim] ?? []
       const count = (r: TopRow): number => (VISIT_DIMS.has(t.dim) ? r.visits ?? 0 : r.pageviews)
       const max = Math.max(1, ...rows.map(count))
-      const cols = t.dim === 'page' ? 4 : 2
+      // the Scroll column only where a page view reported a depth (livestats-extras.js, data-scroll)
+      const depths = t.dim === 'page' && rows.some((r) => r.scrollDepth !== undefined)
+      if (t.scroll !== null) t.scroll.hidden = !depths
+      const cols = t.dim === 'page' ? (depths ? 4 : 3) : 2
       if (rows.length === 0) replace(t.body, h('tr', null, h('td', { class: 'muted', colspan: cols }, 'No data in this range')))
       else replace(t.body, ...rows.map((r) => h('tr', null,
         h('td', { class: 'path' }, filterButton(t.dim, r.value), bar(count(r) / max)),
-        t.dim === 'page' && h('td', { class: 'engaged' }, engagedText(r)),
-        t.dim === 'page' && h('td', { class: 'scroll' }, r.scrollDepth === undefined ? '–' : `${Math.round(r.scrollDepth)}%`),
+        t.dim === 'page' && h('td', { class: 'engaged' }, ...engagedText(r)),
+        depths && h('td', { class: 'depth' }, r.scrollDepth === undefined ? '–' : `${Math.round(r.scrollDepth)}%`),
         h('td', { class: 'n' }, int(count(r)), r.change !== undefined && h('span', { class: 'row-delta' }, ` ${changeText(r.change)}`)))))
       if (t.dim === 'country') replace(t.note, attributionLink(d.attribution))
       t.box.hidden = rows.length === 0 && ONLY_WITH_DATA.has(t.dim)
@@ -410,9 +414,9 @@ export function history(readOnly = false): HistoryView {
   }
 }
 
-/** "42 s · 12% writing" for a page with measured views, "–" otherwise. */
-function engagedText(r: TopRow): string {
-  if (r.engagedViews === undefined || r.engagedMs === undefined) return '–'
-  const w = r.writingShare === null || r.writingShare === undefined || r.writingShare === 0 ? '' : ` · ${Math.round(r.writingShare * 100)}% writing`
-  return `${duration(r.engagedMs)}${w}`
+/** "42 s · 12% writing" for a page with measured views, "–" otherwise; on a phone the writing share goes under the time. */
+function engagedText(r: TopRow): (string | HTMLElement)[] {
+  if (r.engagedViews === undefined || r.engagedMs === undefined) return ['–']
+  if (r.writingShare === null || r.writingShare === undefined || r.writingShare === 0) return [compactDuration(r.engagedMs)]
+  return [compactDuration(r.engagedMs), h('span', { class: 'writing-share' }, h('span', { class: 'dot' }, ' · '), `${Math.round(r.writingShare * 100)}% writing`)]
 }
