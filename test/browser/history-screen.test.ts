@@ -67,7 +67,7 @@ describe('History on screen in Chromium against a real hub', { skip: chromiumMis
     }
     await post('/api/goals', { site: SITE, page: '/**', name: 'Any page' })
     await post('/api/goals', { site: SITE, page: '/pricing' })
-    await post('/api/funnels', { site: SITE, name: FUNNEL, steps: [{ page: '/' }, { page: '/signup' }] })
+    await post('/api/funnels', { site: SITE, name: FUNNEL, steps: [{ page: '/' }, { page: '/signup' }, { event: 'Signup' }] })
   })
   after(async () => {
     await browser?.close()
@@ -120,7 +120,7 @@ describe('History on screen in Chromium against a real hub', { skip: chromiumMis
     assert.equal(pricing?.visitors, 0)
     const funnels = (await api('funnels')).funnels as { id: string }[]
     const f = await api('funnel', `page=/signup&id=${funnels[0]?.id ?? ''}`)
-    assert.deepEqual((f.steps as { visitors: number }[]).map((x) => x.visitors), [1, 1])
+    assert.deepEqual((f.steps as { visitors: number }[]).map((x) => x.visitors), [1, 1, 0])
     await open(page, `${t.url}/?site=${SITE}&page=/signup#history`, (await api('totals', 'page=/signup')).visitors as number)
     await page.waitForFunction(() => /filters choose the visits/.test(document.querySelector('.funnels [role="status"]')?.textContent ?? ''))
     assert.match(await page.locator('#goals-page-note').innerText(), /goals count what happened on that page/)
@@ -227,6 +227,10 @@ describe('History on screen in Chromium against a real hub', { skip: chromiumMis
     assert.equal(fit.name, FUNNEL)
     assert.ok(fit.text <= fit.room, `"${FUNNEL}" (${Math.round(fit.text)} px) fits its picker (${fit.room} px of text room)`)
     assert.deepEqual(await lines(page, '.funnels .panel-head .btn'), [1, 1], 'New funnel and Delete on one line each')
+    // a step nobody reached has an empty bar, not a sliver that reads as a few visitors
+    const bars = await page.locator('.funnels tbody tr').evaluateAll((trs) => trs.map((tr) =>
+      [tr.querySelector('[data-col="visitors"]')?.textContent, (tr.querySelector('.bar-fill')?.getBoundingClientRect().width ?? 0) > 0]))
+    assert.deepEqual(bars, [['3', true], ['1', true], ['0', false]])
     // goals: the figures of "Any page" (4 visitors, 100%) with room between them, and the name on one line
     const row = page.locator('.goals tr', { hasText: 'Any page' })
     assert.equal(await row.locator('[data-figure="rate"] .v').textContent(), '100%')

@@ -188,7 +188,8 @@ export function funnelsPanel(readOnly = false): FunnelsPanel {
     table.hidden = false
     const first = Math.max(1, steps[0]?.visitors ?? 0)
     replace(body, ...steps.map((s, i) => {
-      const fill = h('span', { class: 'bar-fill' })
+      // no sliver for a step nobody reached (the fill's min-width shows the smallest share that is not 0)
+      const fill = h('span', { class: s.visitors === 0 ? 'bar-fill none' : 'bar-fill' })
       fill.style.width = `${((s.visitors / first) * 100).toFixed(2)}%`
       return h('tr', { 'data-step': i + 1 },
         h('td', { class: 'path' }, h('span', { class: 'step-label' }, `${i + 1}. ${s.label}`), h('span', { class: 'bar', 'aria-hidden': 'true' }, fill)),
