@@ -7,12 +7,15 @@ import type Database from 'better-sqlite3'
 import { Facts } from './sqlite-facts'
 import { FilteredQueries } from './sqlite-filtered'
 import { SqliteFunnels } from './sqlite-funnel'
+import { VisitPostings } from './sqlite-visit-postings'
 import { SqliteVisits } from './sqlite-visits'
 import { ViewQueries } from './sqlite-view'
 import type { PageStint, StoredEvent } from './types'
 
 export class SqliteAnalytics {
   readonly visits: SqliteVisits
+  /** Visit ids per country, region, city, browser, OS and device (fed here, flushed off the commit path). */
+  readonly visitPostings: VisitPostings
   readonly facts: Facts
   readonly filtered: FilteredQueries
   readonly funnels: SqliteFunnels
@@ -20,15 +23,17 @@ export class SqliteAnalytics {
 
   constructor(db: Database.Database) {
     this.visits = new SqliteVisits(db)
+    this.visitPostings = new VisitPostings(db)
     this.facts = new Facts(db)
     this.filtered = new FilteredQueries(db, this.facts.dict, this.visits, this.facts.postings)
-    this.funnels = new SqliteFunnels(db, this.facts.dict, this.visits, this.filtered, this.facts.postings)
+    this.funnels = new SqliteFunnels(db, this.facts.dict, this.visits, this.filtered, this.facts.postings, this.visitPostings)
     this.view = new ViewQueries(db, this.filtered)
   }
 
   begin(): void {
     this.visits.begin()
     this.facts.postings.begin()
+    this.visitPostings.begin()
   }
 
   /** The transaction rolled back: what memory holds about visits and ids is read again. */
@@ -36,6 +41,7 @@ export class SqliteAnalytics {
     this.visits.rollback()
     this.facts.recount()
     this.facts.postings.rollback()
+    this.visitPostings.rollback()
   }
 
   /** A freshly stored event of site id `site`, `rid` its events rowid. Bots and visitor-less events count nowhere. */
@@ -43,6 +49,7 @@ export class SqliteAnalytics {
     if (e.bot || e.visitor === null) return
     if (e.type === 'pageview') {
       const j = this.visits.pageview(site, e)
+      if (j.created) this.visitPostings.add(site, j.visit)
       if (j.merged !== null) this.facts.merged(site, j.merged, j.visit)
       else if (j.sourceChanged) this.facts.resource(site, j.visit)
       this.facts.pageview(site, rid, e, j.visit, j.late)

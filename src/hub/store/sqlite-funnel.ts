@@ -5,7 +5,9 @@
  * reads the covering index `ce_name` (site, name, ts, visit, vid) as a few JSON arrays in one row;
  * its property matches are a condition on the same read (the range's matching `cp` rows, one
  * subquery), not a lookup per candidate. Which visits count (started in the range, matching the
- * filters) is a bitmap over visit ids, tested by the walk at step 1.
+ * filters) is a bitmap over visit ids, tested by the walk at step 1; "is" filters on country,
+ * region, city, browser, OS and device take their visits from the visit postings
+ * (sqlite-visit-postings.ts), others from the visits table.
  */
 import type Database from 'better-sqlite3'
 import type { GoalSpec } from '../goals/spec'
@@ -15,6 +17,7 @@ import type { Dict } from './sqlite-dict'
 import type { FilteredQueries } from './sqlite-filtered'
 import type { Postings } from './sqlite-postings'
 import { StatementCache } from './sqlite-statements'
+import { postedFilters, type VisitPostings } from './sqlite-visit-postings'
 import type { SqliteVisits } from './sqlite-visits'
 import { VISIT_GAP_MS } from './visits'
 
@@ -27,6 +30,20 @@ const MAX_VISITS_READ = 100_000
 function columns(r: Raw | undefined): FunnelRows {
   if (r === undefined) return NONE()
   return { visit: JSON.parse(r[0]) as number[], visitor: JSON.parse(r[1]) as number[], ts: JSON.parse(r[2]) as number[], seq: JSON.parse(r[3]) as number[] }
+}
+
+/** The smallest and largest visit id of a step's rows ([Infinity, −Infinity] for none). */
+function visitBounds(rows: FunnelRows | readonly FunnelRows[]): [number, number] {
+  let lo = Infinity
+  let hi = -Infinity
+  for (const r of Array.isArray(rows) ? (rows as readonly FunnelRows[]) : [rows as FunnelRows]) {
+    for (let i = 0; i < r.visit.length; i++) {
+      const v = r.visit[i] as number
+      if (v < lo) lo = v
+      if (v > hi) hi = v
+    }
+  }
+  return [lo, hi]
 }
 
 /** Visit ids as a bitmap over [base, base + bits.length). */
@@ -49,7 +66,7 @@ export class SqliteFunnels {
   private readonly cache: StatementCache
 
   constructor(db: Database.Database, private readonly dict: Dict, private readonly visits: SqliteVisits,
-    private readonly filtered: FilteredQueries, private readonly postings: Postings) {
+    private readonly filtered: FilteredQueries, private readonly postings: Postings, private readonly visitPostings: VisitPostings) {
     this.cache = new StatementCache(db, 100)
     this.edgeVisits = db.prepare<[number, number, number, number, number], [string]>(`SELECT json_group_array(id) FROM visits
       WHERE site = ? AND ((start >= ? AND start < ?) OR (start >= ? AND start <= ?))`).raw()
@@ -74,8 +91,9 @@ export class SqliteFunnels {
       if (r === undefined) cache.set(key, (r = this.rowsOf(site, step, lo, hi, visits)))
       return r
     }
-    const walk = new FunnelWalk(this.allowed(site, from, to, filters, span))
-    walk.start(rows(steps[0] as GoalSpec, null))
+    const first = rows(steps[0] as GoalSpec, null)
+    const walk = new FunnelWalk(this.allowed(site, from, to, filters, span, first))
+    walk.start(first)
     for (const step of steps.slice(1)) walk.advance(rows(step, step.kind === 'event' ? walk.reached(MAX_VISITS_READ) : null))
     return walk.counts()
   }
@@ -119,11 +137,33 @@ export class SqliteFunnels {
   }
 
   /**
-   * Which visits count. With filters: the matching visits that started in the range (a bitmap of
-   * their ids). Without: every visit except those near the range that started outside it (before
-   * `from`, or from `to` on), whose page views or events may fall in the windows the steps read.
+   * Which visits count. Without filters: every visit except those near the range that started
+   * outside it (before `from`, or from `to` on), whose page views or events may fall in the windows
+   * the steps read. With "is" filters on posted dimensions only: those of them whose ids the visit
+   * postings hold for each filter, among the ids of step 1's rows (`first`). With other filters:
+   * the matching visits that started in the range (a bitmap of their ids, from the visits table).
    */
-  private allowed(site: number, from: number, to: number, filters: readonly Filter[], span: number): (visit: number) => boolean {
+  private allowed(site: number, from: number, to: number, filters: readonly Filter[], span: number,
+    first: FunnelRows | readonly FunnelRows[]): (visit: number) => boolean {
+    const posted = filters.length > 0 ? postedFilters(filters) : null
+    if (posted !== null) {
+      // the visits with each value (visit postings) among the ids of step 1's rows, less the
+      // visits near the range that started outside it, as without filters
+      const [lo, hi] = visitBounds(first)
+      if (lo > hi) return () => false
+      const inRange = this.allowed(site, from, to, [], span, first)
+      const each = posted.map((f) => {
+        const bits = new Uint8Array(hi - lo + 1)
+        for (const ids of this.visitPostings.ids(site, f.dim, f.value, lo, hi)) {
+          for (let i = 0; i < ids.length; i++) {
+            const v = ids[i] as number
+            if (v >= lo && v <= hi) bits[v - lo] = 1
+          }
+        }
+        return bits
+      })
+      return (v) => v >= lo && v <= hi && inRange(v) && each.every((bits) => bits[v - lo] === 1)
+    }
     if (filters.length > 0) {
       const w = this.filtered.visitWhere(site, from, to, filters)
       const ids = JSON.parse((this.stmt(`SELECT json_group_array(id) FROM visits WHERE ${w.sql}`).raw().get(...w.params) as [string])[0]) as number[]

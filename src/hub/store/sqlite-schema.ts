@@ -9,6 +9,7 @@ import { postingsMigration } from './sqlite-postings'
 import { VISITS_MIGRATION } from './sqlite-visits-schema'
 import { Dict } from './sqlite-dict'
 import { propsMigration } from './sqlite-props'
+import { visitPostingsMigration } from './sqlite-visit-postings'
 
 export interface SqlitePragmas {
   busyTimeoutMs: number
@@ -203,6 +204,10 @@ const MIGRATIONS: readonly Migration[] = [
   CREATE INDEX events_rest ON events (site, ts) WHERE ${EVENTS_REST};
   DROP INDEX events_site_type_ts;
   `,
+  // 18: visit postings (sqlite-visit-postings.ts): the ids of the visits per country, region,
+  // city, browser, OS and device, written off the commit path, so a funnel filtered by one reads
+  // those visits' ids, not every visit row of the range; filled from the stored visits.
+  visitPostingsMigration,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

@@ -103,6 +103,8 @@ export interface Joined {
   sourceChanged: boolean
   /** The visit is new, or starts earlier than before. */
   began: boolean
+  /** The visit is new: this page view made it. */
+  created: boolean
   /**
    * The page view came before the visitor's latest open visit or near the closed ones (not the
    * in-order case): a visit of the visitor may start after it, and hold custom events that now
@@ -222,7 +224,7 @@ export class SqliteVisits {
       this.q.insert.run(v.id, siteId, visitor, v.start, v.end, v.pageviews, v.entry, v.exit, v.refHost,
         v.utmSource, v.utmMedium, v.utmCampaign, v.utmTerm, v.keyword, v.country, v.region, v.city, v.browser, v.os, v.device)
       if (last === undefined || v.start > last.start) site.open.set(visitor, v)
-      return { visit: v, merged: null, sourceChanged: false, began: true, late }
+      return { visit: v, merged: null, sourceChanged: false, began: true, created: true, late }
     }
     const start = into.start
     // only a new first page view changes the source: copy it only then
@@ -247,7 +249,7 @@ export class SqliteVisits {
     }
     const latest = site.open.get(visitor)
     if (latest === undefined || latest.id === other?.id || into.start > latest.start) site.open.set(visitor, into)
-    return { visit: into, merged: other, sourceChanged: was !== null && !sameSource(was, into), began: into.start < start, late }
+    return { visit: into, merged: other, sourceChanged: was !== null && !sameSource(was, into), began: into.start < start, created: false, late }
   }
 
   /**

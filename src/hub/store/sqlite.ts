@@ -220,6 +220,7 @@ export class SqliteStore implements Store {
     this.reseed()
     // page views a crash kept from the postings (committed, never flushed)
     this.an.facts.postings.recover()
+    this.an.visitPostings.recover()
     // a flush holds the write lock: done when appends pause, so acks do not wait on it
     this.flushTimer = setInterval(() => {
       if (performance.now() - this.appended >= this.idleMs) this.flushPostings(false)
@@ -228,13 +229,15 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Writes the pending postings (sqlite-postings.ts). The timer's and the append's flush leave a
-   * failure (a busy lock) to the next one, the entries staying pending; prune's throws it.
+   * Writes the pending postings (sqlite-postings.ts, then sqlite-visit-postings.ts). The timer's
+   * and the append's flush leave a failure (a busy lock) to the next one, the entries staying
+   * pending; prune's throws it.
    */
   private flushPostings(strict: boolean): void {
     if (this.an === null) return
     try {
       this.an.facts.postings.flush()
+      this.an.visitPostings.flush()
     } catch (err) {
       if (strict) throw err
     }
@@ -260,6 +263,7 @@ export class SqliteStore implements Store {
     try {
       const r = tx.immediate(events)
       this.appended = performance.now()
+      // the visit postings flush with them: about 2 entries a page view, written in the same pass
       if (this.analytics.facts.postings.size >= this.flushEntries) this.flushPostings(false)
       return r
     } catch (err) {
@@ -528,6 +532,7 @@ export class SqliteStore implements Store {
       while (q.pruneVisits.run(site, before, before).changes === 5000) await yieldNow()
       this.flushPostings(true)
       this.analytics.facts.postings.prune(site, before)
+      this.analytics.visitPostings.prune(site, before, this.visits.maxSpan(site))
       // counted page views and custom events: `chunk` fact rows and their raw rows per transaction
       for (;;) {
         const n = this.pruneFacts(site, before, chunk)
