@@ -5,11 +5,15 @@
  * one run, side by side, on a sliding 24 h range (what the dashboard's History opens with):
  *  - overview: what /api/overview reads (series by hour, top 10 pages and referrers, bots), unfiltered;
  *  - visits: visit totals (visits, bounce rate, duration) and the entry and exit page lists, unfiltered;
- *  - history: everything one History view asks the store for (series, live history, totals, visit
- *    totals, bots and all 16 top lists), unfiltered and with page=/pricing, and inside it "core"
- *    (series + totals + visit totals + bots + top pages + top referrers) and its two slowest calls;
- *  - core with each single filter (every filter dimension; `!` and `~` on page and referrer), and its
- *    slowest calls (--full: the whole History view for each filter too, which takes long);
+ *  - history: what one History view asks the store for since issue 12.6, `Store.view` (series,
+ *    totals, visit totals, bots, the 15 page-view and visit lists and the custom events, one call)
+ *    and the live history, unfiltered and with page=/pricing, and "core" (`view` with the page and
+ *    referrer lists alone: series + totals + visit totals + bots + top pages + top referrers); side
+ *    by side in the same runs, under `calls`, the same figures asked for one call each as before
+ *    (15 top lists and `eventTop(…, 'event')`, as History's lists and conversions panel asked), and
+ *    their two slowest calls;
+ *  - core with each single filter (every filter dimension; `!` and `~` on page and referrer), one
+ *    call against the separate calls (--full: the whole History view for each filter too);
  *  - with --long, the History view over 7 and 30 days, unfiltered;
  *  - funnels (issue 13.3): / → /pricing → /signup → the signup event over 24 h, 7 and 30 days, and
  *    /blog/** → /signup over 30 days (label `funnel`);
@@ -46,9 +50,9 @@ const NOW = END - 17 * 60_000
 const FILE = process.env.BENCH_FILE ?? join(tmpdir(), `livestats-bench-query-${DATA_VERSION}-${EVENTS}.db`)
 const FILLED_KEY = 'bench:filled'
 
-/** The History view's lists, as src/dashboard/ui/views/history.ts asks for them. */
-const DIMS: readonly Dimension[] = ['page', 'referrer', 'utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'keyword',
-  'browser', 'os', 'device', 'event', 'country', 'region', 'city', 'entry_page', 'exit_page']
+/** The History view's lists, as src/dashboard/ui/views/history.ts asks /api/history for them (custom events come apart). */
+const VIEW_DIMS: readonly Dimension[] = ['page', 'referrer', 'utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'keyword',
+  'browser', 'os', 'device', 'country', 'region', 'city', 'entry_page', 'exit_page']
 
 const is = (dim: FilterDimension, value: string): Filter[] => [{ dim, op: 'is', value }]
 /** One filter of every kind, on values that occur often enough to matter. */
@@ -133,6 +137,9 @@ function slowest(runs: Map<string, number[]>[]): string {
 }
 
 const CORE = ['series', 'totals', 'visitTotals', 'bots', 'top:page', 'top:referrer']
+/** The calls of the one-call view (`view`, with the live history) and of its core. */
+const ONE = ['view', 'view:live']
+const ONE_CORE = ['view:core']
 
 function historyCalls(store: SqliteStore, r: Range): [string, () => Promise<unknown>][] {
   return [
@@ -141,7 +148,18 @@ function historyCalls(store: SqliteStore, r: Range): [string, () => Promise<unkn
     ['totals', () => store.totals(r)],
     ['visitTotals', () => store.visitTotals(r)],
     ['bots', () => store.bots(r)],
-    ...DIMS.map((d) => [`top:${d}`, () => store.top(r, d, 10)] as [string, () => Promise<unknown>]),
+    ...VIEW_DIMS.map((d) => [`top:${d}`, () => store.top(r, d, 10)] as [string, () => Promise<unknown>]),
+    // the custom events by name, as the History's conversions panel asked /api/top?dim=event
+    ['eventTop:event', () => store.eventTop(r, 'event', 10)],
+  ]
+}
+
+/** What /api/history asks the store for (`view` and the live history), and the core figures as one call. */
+function viewCalls(store: SqliteStore, r: Range, full: boolean): [string, () => Promise<unknown>][] {
+  const bucket = r.to - r.from <= 3 * DAY ? 'hour' : 'day'
+  return [
+    ...(full ? [['view', () => store.view(r, { bucket, dims: VIEW_DIMS, limit: 10, events: true })], ['view:live', () => store.liveHistory(r, 'hour')]] as [string, () => Promise<unknown>][] : []),
+    ['view:core', () => store.view(r, { bucket, dims: ['page', 'referrer'], limit: 10 })],
   ]
 }
 
@@ -208,17 +226,29 @@ async function main(): Promise<void> {
   for (const [label, filters] of [['none', []] as [string, Filter[]], ...FILTERS]) {
     if (!want(label) && !(label === 'none' && want('history'))) continue
     const full = args.includes('--full') || label === 'none' || label === 'page=/pricing'
-    const calls = historyCalls(store, { ...r24, filters }).filter(([name]) => full || CORE.includes(name))
-    const runs = await timeView(calls, RUNS)
-    const part = (names: readonly string[] | null) => { const x = sumOf(runs, names); return { ms: x.median_ms, cpu_ms: x.cpu_ms } }
-    history[label] = { ...(full ? { view: part(null) } : {}), core: part(CORE), slowest: slowest(runs) }
+    const r = { ...r24, filters }
+    // the one call and the separate ones alternate within each run, so both see the same load
+    const calls = historyCalls(store, r).filter(([name]) => full || CORE.includes(name))
+    const runs = await timeView([...viewCalls(store, r, full), ...calls], RUNS)
+    const part = (names: readonly string[]) => { const x = sumOf(runs, names); return { ms: x.median_ms, cpu_ms: x.cpu_ms } }
+    const separate = runs.map((m) => new Map([...m].filter(([k]) => !k.startsWith('view'))))
+    history[label] = {
+      ...(full ? { view: part(ONE) } : {}), core: part(ONE_CORE),
+      calls: { ...(full ? { view: part(calls.map(([n]) => n)) } : {}), core: part(CORE), slowest: slowest(separate) },
+    }
     process.stderr.write(`history ${label} ${JSON.stringify(history[label])}\n`)
   }
   result.history_24h_ms = history
   for (const days of [7, 30]) {
     if (!args.includes('--long') || !want(`${days}d`)) continue
-    const runs = await timeView(historyCalls(store, { site: SITE, from: NOW - days * DAY, to: NOW }), Math.min(RUNS, 10))
-    result[`history_${days}d_ms`] = { view: sumOf(runs, null), core: sumOf(runs, CORE), slowest: slowest(runs) }
+    const r = { site: SITE, from: NOW - days * DAY, to: NOW }
+    const calls = historyCalls(store, r)
+    const runs = await timeView([...viewCalls(store, r, true), ...calls], Math.min(RUNS, 10))
+    const separate = runs.map((m) => new Map([...m].filter(([k]) => !k.startsWith('view'))))
+    result[`history_${days}d_ms`] = {
+      view: sumOf(runs, ONE), core: sumOf(runs, ONE_CORE),
+      calls: { view: sumOf(runs, calls.map(([n]) => n)), core: sumOf(runs, CORE), slowest: slowest(separate) },
+    }
     process.stderr.write(`history ${days}d ${JSON.stringify(result[`history_${days}d_ms`])}\n`)
   }
   if (want('funnel')) {
