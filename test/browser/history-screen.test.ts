@@ -241,6 +241,17 @@ describe('History on screen in Chromium against a real hub', { skip: chromiumMis
     })
     assert.ok(gap >= 12, `4 and 100% apart by ${gap} px`)
     assert.deepEqual(await lines(page, '.goals tr[data-goal] .goal-name'), [1, 1], 'goal names on one line')
+    // the new-funnel form numbers its steps (a flex row has no list marker)
+    await page.getByRole('button', { name: 'New funnel' }).click()
+    await page.getByRole('button', { name: 'Add step' }).click()
+    assert.deepEqual(await page.locator('.funnel-steps li').evaluateAll((lis) => lis.map((li) => {
+      const before = getComputedStyle(li, '::before')
+      // the number, the kind, the page and the remove button on one line
+      const tops = ['.step-kind', '.step-value', '.step-remove'].map((sel) => Math.round(li.querySelector(sel)?.getBoundingClientRect().top ?? -1))
+      return [before.content, before.display !== 'none' && li.getBoundingClientRect().left < (li.querySelector('select')?.getBoundingClientRect().left ?? 0) &&
+        new Set(tops).size === 1]
+    })), [['counter(step) "."', true], ['counter(step) "."', true], ['counter(step) "."', true]])
+    await page.getByRole('button', { name: 'Cancel' }).click()
     const over = await page.locator('.goals').evaluate((p) => p.scrollWidth > p.clientWidth)
     assert.equal(over, false, 'the goals table fits the phone')
     await page.close()
