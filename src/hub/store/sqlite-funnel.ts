@@ -24,8 +24,12 @@ import { VISIT_GAP_MS } from './visits'
 type Raw = [string, string, string, string]
 const COLUMNS = 'json_group_array(visit), json_group_array(vid), json_group_array(ts), json_group_array(rid)'
 const NONE = (): FunnelRows => ({ visit: [], visitor: [], ts: [], seq: [] })
-/** Visits up to which an event step after the first reads only their events (see rowsOf). */
-const MAX_VISITS_READ = 100_000
+/**
+ * Visits up to which an event step after the first reads only their events (see rowsOf). The list
+ * costs about 1.3 µs a visit (JSON, then SQLite's temporary index), a row read about 0.6 µs: on the
+ * shop data, the events of 28,729 visits took 38-42 ms, all 57,458 Signup events 29-59 ms.
+ */
+const MAX_VISITS_READ = 10_000
 
 function columns(r: Raw | undefined): FunnelRows {
   if (r === undefined) return NONE()
