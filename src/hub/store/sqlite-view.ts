@@ -20,7 +20,7 @@
  */
 import type Database from 'better-sqlite3'
 import type { Filter } from './filters'
-import type { FilteredQueries } from './sqlite-filtered'
+import type { Cond, FilteredQueries } from './sqlite-filtered'
 import { visitList } from './sqlite-filtered'
 import type { Tallied, VisitsTallied } from './sqlite-tally'
 import { countDistinct } from '../goals/distinct'
@@ -55,6 +55,9 @@ class ViewTally {
   readonly pv: Map<number, Tallied>[] = PV_DIMS.map(() => new Map())
   /** Per visit list asked for, in the order of ls_view_visits's values: groups by value. */
   readonly visits: Map<string, VisitsTallied>[]
+  /** Visit ids of the page views read, `nVisits` of them, when the visits read is among them (FilteredQueries.pageVisitsEnd). */
+  visitIds = new Float64Array(0)
+  nVisits = 0
   readonly visitTotals: VisitTotals = { visits: 0, bounces: 0, pageviews: 0, durationMs: 0, engagedVisits: 0, engagedMs: 0, writingMs: 0 }
   private readonly sFrom: number
   private readonly sTo: number
@@ -88,6 +91,23 @@ class ViewTally {
       this.keys[this.n++] = vid
     }
     return ts >= this.hFrom && ts < this.hTo
+  }
+
+  visitOf(id: number): void {
+    if (this.nVisits === this.visitIds.length) {
+      const more = new Float64Array(Math.max(1024, this.visitIds.length * 2))
+      more.set(this.visitIds)
+      this.visitIds = more
+    }
+    this.visitIds[this.nVisits++] = id
+  }
+
+  /** The distinct visit ids `visitOf` saw, ascending. */
+  distinctVisits(): number[] {
+    const ids = this.visitIds.subarray(0, this.nVisits).sort()
+    const out: number[] = []
+    for (let i = 0; i < ids.length; i++) if (i === 0 || ids[i] !== ids[i - 1]) out.push(ids[i] as number)
+    return out
   }
 
   private group(i: number, key: number): Tallied {
@@ -191,6 +211,8 @@ export class ViewQueries {
     for (const [name, step] of [['ls_view_keys', keys], ['ls_view_page', page], ['ls_view_pv', all]] as const) {
       db.aggregate(name, { start: null, step: step as unknown as Step, result: () => this.tally().n })
     }
+    const visitOf = (_: null, id: number): void => this.tally().visitOf(id)
+    db.aggregate('ls_view_visit', { start: null, step: visitOf as unknown as Step, result: () => this.tally().nVisits })
     // a visit's start, page views, duration and engaged figures (the totals), then its values
     const none = (_: null, start: number, pv: number, ms: number, en: Id, em: Id, wm: Id): void => this.tally().visited(start, pv, ms, en, em, wm)
     const one = (_: null, start: number, pv: number, ms: number, en: Id, em: Id, wm: Id, a: Text): void => {
@@ -242,9 +264,14 @@ export class ViewQueries {
       const engaged = want.has('page') ? 'engaged_ms, writing_ms, scroll' : 'NULL, NULL, NULL'
       const call = others ? `ls_view_pv(ts, vid, ${PV_DIMS.map(([d, col]) => (want.has(d) ? col : 'NULL')).join(', ')}, ${engaged})`
         : want.has('page') ? `ls_view_page(ts, vid, path, ${engaged})` : 'ls_view_keys(ts, vid)'
-      const pw = this.filtered.pvWhere(site, from, to, filters)
-      this.cache.get(`SELECT ${call} FROM pv WHERE ${pw.sql}`).raw().get(...pw.params)
-      this.visitsRead(site, r, visitDims, filters)
+      // a page "contains" of many pages: the page views read give the visits' condition, and the
+      // read goes on to the end of that condition's window (rows past every range count nowhere else)
+      const end = this.filtered.pageVisitsEnd(site, r.hour.to, filters)
+      const pw = this.filtered.pvWhere(site, from, end === null ? to : Math.max(to, end), filters)
+      this.cache.get(`SELECT ${call}${end === null ? '' : ', ls_view_visit(visit)'} FROM pv WHERE ${pw.sql}`).raw().get(...pw.params)
+      const w = end === null ? this.filtered.visitWhere(site, r.hour.from, r.hour.to, filters)
+        : this.filtered.visitsAmong(site, r.hour.from, r.hour.to, t.distinctVisits())
+      this.visitsRead(visitDims, w)
       const series = t.points.map((keys, i) => ({ t: r.series.from + i * r.series.size, pageviews: keys.length, visitors: countDistinct(keys) }))
       const tops: Partial<Record<Dimension, TopRow[]>> = {}
       PV_DIMS.forEach(([d], i) => {
@@ -260,14 +287,13 @@ export class ViewQueries {
   }
 
   /**
-   * One read of the visits that started in the hour range (which holds the minute range): the
-   * totals of those in the minute range, and the values of the lists asked for.
+   * One read of the visits `w` selects, those that started in the hour range (which holds the
+   * minute range): the totals of those in the minute range, and the values of the lists asked for.
    */
-  private visitsRead(site: number, r: ViewRanges, dims: readonly VisitDimension[], filters: readonly Filter[]): void {
+  private visitsRead(dims: readonly VisitDimension[], w: Cond): void {
     const cols = dims.map((d) => VISIT_COLUMN[d])
     const values = cols.length <= 2 ? cols : [...cols, ...Array<string>(8 - cols.length).fill('NULL')]
     const name = `ls_view_visits${values.length}`
-    const w = this.filtered.visitWhere(site, r.hour.from, r.hour.to, filters)
     this.cache.get(`SELECT ${name}(start, pageviews, end - start, engaged_n, engaged_ms, writing_ms${values.map((v) => `, ${v}`).join('')})
       FROM visits WHERE ${w.sql}`).raw().get(...w.params)
   }
