@@ -45,8 +45,13 @@ export class Chart {
   private readonly empty: HTMLElement
   private readonly observer: ResizeObserver
 
-  /** @param yFormat how the y axis writes its values (e.g. bytes) @default uPlot's numbers */
-  constructor(readonly title: string, private readonly series: SeriesDef[], private readonly height = 220, private readonly yFormat?: (v: number) => string) {
+  /**
+   * @param yFormat how the y axis writes its values (e.g. bytes) @default uPlot's numbers
+   * @param utc the time axis and the cursor's time in UTC, not the browser's zone (History: its
+   * buckets are UTC hours and days, which a local axis would show straddling its ticks) @default false
+   */
+  constructor(readonly title: string, private readonly series: SeriesDef[], private readonly height = 220, private readonly yFormat?: (v: number) => string,
+    private readonly utc = false) {
     this.empty = h('p', { class: 'chart-empty', hidden: true }, 'No data in this range')
     this.el = h('figure', { class: 'chart', role: 'img', 'aria-label': title }, this.empty)
     this.observer = new ResizeObserver(() => this.resize())
@@ -113,6 +118,7 @@ export class Chart {
     const f = this.yFormat
     if (f !== undefined) Object.assign(axes[1] as uPlot.Axis, { values: (_u: uPlot, splits: number[]) => splits.map((v) => f(v)), size: 64 })
     const opts: uPlot.Options = {
+      ...(this.utc ? { tzDate: (ts: number) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC') } : {}),
       width: this.width(),
       height: this.height,
       axes,

@@ -66,3 +66,9 @@ export function clock(t: number): string {
 export function dateTime(t: number): string {
   return df.format(t)
 }
+
+const udf = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZone: 'UTC' })
+/** As dateTime, in UTC (History, whose days and hours are UTC ones). */
+export function utcDateTime(t: number): string {
+  return udf.format(t)
+}

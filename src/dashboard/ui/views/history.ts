@@ -10,7 +10,7 @@ import { Chart } from '../chart'
 import { attributionLink, countryLabel } from '../country'
 import { download, toCsv, type Cell } from '../csv'
 import { h, replace, setText } from '../dom'
-import { compactDuration, dateTime, int } from '../format'
+import { compactDuration, int, utcDateTime } from '../format'
 import type { Attribution, EventRow, LiveSample, SeriesPoint, TopRow, Totals } from '../types'
 import { funnelsPanel } from './funnels'
 import { apiQuery, filterText, readState, withFilter, writeState, type Compare, type HistoryState, type UiFilter } from './history-state'
@@ -101,9 +101,25 @@ type Section = { title: string; header: string[]; rows: Cell[][] }
 /** Rows per list in the CSV export: the API's most. */
 const CSV_ROWS = '1000'
 
+/**
+ * The UTC date of `t`, as a date input holds it ("2026-11-25"). Picked dates are UTC days, as the
+ * hub's day buckets and named ranges are: a day picked in New York or Kolkata is the same day, the
+ * chart's day buckets are the picked days, and a reload shows the dates picked.
+ */
 function isoDate(t: number): string {
-  const d = new Date(t)
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`
+  return new Date(t).toISOString().slice(0, 10)
+}
+
+/** The start of the UTC day a date input holds, ms; NaN when it holds none. */
+function utcDay(v: string): number {
+  return /^\d{4}-\d{2}-\d{2}$/.test(v) ? Date.parse(`${v}T00:00:00Z`) : NaN
+}
+
+const DAY = 86_400_000
+
+/** "Nov 25, 12:00 AM – Nov 27, 12:00 AM UTC": History's times are all UTC, and say so. */
+function span(from: number, to: number): string {
+  return `${utcDateTime(from)} – ${utcDateTime(to)} UTC`
 }
 
 /**
@@ -151,11 +167,13 @@ export function history(readOnly = false): HistoryView {
   const fromIn = h('input', { type: 'date', 'aria-label': 'From date', id: 'hist-from' })
   const toIn = h('input', { type: 'date', 'aria-label': 'To date', id: 'hist-to' })
   const apply = h('button', { type: 'submit', class: 'btn' }, 'Apply')
-  const picker = h('form', { class: 'picker' }, h('label', { for: 'hist-from' }, 'From'), fromIn, h('label', { for: 'hist-to' }, 'to'), toIn, apply)
+  const picker = h('form', { class: 'picker' }, h('label', { for: 'hist-from' }, 'From'), fromIn, h('label', { for: 'hist-to' }, 'to'), toIn,
+    h('span', { class: 'muted', title: 'Picked dates are UTC days, as the hub counts days' }, 'UTC'), apply)
   picker.addEventListener('submit', (e) => {
     e.preventDefault()
-    const f = fromIn.value ? new Date(`${fromIn.value}T00:00`).getTime() : NaN
-    const t = toIn.value ? new Date(`${toIn.value}T00:00`).getTime() + 86_400_000 : Date.now()
+    // whole UTC days, the last one included
+    const f = utcDay(fromIn.value)
+    const t = toIn.value ? utcDay(toIn.value) + DAY : Date.now()
     if (!Number.isFinite(f) || !(t > f)) { setText(msg, 'Pick a start date before the end date.'); return }
     go({ ...st, custom: { from: f, to: t } })
   })
@@ -179,17 +197,17 @@ export function history(readOnly = false): HistoryView {
   })
   const pageNote = h('p', { class: 'muted note', id: 'hist-page-note', hidden: '' },
     'With a page filter, page views count that page only; visits, bounce rate and the times are those of the visits that saw it, all their pages included.')
-  const traffic = new Chart('Visitors and page views', [
+  const traffic = new Chart('Visitors and page views (times in UTC)', [
     { label: 'Visitors', color: '--c-total', fill: true, value: int },
     { label: 'Page views', color: '--c-writing', value: int },
     { label: 'Page views, compared period', color: '--muted', dash: [6, 4], value: int, optional: true },
-  ])
-  const states = new Chart('Live visitors by state (mean)', [
+  ], 220, undefined, true)
+  const states = new Chart('Live visitors by state (mean, times in UTC)', [
     { label: 'Total', color: '--c-total', fill: true },
     { label: 'Reading', color: '--c-reading' },
     { label: 'Writing', color: '--c-writing' },
     { label: 'Idle', color: '--c-idle' },
-  ])
+  ], 220, undefined, true)
   const statesNote = h('p', { class: 'muted note', hidden: '' }, 'Live states are site-wide: filters do not apply to this chart.')
   const topBoxes = DIMS.map(([dim, title]) => {
     const body = h('tbody')
@@ -215,8 +233,8 @@ export function history(readOnly = false): HistoryView {
     botsNote,
     h('div', { class: 'kpis' }, ...kpis.map((k) => k.tile)),
     pageNote,
-    h('section', { class: 'panel' }, h('h2', null, 'Visitors and page views'), traffic.el),
-    h('section', { class: 'panel' }, h('h2', null, 'Live visitors by state'), statesNote, states.el),
+    h('section', { class: 'panel' }, h('h2', null, 'Visitors and page views ', utcTag()), traffic.el),
+    h('section', { class: 'panel' }, h('h2', null, 'Live visitors by state ', utcTag()), statesNote, states.el),
     conv.el,
     funnels.el,
     h('div', { class: 'tops' }, ...topBoxes.map((t) => t.box)))
@@ -253,10 +271,12 @@ export function history(readOnly = false): HistoryView {
         samples: s.samples, totals: s.totals, tops: Object.fromEntries(DIMS.map(([dim]) => [dim, s.tops[dim] ?? []])),
         attribution: s.attribution, query: [...q, ...c],
       }
-      if (st.custom === null) { fromIn.value = isoDate(s.from); toIn.value = isoDate(s.to) }
+      // the UTC days the range covers, the last one included: a picked range shows its picked dates
+      fromIn.value = isoDate(s.from)
+      toIn.value = isoDate(s.to - 1)
       render(data)
-      const earlier = data.previous === null ? '' : `, compared with ${dateTime(data.previous.from)} – ${dateTime(data.previous.to)}`
-      setText(msg, `${dateTime(s.from)} – ${dateTime(s.to)}, by ${s.bucket}${earlier}`)
+      const earlier = data.previous === null ? '' : `, compared with ${span(data.previous.from, data.previous.to)}`
+      setText(msg, `${span(s.from, s.to)}, by ${s.bucket}${earlier}`)
     } catch (err) {
       if (my === seq) setText(msg, `Could not load history: ${err instanceof Error ? err.message : String(err)}`)
     }
@@ -371,7 +391,8 @@ export function history(readOnly = false): HistoryView {
         return { title, header: [dim, 'pageviews', ...cmpHead], rows: rows.map((r): Cell[] => [r.value, r.pageviews, ...cmp(r)]) }
       }),
     ]
-    download(`livestats-${d.site}-${isoDate(d.from)}-${isoDate(d.to)}.csv`, toCsv(sections))
+    // the range's UTC days, the last one included (the picked dates of a picked range)
+    download(`livestats-${d.site}-${isoDate(d.from)}-${isoDate(d.to - 1)}.csv`, toCsv(sections))
   }
 
   /** The funnel on screen, its steps as shown (rates 0-1, as the API gives them); none when no funnel is shown. */
@@ -412,6 +433,11 @@ export function history(readOnly = false): HistoryView {
     },
     restyle() { traffic.restyle(); states.restyle() },
   }
+}
+
+/** A chart heading's note that its times are UTC ones. */
+function utcTag(): HTMLElement {
+  return h('span', { class: 'muted zone' }, '(UTC)')
 }
 
 /** "42 s · 12% writing" for a page with measured views, "–" otherwise; on a phone the writing share goes under the time. */
