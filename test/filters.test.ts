@@ -62,10 +62,33 @@ describe('filters over the HTTP API', () => {
     assert.deepEqual(await rows('dim=referrer&page=/pricing&country=!DE'), [
       { value: 'twitter.com', pageviews: 1, visits: 1, bounces: 1, durationMs: 0 },
     ])
+    // E came direct: the '' row ("Direct / None"), first of the ties at one visit
     assert.deepEqual(await rows('dim=referrer&page=/pricing'), [
+      { value: 'google.com', pageviews: 5, visits: 2, bounces: 0, durationMs: 22 * MIN },
+      { value: '', pageviews: 1, visits: 1, bounces: 1, durationMs: 0 },
+      { value: 'twitter.com', pageviews: 1, visits: 1, bounces: 1, durationMs: 0 },
+    ])
+  })
+
+  it('lists the direct visits as the referrer row "", so the rows add up to the visits, and filters them with referrer= (and the others with referrer=!)', async () => {
+    // D (2 page views, 1 min) and E (a bounce) came direct
+    const direct = { value: '', pageviews: 3, visits: 2, bounces: 1, durationMs: MIN }
+    assert.deepEqual(await rows('dim=referrer'), [
+      direct,
       { value: 'google.com', pageviews: 5, visits: 2, bounces: 0, durationMs: 22 * MIN },
       { value: 'twitter.com', pageviews: 1, visits: 1, bounces: 1, durationMs: 0 },
     ])
+    assert.deepEqual(await rows('dim=referrer&limit=1'), [direct])
+    assert.deepEqual(await rows('dim=utm_source'), [{ value: 'twitter', pageviews: 1, visits: 1, bounces: 1, durationMs: 0 }], 'no row of none')
+    const d = await totals('referrer=')
+    assert.deepEqual([d.pageviews, d.visitors, d.visits, d.bounces], [3, 2, 2, 1])
+    assert.deepEqual(await rows('dim=referrer&referrer='), [direct])
+    assert.deepEqual(await rows('dim=page&referrer='), [{ value: '/docs', pageviews: 1 }, { value: '/docs/api', pageviews: 1 }, { value: '/pricing', pageviews: 1 }])
+    assert.deepEqual(await rows('dim=event&referrer='), [{ value: 'download', events: 1, visitors: 1 }])
+    const o = await totals('referrer=!')
+    assert.deepEqual([o.pageviews, o.visitors, o.visits, o.bounces], [6, 3, 3, 1])
+    assert.deepEqual((await rows('dim=referrer&referrer=!') as { value: string }[]).map((r) => r.value), ['google.com', 'twitter.com'])
+    assert.deepEqual(await rows('dim=referrer&referrer=&country=DE'), [{ value: '', pageviews: 1, visits: 1, bounces: 1, durationMs: 0 }])
   })
 
   it('filters totals: page views of the page, visits that saw it', async () => {
@@ -119,7 +142,7 @@ describe('filters over the HTTP API', () => {
     assert.deepEqual(o.body.pages, [
       { value: '/pricing', pageviews: 3 }, { value: '/', pageviews: 1 }, { value: '/blog/x', pageviews: 1 }, { value: '/signup', pageviews: 1 },
     ])
-    assert.deepEqual((o.body.referrers as { value: string }[]).map((r) => r.value), ['google.com'])
+    assert.deepEqual((o.body.referrers as { value: string }[]).map((r) => r.value), ['google.com', ''])
     assert.equal((o.body.series as { pageviews: number }[]).reduce((n, p) => n + p.pageviews, 0), 6)
   })
 

@@ -127,6 +127,38 @@ describe('History filters in Chromium against a real hub', { skip: chromiumMissi
     await page.close()
   })
 
+  it('lists the direct visits as "Direct / None" among the referrers; a click filters by no referrer', async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+    page.on('pageerror', (e) => console.error('pageerror', e))
+    await page.goto(`${t.url}/?site=${SITE}#history`)
+    const direct = page.locator('.top-list[data-dim="referrer"] .row-filter', { hasText: 'Direct / None' })
+    await direct.waitFor()
+    // every fourth visit came without a referrer: the rows add up to the visits
+    const all = await api('totals', '')
+    const refs = (await api('top', 'dim=referrer')).rows as { value: string; visits: number }[]
+    assert.equal(refs.reduce((n, r) => n + r.visits, 0), all.visits)
+    assert.equal(refs.find((r) => r.value === '')?.visits, 10)
+    assert.deepEqual(await page.locator('.top-list[data-dim="referrer"] .row-filter').allTextContents(),
+      refs.map((r) => (r.value === '' ? 'Direct / None' : r.value)))
+
+    await direct.click()
+    await page.waitForFunction(() => new URL(location.href).searchParams.get('referrer') === '')
+    assert.deepEqual(await chips(page), ['Referrer is Direct / None'])
+    const none = await api('totals', 'referrer=')
+    assert.equal(none.visits, 10)
+    await page.waitForFunction((n) => document.querySelector('.kpi-value[data-kpi="visits"]')?.textContent?.replace(/\D/g, '') === String(n), none.visits)
+    await page.waitForFunction((n) => document.querySelector('.kpi-value[data-kpi="pageviews"]')?.textContent?.replace(/\D/g, '') === String(n), none.pageviews)
+    assert.deepEqual(await page.locator('.top-list[data-dim="referrer"] .row-filter').allTextContents(), ['Direct / None'])
+
+    // the bookmark keeps the empty filter
+    const again = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+    await again.goto(page.url())
+    await again.waitForFunction((n) => document.querySelector('.kpi-value[data-kpi="visits"]')?.textContent?.replace(/\D/g, '') === String(n), none.visits)
+    assert.deepEqual(await chips(again), ['Referrer is Direct / None'])
+    await again.close()
+    await page.close()
+  })
+
   it('compares with the previous period, and shows engaged time per page and per visit', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
     await page.goto(`${t.url}/?site=${SITE}&page=${encodeURIComponent('/pricing')}#history`)

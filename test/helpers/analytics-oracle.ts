@@ -25,6 +25,8 @@ interface OVisit {
 const lower = (s: string): string => s.replace(/[A-Z]/g, (c) => c.toLowerCase())
 
 function test(value: string | null, f: Filter): boolean {
+  // on a visit dimension, '' is "none": `referrer=` keeps the visits without one
+  if (f.value === '' && f.op !== 'contains' && VISIT_DIMS.has(f.dim)) return (value === null) === (f.op === 'is')
   if (f.op === 'is') return value === f.value
   if (f.op === 'not') return value !== f.value
   return value !== null && lower(value).includes(lower(f.value))
@@ -178,7 +180,8 @@ export class Oracle {
     if (VISIT_DIMS.has(dim)) {
       for (const v of this.visits) {
         if (v.site !== site || v.start < f || v.start >= t || !this.visitMatches(v, filters)) continue
-        const value = visitValue(v, dim)
+        // the referrer list has a row of the visits without one ('', "Direct / None")
+        const value = visitValue(v, dim) ?? (dim === 'referrer' ? '' : null)
         if (value === null) continue
         const r = row(value)
         r.visits = (r.visits ?? 0) + 1

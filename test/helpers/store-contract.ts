@@ -478,6 +478,38 @@ export function storeContract(name: string, makeBacking: MakeBacking, opts: { sk
         assert.deepEqual((await s.top({ site, from: at(10), to: at(11) }, 'entry_page', 10)).map((r) => r.value), ['/', '/docs'])
       }))
 
+      it('lists the visits without a referrer as one row, "" (Direct / None), so the referrer list adds up to the visits, and filters by it', withStore(async (s) => {
+        await fixture(s)
+        const day = { site, from: at(0), to: at(24) }
+        const row = (value: string, visits: number, bounces: number, pageviews: number, min: number) => ({ value, pageviews, visits, bounces, durationMs: min * MIN })
+        // only A1 came from a referrer; A2, B1, C1, D1 and E1 came direct: 5 visits, 2 bounces, 1+1+2+3+2 page views, 25+60+20 min
+        const direct = row('', 5, 2, 9, 105)
+        const search = row('search.example', 1, 0, 3, 50)
+        assert.deepEqual(await s.top(day, 'referrer', 10), [direct, search])
+        assert.deepEqual(await s.top(day, 'referrer', 1), [direct])
+        assert.deepEqual(await s.visitTotals(day), visit(6, 2, 12, 155), 'the rows add up to the visits')
+        // 10:00-11:00: A1 (search) and B1 (direct) tie at one visit: '' ranks first, as it sorts first
+        assert.deepEqual(await s.top({ site, from: at(10), to: at(11) }, 'referrer', 10), [row('', 1, 1, 1, 0), search])
+        assert.deepEqual(await s.top({ site, from: at(10), to: at(11) }, 'referrer', 1), [row('', 1, 1, 1, 0)])
+        assert.deepEqual(await s.top({ site, from: at(24), to: at(48) }, 'referrer', 10), [], 'no visits, no row')
+        // the other visit dimensions list only the visits that have a value
+        assert.deepEqual(await s.top(day, 'utm_source', 10), [])
+        // filtered: the same row, counted from the filtered visits
+        const f = (filters: Filter[]) => ({ ...day, filters })
+        assert.deepEqual(await s.top(f([{ dim: 'page', op: 'is', value: '/docs' }]), 'referrer', 10), [row('', 1, 1, 1, 0), search], 'A1 and B1 saw /docs')
+        assert.deepEqual(await s.top(f([{ dim: 'exit_page', op: 'is', value: '/pricing' }]), 'referrer', 10), [row('', 1, 0, 2, 25)])
+        // `referrer` is '': the direct visits; is not '': the others
+        const directOnly = f([{ dim: 'referrer', op: 'is', value: '' }])
+        assert.deepEqual(await s.visitTotals(directOnly), visit(5, 2, 9, 105))
+        assert.deepEqual(await s.top(directOnly, 'referrer', 10), [direct])
+        assert.deepEqual(await s.top(directOnly, 'entry_page', 2), [row('/blog', 1, 0, 2, 25), row('/docs', 1, 1, 1, 0)])
+        assert.equal((await s.totals(directOnly)).pageviews, 8, "their page views on the day (E1's 00:10 is the next)")
+        const referred = f([{ dim: 'referrer', op: 'not', value: '' }])
+        assert.deepEqual(await s.visitTotals(referred), visit(1, 0, 3, 50))
+        assert.deepEqual(await s.top(referred, 'referrer', 10), [search])
+        assert.equal((await s.totals(referred)).pageviews, 3)
+      }))
+
       it('gives the same visits whatever the order and batching of the page views', withStore(async (s) => {
         const views: [string, number, string][] = [
           ['a', at(10), '/'], ['a', at(10, 20), '/pricing'], ['a', at(10, 50), '/docs'], ['a', at(11, 30), '/signup'],
@@ -580,7 +612,7 @@ export function storeContract(name: string, makeBacking: MakeBacking, opts: { sk
       }
       /** Values each dimension is filtered by: stored ones, in other case, and one never stored. */
       const POOL: Record<FilterDimension, readonly string[]> = {
-        page: PATHS, entry_page: PATHS, exit_page: PATHS, referrer: ['google.com', 'GitHub.com', 'nothing.example'],
+        page: PATHS, entry_page: PATHS, exit_page: PATHS, referrer: ['google.com', 'GitHub.com', 'nothing.example', ''],
         utm_source: ['newsletter', 'Twitter'], utm_medium: ['email'], utm_campaign: ['Spring', 'spring'], utm_term: ['Boots'],
         keyword: ['boots'], country: ['DE', 'NL', 'US'], region: ['Bavaria', 'Utrecht'], city: ['Munich', 'Utrecht'], browser: ['Chrome', 'Firefox', 'Safari'], os: ['Linux', 'iOS'],
         device: ['desktop', 'mobile'], event: [...NAMES, 'late'],
@@ -639,7 +671,7 @@ export function storeContract(name: string, makeBacking: MakeBacking, opts: { sk
           for (const op of ['is', 'not', 'contains'] as const) {
             const values = op === 'contains'
               ? (dim === 'page' ? ['SHOP', 'o'] : POOL[dim].slice(0, 2).map((v) => v.slice(1, 4)))
-              : [...POOL[dim].slice(0, 2), ...(dim === 'page' ? ['/shop/item-3'] : [])]
+              : [...POOL[dim].slice(0, 2), ...(dim === 'page' ? ['/shop/item-3'] : []), ...(dim === 'referrer' ? [''] : [])]
             for (const value of values) {
               const filters: Filter[] = [{ dim, op, value }]
               const what = JSON.stringify(filters)
@@ -690,6 +722,7 @@ export function storeContract(name: string, makeBacking: MakeBacking, opts: { sk
           }
         }
         cases.push([{ dim: 'page', op: 'contains', value: 'shop' }, { dim: 'referrer', op: 'not', value: 'google.com' }, { dim: 'device', op: 'is', value: 'desktop' }])
+        cases.push([{ dim: 'referrer', op: 'is', value: '' }], [{ dim: 'referrer', op: 'not', value: '' }, { dim: 'country', op: 'is', value: 'DE' }])
         let nonzero = 0
         for (const filters of cases) {
           for (const [k, [from, to, bucket]] of ranges.entries()) {

@@ -1,6 +1,6 @@
 /** Query-string parsing for the read API: a bad parameter is LS_ERR_BAD_QUERY naming it. */
 import { LivestatsError } from '../../protocol/errors'
-import { FILTER_DIMENSIONS, MAX_FILTERS, MAX_FILTER_VALUE, MAX_PROP_KEY, type Filter } from '../store/filters'
+import { FILTER_DIMENSIONS, MAX_FILTERS, MAX_FILTER_VALUE, MAX_PROP_KEY, VISIT_LEVEL, type Filter } from '../store/filters'
 import { floorTo } from '../store/time'
 import type { Bucket, Dimension, EventDimension, Range } from '../store/types'
 
@@ -53,14 +53,17 @@ export function range(q: URLSearchParams, now: number = Date.now()): Range {
 /**
  * Filters: a parameter named after a dimension (`page`, `referrer`, `country`, ...; FILTER_DIMENSIONS),
  * its value `X` for "is X", `!X` for "is not X", `~X` for "contains X" (ignoring ASCII case); a
- * leading `\` takes the next character as it is (`\!x` is "is !x"). Repeated or several, they combine with AND.
+ * leading `\` takes the next character as it is (`\!x` is "is !x"). On a visit dimension (`referrer`,
+ * `utm_*`, `keyword`, `entry_page`, `exit_page`) an empty value means none: `referrer=` is "no referrer"
+ * (direct), `referrer=!` "has a referrer". Repeated or several, they combine with AND.
  */
 export function filters(q: URLSearchParams): Filter[] {
   const out: Filter[] = []
   const parse = (dim: string, raw: string): Pick<Filter, 'op' | 'value'> => {
     const op = raw.startsWith('!') ? 'not' : raw.startsWith('~') ? 'contains' : 'is'
     const value = op !== 'is' || raw.startsWith('\\') ? raw.slice(1) : raw
-    if (value === '') bad(`${dim} filter needs a value: ${dim}=X (is), ${dim}=!X (is not) or ${dim}=~X (contains)`)
+    // an empty value is "none" on a visit's own dimensions (`referrer=`: direct visits; `referrer=!`: the others)
+    if (value === '' && !(op !== 'contains' && (VISIT_LEVEL as ReadonlySet<string>).has(dim))) bad(`${dim} filter needs a value: ${dim}=X (is), ${dim}=!X (is not) or ${dim}=~X (contains)`)
     if (value.length > MAX_FILTER_VALUE) bad(`${dim} filter value is longer than ${MAX_FILTER_VALUE} characters`)
     return { op, value }
   }

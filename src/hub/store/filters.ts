@@ -5,7 +5,9 @@
  *
  * A filter is a dimension, an operator and a value: `is` (equal), `not` (not equal, and a missing
  * value counts as not equal: `referrer` not `google.com` keeps direct visits) and `contains`
- * (substring, ignoring ASCII case). Filters combine with AND. What one selects depends on its kind:
+ * (substring, ignoring ASCII case). On a visit dimension the value '' (NO_VALUE) means none: `is ''`
+ * keeps the visits without a value (`referrer` is '': direct visits), `not ''` those with one.
+ * Filters combine with AND. What one selects depends on its kind:
  * - Visit dimensions (`entry_page`, `exit_page`, `referrer`, `utm_*`, `keyword`): a visit by its own
  *   value (the first page view's source, its first and last page); a page view by its visit's.
  * - `page`: a page view by its path; a visit when at least one of its page views matches.

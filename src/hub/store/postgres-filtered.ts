@@ -9,7 +9,7 @@ import type { Pool } from 'pg'
 import type { Filter, FilterDimension } from './filters'
 import type { EventDimension, EventRow, GoalFigures, SeriesPoint, TopRow, VisitDimension, VisitTotals } from './types'
 import type { GoalSpec } from '../goals/spec'
-import { VISIT_GAP_MS, isVisitDimension } from './visits'
+import { NO_VALUE, VISIT_GAP_MS, isVisitDimension, listsNone } from './visits'
 
 const GAP = VISIT_GAP_MS
 const UPPER = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'
@@ -37,6 +37,8 @@ export class Params {
 }
 
 function text(q: Params, col: string, f: Filter): string {
+  // `referrer=` (NO_VALUE): the visits without one; `referrer=!`: those with one
+  if (f.value === NO_VALUE && f.op !== 'contains') return `${col} IS ${f.op === 'is' ? '' : 'NOT '}NULL`
   if (f.op === 'is') return `${col} = ${q.p(f.value)}`
   if (f.op === 'not') return `${col} IS DISTINCT FROM ${q.p(f.value)}`
   const lowered = f.value.replace(/[A-Z]/g, (c) => c.toLowerCase())
@@ -199,7 +201,7 @@ export class PgFiltered {
   async top(site: string, dim: string, from: number, to: number, limit: number, filters: readonly Filter[]): Promise<TopRow[]> {
     const q = new Params()
     if (isVisitDimension(dim)) {
-      const col = `v.${VISIT_COL[dim]}`
+      const col = listsNone(dim) ? `coalesce(v.${VISIT_COL[dim]}, '${NO_VALUE}')` : `v.${VISIT_COL[dim]}`
       const w = visitWhere(q, site, from, to, filters)
       const r = await this.pool.query<Required<Pick<TopRow, 'value' | 'pageviews' | 'visits' | 'bounces' | 'durationMs'>>>(
         `SELECT ${col} AS value, sum(v.pageviews) AS pageviews, count(*) AS visits, count(*) FILTER (WHERE v.pageviews = 1) AS bounces,

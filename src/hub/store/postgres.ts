@@ -25,7 +25,7 @@ import type {
 } from './types'
 import type { Filter } from './filters'
 import { composeView } from './view'
-import { VISIT_DIM_CODE, VisitDeltas, isVisitDimension, zeroSums } from './visits'
+import { VISIT_DIM_CODE, VisitDeltas, isVisitDimension, listsNone, withNone, zeroSums, type Listed } from './visits'
 
 export interface PostgresStoreOptions {
   /** Schema holding the tables (created when missing). @default the URL's `?schema=`, else `livestats` */
@@ -212,11 +212,21 @@ export class PostgresStore implements Store {
     const { from, to } = alignRange(range.from, range.to, HOUR)
     if (filtered(range)) return this.filteredQ.top(range.site, dim, from, to, limit, range.filters)
     if (visitDim) {
-      const r = await this.pool.query<Required<Pick<TopRow, 'value' | 'pageviews' | 'visits' | 'bounces' | 'durationMs'>>>(
+      // the referrer list's NO_VALUE row: the range's visits (rollup_visits at the same alignment) less those of every referrer
+      const none = listsNone(dim)
+      const [r, all] = await Promise.all([this.pool.query<Required<Pick<TopRow, 'value' | 'pageviews' | 'visits' | 'bounces' | 'durationMs'>> & Partial<Listed>>(
         `SELECT value, sum(pageviews) AS pageviews, sum(visits) AS visits, sum(bounces) AS bounces, sum(duration) AS "durationMs"
+        ${none ? `, sum(sum(visits)) OVER () AS "listedVisits", sum(sum(bounces)) OVER () AS "listedBounces",
+          sum(sum(pageviews)) OVER () AS "listedPageviews", sum(sum(duration)) OVER () AS "listedDuration"` : ''}
         FROM rollup_vtop WHERE site = $1 AND dim = $2 AND t >= $3 AND t < $4 GROUP BY value HAVING sum(visits) > 0
-        ORDER BY 3 DESC, value COLLATE "C" LIMIT $5`, [range.site, VISIT_DIM_CODE[dim], from, to, limit])
-      return r.rows
+        ORDER BY 3 DESC, value COLLATE "C" LIMIT $5`, [range.site, VISIT_DIM_CODE[dim], from, to, limit]),
+      none ? this.visitTotals({ ...range, from, to, filters: [] }) : null])
+      if (all === null) return r.rows
+      const first = r.rows[0] as Listed | undefined
+      const listed = { ...zeroSums(), visits: first?.listedVisits ?? 0, bounces: first?.listedBounces ?? 0,
+        pageviews: first?.listedPageviews ?? 0, durationMs: first?.listedDuration ?? 0 }
+      const own = r.rows.map((x) => ({ value: x.value, pageviews: x.pageviews, visits: x.visits, bounces: x.bounces, durationMs: x.durationMs }))
+      return withNone(own, all, listed, limit)
     }
     const r = await this.pool.query<TopRow>(`SELECT value, sum(pageviews) AS pageviews FROM rollup_top
       WHERE site = $1 AND dim = $2 AND t >= $3 AND t < $4 GROUP BY value HAVING sum(pageviews) > 0

@@ -12,12 +12,12 @@ import type { Dict } from './sqlite-dict'
 import { StatementCache } from './sqlite-statements'
 import { Tallies, type Tallied, type VisitsTallied } from './sqlite-tally'
 import type { SqliteVisits } from './sqlite-visits'
-import { VISIT_COLUMN } from './sqlite-visits'
+import { VISIT_COLUMN, listColumn } from './sqlite-visits'
 import type { EventDimension, EventRow, GoalFigures, SeriesPoint, TopRow, VisitDimension, VisitTotals } from './types'
 import type { GoalSpec } from '../goals/spec'
 import { countDistinct } from '../goals/distinct'
 import type { PostingRows, Postings } from './sqlite-postings'
-import { VISIT_GAP_MS, isVisitDimension } from './visits'
+import { NO_VALUE, VISIT_GAP_MS, isVisitDimension } from './visits'
 
 type Param = number | string
 type PropFilter = Extract<Filter, { dim: 'prop' }>
@@ -76,6 +76,7 @@ export class FilteredQueries {
 
   /** A condition on a dict-id column. */
   private ids(col: string, f: Filter): Cond {
+    if (f.value === NO_VALUE && f.op !== 'contains') return { sql: `${col} IS ${f.op === 'is' ? '' : 'NOT '}NULL`, params: [] }
     if (f.op === 'contains') {
       const ids = this.dict.containing(f.value)
       return ids.length === 0 ? FALSE : { sql: `${col} IN (SELECT value FROM json_each(?))`, params: [JSON.stringify(ids)] }
@@ -87,6 +88,8 @@ export class FilteredQueries {
 
   /** A condition on a text column. */
   private text(col: string, f: Filter): Cond {
+    // `referrer=` (NO_VALUE): the visits without one; `referrer=!`: those with one
+    if (f.value === NO_VALUE && f.op !== 'contains') return { sql: `${col} IS ${f.op === 'is' ? '' : 'NOT '}NULL`, params: [] }
     if (f.op === 'is') return { sql: `${col} = ?`, params: [f.value] }
     if (f.op === 'not') return { sql: `${col} IS NOT ?`, params: [f.value] }
     return { sql: `${col} LIKE ? ESCAPE '\\'`, params: [`%${f.value.replace(/[\\%_]/g, (c) => `\\${c}`)}%`] }
@@ -144,7 +147,7 @@ export class FilteredQueries {
    */
   private ofVisits(visitCol: string, col: string, f: Filter, window: Param[], upper: string): Cond {
     const sub = `SELECT id FROM visits WHERE site = ? AND start >= ? AND ${upper}`
-    if (f.op === 'not') {
+    if (f.op === 'not' && f.value !== NO_VALUE) {
       return { sql: `${visitCol} IS NOT NULL AND ${visitCol} NOT IN (${sub} AND ${col} = ?)`, params: [...window, f.value] }
     }
     const c = this.text(col, f)
@@ -436,7 +439,7 @@ export class FilteredQueries {
 
 
   private topVisits(site: number, dim: VisitDimension, from: number, to: number, limit: number, filters: readonly Filter[]): TopRow[] {
-    const col = VISIT_COLUMN[dim]
+    const col = listColumn(dim)
     const w = this.visitWhere(site, from, to, filters)
     // counted in JavaScript (sqlite-tally.ts), as top pages: GROUP BY would sort the visits first
     const stmt = this.stmt(`SELECT ls_tally_visits(${col}, pageviews, end - start) FROM visits WHERE ${w.sql} AND ${col} IS NOT NULL`).raw()

@@ -26,7 +26,7 @@ import type { Tallied, VisitsTallied } from './sqlite-tally'
 import { countDistinct } from '../goals/distinct'
 import { StatementCache } from './sqlite-statements'
 import type { Dimension, SeriesPoint, TopRow, VisitDimension, VisitTotals } from './types'
-import { VISIT_COLUMN } from './sqlite-visits'
+import { listColumn } from './sqlite-visits'
 
 /** The page-view lists of a view, in the order of ls_view_pv's arguments after ts and vid, with their pv column. */
 const PV_DIMS: readonly (readonly [Dimension, string])[] = [
@@ -291,7 +291,7 @@ export class ViewQueries {
    * minute range): the totals of those in the minute range, and the values of the lists asked for.
    */
   private visitsRead(dims: readonly VisitDimension[], w: Cond): void {
-    const cols = dims.map((d) => VISIT_COLUMN[d])
+    const cols = dims.map(listColumn)
     const values = cols.length <= 2 ? cols : [...cols, ...Array<string>(8 - cols.length).fill('NULL')]
     const name = `ls_view_visits${values.length}`
     this.cache.get(`SELECT ${name}(start, pageviews, end - start, engaged_n, engaged_ms, writing_ms${values.map((v) => `, ${v}`).join('')})

@@ -46,7 +46,7 @@ export function postedFilters(filters: readonly Filter[]): { dim: PostedDimensio
   const out: { dim: PostedDimension; value: string }[] = []
   for (const f of filters) {
     const dim = VISIT_POSTED.find((d) => d === f.dim)
-    if (dim === undefined || f.op !== 'is') return null
+    if (dim === undefined || f.op !== 'is' || f.value === '') return null // no postings of visits without a value
     out.push({ dim, value: f.value })
   }
   return out

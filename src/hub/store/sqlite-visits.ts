@@ -22,7 +22,8 @@ import type Database from 'better-sqlite3'
 import { BUCKETS, coverRange } from './time'
 import type { StoredEvent, TopRow, VisitDimension, VisitTotals } from './types'
 import {
-  VISIT_DIM_CODE, VISIT_DIMENSIONS, VISIT_GAP_MS, VisitDeltas, isZero, join, sameSource, touches, visitOf, zeroSums,
+  VISIT_DIM_CODE, VISIT_DIMENSIONS, VISIT_GAP_MS, VisitDeltas, isZero, join, listsNone, NO_VALUE, sameSource, touches, visitOf,
+  withNone, zeroSums,
   type Visit, type VisitSums,
 } from './visits'
 
@@ -34,6 +35,12 @@ const VISIT_COLUMNS = `id, visitor, start, end, pageviews, entry, exit, ref_host
 export const VISIT_COLUMN: Readonly<Record<VisitDimension, string>> = {
   entry_page: 'entry', exit_page: 'exit', referrer: 'ref_host', utm_source: 'utm_source', utm_medium: 'utm_medium',
   utm_campaign: 'utm_campaign', utm_term: 'utm_term', keyword: 'keyword',
+}
+
+
+/** What a filtered list of a visit dimension groups by: its column, NO_VALUE for none where it lists none. */
+export function listColumn(dim: VisitDimension): string {
+  return listsNone(dim) ? `coalesce(${VISIT_COLUMN[dim]}, '${NO_VALUE}')` : VISIT_COLUMN[dim]
 }
 
 function prepare(db: Database.Database) {
@@ -89,14 +96,22 @@ function prepare(db: Database.Database) {
       coalesce(sum(duration), 0) AS durationMs, coalesce(sum(engaged_visits), 0) AS engagedVisits,
       coalesce(sum(engaged_ms), 0) AS engagedMs, coalesce(sum(writing_ms), 0) AS writingMs
       FROM rollup_visits WHERE site = ? AND bucket = ? AND t >= ? AND t < ?`),
-    top: VISIT_DIMENSIONS.map((dim, code) => db.prepare<[number, number, number, number, number, number, number],
-      Required<TopRow>>(`SELECT value, sum(pageviews) AS pageviews, sum(visits) AS visits, sum(bounces) AS bounces,
-      sum(duration) AS durationMs FROM (
-        SELECT value, visits, bounces, pageviews, duration FROM rollup_vtop WHERE site = ? AND dim = ${code} AND t >= ? AND t < ?
-        UNION ALL
-        SELECT ${VISIT_COLUMN[dim]}, 1, pageviews = 1, pageviews, end - start FROM visits
-        WHERE site = ? AND rolled = 0 AND start >= ? AND start < ? AND ${VISIT_COLUMN[dim]} IS NOT NULL
-      ) GROUP BY value HAVING sum(visits) > 0 ORDER BY visits DESC, value LIMIT ?`)),
+    top: VISIT_DIMENSIONS.map((dim, code) => {
+      const groups = `SELECT value, sum(pageviews) AS pageviews, sum(visits) AS visits, sum(bounces) AS bounces,
+        sum(duration) AS durationMs FROM (
+          SELECT value, visits, bounces, pageviews, duration FROM rollup_vtop WHERE site = ? AND dim = ${code} AND t >= ? AND t < ?
+          UNION ALL
+          SELECT ${VISIT_COLUMN[dim]}, 1, pageviews = 1, pageviews, end - start FROM visits
+          WHERE site = ? AND rolled = 0 AND start >= ? AND start < ? AND ${VISIT_COLUMN[dim]} IS NOT NULL
+        ) GROUP BY value HAVING sum(visits) > 0`
+      // a list with a NO_VALUE row also sums every value (a last row, value NULL) to take from the range's visits:
+      // the groups once, then both (about 0.7 ms on 2,000 referrers, a window sum over them about 1.5 ms)
+      return db.prepare<[number, number, number, number, number, number, number], Omit<Required<TopRow>, 'value'> & { value: string | null }>(
+        listsNone(dim) ? `WITH g AS MATERIALIZED (${groups})
+          SELECT * FROM (SELECT * FROM g ORDER BY visits DESC, value LIMIT ?)
+          UNION ALL SELECT NULL, sum(pageviews), sum(visits), sum(bounces), sum(durationMs) FROM g`
+          : `${groups} ORDER BY visits DESC, value LIMIT ?`)
+    }),
   }
 }
 
@@ -379,9 +394,27 @@ export class SqliteVisits {
     return sum
   }
 
-  /** Top entry or exit pages of visits that started in an hour-aligned [from, to). */
+  /**
+   * Top values of a visit dimension among the visits that started in an hour-aligned [from, to); the
+   * referrer list's NO_VALUE row is the range's visits (the rollups at the same alignment) less those
+   * of every referrer.
+   */
   top(site: number, dim: VisitDimension, from: number, to: number, limit: number): TopRow[] {
-    return (this.q.top[VISIT_DIM_CODE[dim]] as (typeof this.q.top)[number]).all(site, from, to, site, from, to, limit)
+    const rows = (this.q.top[VISIT_DIM_CODE[dim]] as (typeof this.q.top)[number]).all(site, from, to, site, from, to, limit)
+    if (!listsNone(dim)) return rows as TopRow[]
+    const listed = zeroSums()
+    const own: TopRow[] = []
+    for (const r of rows) {
+      if (r.value !== null) {
+        own.push({ value: r.value, pageviews: r.pageviews, visits: r.visits, bounces: r.bounces, durationMs: r.durationMs })
+        continue
+      }
+      listed.visits = r.visits ?? 0
+      listed.bounces = r.bounces ?? 0
+      listed.pageviews = r.pageviews ?? 0
+      listed.durationMs = r.durationMs ?? 0
+    }
+    return withNone(own, this.totals(site, from, to), listed, limit)
   }
 }
 

@@ -17,7 +17,7 @@
  * and hour where it starts (as Plausible does), even when later page views fall after the range.
  */
 import { BUCKET_MS, BUCKETS, floorTo } from './time'
-import type { StoredEvent, VisitDimension } from './types'
+import type { StoredEvent, TopRow, VisitDimension } from './types'
 
 /** The longest gap between two page views of one visit, ms. */
 export const VISIT_GAP_MS = 30 * 60_000
@@ -222,4 +222,42 @@ export class VisitDeltas {
 export function isZero(s: VisitSums): boolean {
   return s.visits === 0 && s.bounces === 0 && s.pageviews === 0 && s.durationMs === 0 && s.engagedVisits === 0 &&
     s.engagedMs === 0 && s.writingMs === 0
+}
+
+/**
+ * The value of the row of visits without a value in a dimension's top list, and of the filter that
+ * selects them (`referrer=` in the API): "Direct / None" in the dashboard. Only `referrer` lists it
+ * (where a visit without a value is a visit of its own kind, as Plausible shows it); the other visit
+ * dimensions list the visits that have one. No stored value is '' (ingest keeps an absent one null).
+ */
+export const NO_VALUE = ''
+
+/** Whether a visit dimension's top list has a NO_VALUE row. */
+export function listsNone(dim: VisitDimension): boolean {
+  return dim === 'referrer'
+}
+
+/** The sums over every value of a list (before its limit) that a list with a NO_VALUE row is read with. */
+export interface Listed {
+  listedVisits: number
+  listedBounces: number
+  listedPageviews: number
+  listedDuration: number
+}
+
+/**
+ * A visit list ranked by visits (then value), `limit` long, with the NO_VALUE row put in its place:
+ * the range's visits (`all`) minus those of every value (`listed`, the whole list before its limit).
+ */
+export function withNone(rows: TopRow[], all: VisitSums, listed: VisitSums, limit: number): TopRow[] {
+  const none = {
+    value: NO_VALUE, pageviews: all.pageviews - listed.pageviews, visits: all.visits - listed.visits,
+    bounces: all.bounces - listed.bounces, durationMs: all.durationMs - listed.durationMs,
+  }
+  if (none.visits <= 0) return rows
+  // NO_VALUE sorts before every other value: it goes before the first row with no more visits
+  const at = rows.findIndex((r) => (r.visits ?? 0) <= none.visits)
+  const out = rows.slice()
+  out.splice(at === -1 ? out.length : at, 0, none)
+  return out.slice(0, limit)
 }

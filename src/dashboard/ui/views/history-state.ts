@@ -27,6 +27,8 @@ export const FILTER_LABELS: Readonly<Record<string, string>> = {
   utm_medium: 'UTM medium', utm_campaign: 'UTM campaign', utm_term: 'UTM term', keyword: 'Keyword', country: 'Country',
   region: 'Region', city: 'City', browser: 'Browser', os: 'OS', device: 'Device', event: 'Event',
 }
+/** Dimensions where an empty value filters for none (`referrer=`: the direct visits): the visit dimensions. */
+const NONE_DIMS = new Set(['entry_page', 'exit_page', 'referrer', 'utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'keyword'])
 const RANGES = new Set(['1h', '24h', '7d', '30d'])
 const OP_TEXT: Readonly<Record<Op, string>> = { is: 'is', not: 'is not', contains: 'contains' }
 
@@ -37,7 +39,7 @@ export function readState(search: string): HistoryState {
   const add = (dim: string, raw: string): void => {
     const op: Op = raw.startsWith('!') ? 'not' : raw.startsWith('~') ? 'contains' : 'is'
     const value = op !== 'is' || raw.startsWith('\\') ? raw.slice(1) : raw
-    if (value !== '') filters.push({ dim, op, value })
+    if (value !== '' || (op !== 'contains' && NONE_DIMS.has(dim))) filters.push({ dim, op, value })
   }
   for (const dim of Object.keys(FILTER_LABELS)) for (const raw of q.getAll(dim)) add(dim, raw)
   // custom event properties: prop:plan=pro
@@ -83,10 +85,15 @@ export function apiQuery(site: string, st: HistoryState): [string, string][] {
   return q
 }
 
-/** "Country is not DE" */
+/** "Country is not DE", "Referrer is Direct / None" */
 export function filterText(f: UiFilter): string {
   const label = isPropDim(f.dim) ? `Property ${f.dim.slice(5)}` : FILTER_LABELS[f.dim] ?? f.dim
-  return `${label} ${OP_TEXT[f.op]} ${f.value}`
+  return `${label} ${OP_TEXT[f.op]} ${shownValue(f.dim, f.value)}`
+}
+
+/** A value as the lists show it: '' is the row of visits without one, "Direct / None" for referrers. */
+export function shownValue(dim: string, value: string): string {
+  return value !== '' ? value : dim === 'referrer' ? 'Direct / None' : '(none)'
 }
 
 /** The state with `f` added: a filter "is" replaces an earlier "is" on the same dimension. */

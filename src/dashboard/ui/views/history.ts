@@ -13,7 +13,7 @@ import { h, replace, setText } from '../dom'
 import { compactDuration, int, utcDateTime } from '../format'
 import type { Attribution, EventRow, LiveSample, SeriesPoint, TopRow, Totals } from '../types'
 import { funnelsPanel } from './funnels'
-import { apiQuery, filterText, readState, withFilter, writeState, type Compare, type HistoryState, type UiFilter } from './history-state'
+import { apiQuery, filterText, readState, shownValue, withFilter, writeState, type Compare, type HistoryState, type UiFilter } from './history-state'
 import { conversionsPanels } from './conversions'
 
 const RANGES = [['1h', 'Last hour'], ['24h', '24 hours'], ['7d', '7 days'], ['30d', '30 days']] as const
@@ -285,7 +285,7 @@ export function history(readOnly = false): HistoryView {
   /** The value cell of a top-list row: a button that adds the row's filter. */
   function filterButton(dim: string, value: string): HTMLElement {
     const f: UiFilter = { dim, op: 'is', value }
-    const label = dim === 'country' ? countryLabel(value) : [value === '' ? '(none)' : value]
+    const label = dim === 'country' ? countryLabel(value) : [shownValue(dim, value)]
     const b = h('button', { type: 'button', class: 'row-filter', title: `Filter: ${filterText(f)}`, 'aria-label': `Filter: ${filterText(f)}` }, ...label)
     b.addEventListener('click', () => go(withFilter(st, f)))
     return b
@@ -381,7 +381,7 @@ export function history(readOnly = false): HistoryView {
         const cmpHead = st.compare === null ? [] : ['compared', 'change_percent']
         if (VISIT_DIMS.has(dim)) {
           return { title, header: [dim, 'visits', 'bounces', 'pageviews', 'duration_ms', ...cmpHead],
-            rows: rows.map((r): Cell[] => [r.value, r.visits ?? 0, r.bounces ?? 0, r.pageviews, r.durationMs ?? 0, ...cmp(r)]) }
+            rows: rows.map((r): Cell[] => [dim === 'referrer' ? shownValue(dim, r.value) : r.value, r.visits ?? 0, r.bounces ?? 0, r.pageviews, r.durationMs ?? 0, ...cmp(r)]) }
         }
         if (dim === 'page') {
           return { title, header: [dim, 'pageviews', 'engaged_views', 'engaged_ms_per_view', 'writing_share', 'scroll_views', 'scroll_depth_percent', ...cmpHead],
