@@ -34,7 +34,7 @@ export const DIM_CODE: Readonly<Record<Dimension, number>> = Object.freeze(
 export const RECOUNT = -1
 
 const SIZES: readonly number[] = BUCKETS.map((b) => BUCKET_MS[b])
-const G_HOUR = 1
+export const G_HOUR = 1
 
 export interface OpenBucket {
   start: number
@@ -113,7 +113,11 @@ export class SiteChanges {
   private lastHour = Number.NaN
   private lastDims: Map<string, number>[] = []
 
+  /** The start of the site's open hour before the batch (closed by it when the open hour moved on). */
+  readonly hourWas: number
+
   constructor(private readonly open: OpenBucket[], ts: number) {
+    this.hourWas = (open[G_HOUR] as OpenBucket).start
     this.first = ts
     this.last = ts
   }

@@ -10,7 +10,7 @@ import type Database from 'better-sqlite3'
 import type { Filter, FilterDimension } from './filters'
 import type { Dict } from './sqlite-dict'
 import { StatementCache } from './sqlite-statements'
-import { Tallies, type Tallied, type VisitsTallied } from './sqlite-tally'
+import { Tallies, type Tally, type Tallied, type VisitsTallied } from './sqlite-tally'
 import type { SqliteVisits } from './sqlite-visits'
 import { VISIT_COLUMN, listColumn } from './sqlite-visits'
 import type { EventDimension, EventRow, GoalFigures, SeriesPoint, TopRow, VisitDimension, VisitTotals } from './types'
@@ -287,6 +287,14 @@ export class FilteredQueries {
       ids = ids === null ? mine : ids.filter((x) => mine.includes(x))
     }
     return ids !== null && ids.length > POSTED_PATHS ? null : ids
+  }
+
+  /** The visitor keys of the page views in each [from, to) of `spans`, one per page view (sqlite-hour-keys.ts). */
+  keys(site: number, spans: readonly (readonly [number, number])[]): Tally {
+    const stmt = this.stmt('SELECT ls_tally_keys(vid) FROM pv WHERE site = ? AND ts >= ? AND ts < ?').raw()
+    return this.tallies.run(() => {
+      for (const [from, to] of spans) stmt.get(site, from, to)
+    })
   }
 
   totals(site: number, from: number, to: number, filters: readonly Filter[]): { pageviews: number; visitors: number } {

@@ -10,6 +10,7 @@ import { VISITS_MIGRATION } from './sqlite-visits-schema'
 import { Dict } from './sqlite-dict'
 import { propsMigration } from './sqlite-props'
 import { visitPostingsMigration } from './sqlite-visit-postings'
+import { hourKeysMigration } from './sqlite-hour-keys'
 
 export interface SqlitePragmas {
   busyTimeoutMs: number
@@ -208,6 +209,10 @@ const MIGRATIONS: readonly Migration[] = [
   // city, browser, OS and device, written off the commit path, so a funnel filtered by one reads
   // those visits' ids, not every visit row of the range; filled from the stored visits.
   visitPostingsMigration,
+  // 19: the visitor keys of each closed hour (sqlite-hour-keys.ts), so visitors over a range that is
+  // not one whole minute, hour or day read its whole hours' keys, not all of its page views; filled
+  // from the pv rows.
+  hourKeysMigration,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

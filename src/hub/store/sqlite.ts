@@ -5,7 +5,8 @@
 import { parseHttp } from '../process/http'
 import Database from 'better-sqlite3'
 import { LivestatsError } from '../../protocol/errors'
-import { DIM_CODE, OpenVisitors, RECOUNT, RollupBatch } from './rollup'
+import { DIM_CODE, G_HOUR, OpenVisitors, RECOUNT, RollupBatch } from './rollup'
+import { HourKeys } from './sqlite-hour-keys'
 import { EVENTS_REST, applyPragmas, migrate } from './sqlite-schema'
 import { FLUSH_PENDING } from './sqlite-postings'
 import { SqliteAnalytics } from './sqlite-analytics'
@@ -190,6 +191,7 @@ export class SqliteStore implements Store {
   private readonly siteIds = new Map<string, number>()
   private st: Statements | null = null
   private an: SqliteAnalytics | null = null
+  private hk: HourKeys | null = null
   private appendTx: Database.Transaction<(events: readonly StoredEvent[]) => AppendResult> | null = null
   private readonly flushEntries: number
   private readonly idleMs: number
@@ -216,6 +218,7 @@ export class SqliteStore implements Store {
     if (migrate(this.db) > 0) this.scrubWal()
     this.st = prepareAll(this.db)
     this.an = new SqliteAnalytics(this.db)
+    this.hk = new HourKeys(this.db)
     this.appendTx = this.db.transaction((events: readonly StoredEvent[]) => this.appendRows(events))
     this.reseed()
     // page views a crash kept from the postings (committed, never flushed)
@@ -279,6 +282,11 @@ export class SqliteStore implements Store {
     return this.an
   }
 
+  private get hourKeys(): HourKeys {
+    if (this.hk === null) throw new Error('SqliteStore: call init() first')
+    return this.hk
+  }
+
   private get visits(): SqliteAnalytics['visits'] {
     return this.analytics.visits
   }
@@ -331,6 +339,14 @@ export class SqliteStore implements Store {
             q.upsertSeries.run(site, g, t, d.pageviews, d.visitors)
           }
         }
+      }
+      // the hours whose page views changed, and the one the batch may have closed (sqlite-hour-keys.ts)
+      const open = (this.open.of(name)[G_HOUR] as { start: number }).start
+      const hours = new Set((c.series[G_HOUR] as Map<number, unknown>).keys())
+      if (Number.isFinite(c.hourWas)) hours.add(c.hourWas)
+      for (const t of hours) {
+        if (t < open) this.hourKeys.write(site, t)
+        else this.hourKeys.open(site, t)
       }
       for (const [t, dims] of c.top) {
         for (let dim = 0; dim < dims.length; dim++) {
@@ -463,8 +479,9 @@ export class SqliteStore implements Store {
   /**
    * Minute resolution. Pageviews sum at most a few hundred rollup rows (see coverRange). Visitors
    * come from the rollup row when the range is exactly one minute, hour or day; otherwise they are
-   * the distinct visitor keys of the range's `pv` rows (one sequential read, clustered by site and
-   * time), counted as filtered totals count them (countDistinct, not SQLite's count(DISTINCT) b-tree).
+   * the distinct visitor keys of the range's `pv` rows, counted as filtered totals count them
+   * (countDistinct, not SQLite's count(DISTINCT) b-tree), the keys of its whole closed hours read
+   * from their hour_visitors rows and the rest from `pv` (sqlite-hour-keys.ts).
    * Keys stand for the visitor strings: two visitors of one range share a 53-bit key (sqlite-dict.ts)
    * with a chance of about n² / 2^54, one in 18,000 for a million visitors (a month of 10 million
    * events has about 900,000), and then the count is one low; the strings through the join cost a
@@ -481,7 +498,7 @@ export class SqliteStore implements Store {
     }
     const g = BUCKETS.findIndex((b) => BUCKET_MS[b] === to - from && from % BUCKET_MS[b] === 0)
     if (g >= 0) return { pageviews, visitors: this.q.seriesOne.get(site, g, from)?.visitors ?? 0 }
-    return { pageviews, visitors: this.analytics.filtered.totals(site, from, to, []).visitors }
+    return { pageviews, visitors: this.hourKeys.visitors(site, from, to, this.analytics.filtered) }
   }
 
   /** One index entry per bot page view in the range (the partial index events_bots); pruned raw events are not counted. */
@@ -562,6 +579,7 @@ export class SqliteStore implements Store {
     const q = this.q
     return this.db.transaction(() => {
       const out = { events: 0, facts: 0 }
+      this.hourKeys.prune(site, before)
       const pv = q.pvBound.get(site, before, chunk)
       if (pv !== undefined) {
         const [ts, rid] = pv
