@@ -189,6 +189,12 @@ export function storeContract(name: string, makeBacking: MakeBacking, opts: { sk
       assert.equal(await s.bots({ site, from: T0, to: T0 + DAY }), 2)
       assert.equal(await s.bots({ site: 'b.example', from: T0, to: T0 + DAY }), 1)
       assert.equal(await s.bots({ site: 'nobody.example', from: T0, to: T0 + DAY }), 0)
+      // the span the totals count: a range ending inside a minute holds that minute's page views,
+      // people's and bots' alike (a bot hit at the very ms the range ends was left out before)
+      await s.append([pageview({ visitor: 'c', ts: T0 + 3 * HOUR + 20_000 }), pageview({ ...bot, ts: T0 + 3 * HOUR + 20_000 })])
+      const ragged = { site, from: T0 + 3 * HOUR + 5_000, to: T0 + 3 * HOUR + 20_000 }
+      assert.deepEqual(await s.totals(ragged), { pageviews: 1, visitors: 1 })
+      assert.equal(await s.bots(ragged), 1)
     }))
 
     it('keeps counting visitors right across a restart', async () => {

@@ -337,10 +337,12 @@ export class PostgresStore implements Store {
     return { pageviews, visitors: v.rows[0]?.n ?? 0 }
   }
 
+  /** Minute resolution, like `totals` (see SqliteStore.bots). */
   async bots(range: Range): Promise<number> {
     if (!(range.to > range.from)) return 0
+    const { from, to } = alignRange(range.from, range.to, BUCKET_MS.minute)
     const r = await this.pool.query<{ n: number }>(`SELECT count(*) AS n FROM events WHERE site = $1 AND type = 'pageview'
-      AND ts >= $2 AND ts < $3 AND bot`, [range.site, range.from, range.to])
+      AND ts >= $2 AND ts < $3 AND bot`, [range.site, from, to])
     return r.rows[0]?.n ?? 0
   }
 

@@ -501,10 +501,15 @@ export class SqliteStore implements Store {
     return { pageviews, visitors: this.hourKeys.visitors(site, from, to, this.analytics.filtered) }
   }
 
-  /** One index entry per bot page view in the range (the partial index events_bots); pruned raw events are not counted. */
+  /**
+   * Minute resolution, like `totals`, so the bots a range kept out cover the same span as the page
+   * views it counts (a bot hit in the range's last, unfinished minute counts in both or neither).
+   * One index entry per bot page view (the partial index events_bots); pruned raw events are not counted.
+   */
   async bots(range: Range): Promise<number> {
     if (!(range.to > range.from)) return 0
-    return this.q.countBots.get(range.site, range.from, range.to)?.[0] ?? 0
+    const { from, to } = alignRange(range.from, range.to, BUCKET_MS.minute)
+    return this.q.countBots.get(range.site, from, to)?.[0] ?? 0
   }
 
   /**

@@ -340,8 +340,9 @@ export interface Store {
   totals(range: Range): Promise<{ pageviews: number; visitors: number }>
   /**
    * Page views flagged as bots over the range: stored, never counted, and told apart so a person
-   * testing with a headless browser or curl can see why their visits do not count. Read from the
-   * raw events, so ranges older than the retention count none.
+   * testing with a headless browser or curl can see why their visits do not count. Minute
+   * resolution, like `totals`: a bot page view counts when its minute overlaps the range, as a
+   * person's page view does. Read from the raw events, so ranges older than the retention count none.
    */
   bots(range: Range): Promise<number>
   /** Visits that started in the range (minute resolution, like `totals`), summed. */
