@@ -7,11 +7,10 @@
  */
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import Database from 'better-sqlite3'
+import { fileRows, tempDbFile } from './helpers/sqlite-file'
 import type { GoalSpec } from '../src/hub/goals/spec'
 import { createSqliteStore, type SqliteStoreOptions } from '../src/hub/store/sqlite'
 import { SCHEMA_VERSION, migrate } from '../src/hub/store/sqlite-schema'
@@ -28,21 +27,11 @@ const NO_TIMER: SqliteStoreOptions = { postingsIdleMs: 3_600_000 }
 /** Every append writes its postings (the pending limit is one). */
 const EACH: SqliteStoreOptions = { postingsIdleMs: 3_600_000, postingsFlushEntries: 1 }
 
-function tempFile(): { file: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'livestats-postings-'))
-  return { file: join(dir, 'test.db'), cleanup: () => rmSync(dir, { recursive: true, force: true }) }
-}
+const tempFile = (): { file: string; cleanup: () => void } => tempDbFile('postings')
 
 const pv = (visitor: string, m: number, path: string): StoredEvent => pageview({ site: SITE, visitor, ts: T + m * MIN, path })
 
-function rows(file: string, sql: string): unknown[] {
-  const db = new Database(file, { readonly: true })
-  try {
-    return db.prepare(sql).raw().all()
-  } finally {
-    db.close()
-  }
-}
+const rows = (file: string, sql: string): unknown[] => fileRows(file, sql)
 
 describe('funnel postings on SQLite', () => {
   it('counts page views still pending (no timer flush yet), and a rolled-back append adds none', async () => {

@@ -8,11 +8,10 @@
  */
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import Database from 'better-sqlite3'
+import { fileRows, tempDbFile } from './helpers/sqlite-file'
 import { createSqliteStore, type SqliteStore, type SqliteStoreOptions } from '../src/hub/store/sqlite'
 import { SCHEMA_VERSION } from '../src/hub/store/sqlite-schema'
 import type { StoredEvent } from '../src/hub/store/types'
@@ -25,19 +24,9 @@ const T = Date.UTC(2025, 0, 15, 0, 0, 0)
 const SITES = ['a.example', 'b.example']
 const NO_TIMER: SqliteStoreOptions = { postingsIdleMs: 3_600_000 }
 
-function tempFile(): { file: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'livestats-hourkeys-'))
-  return { file: join(dir, 'test.db'), cleanup: () => rmSync(dir, { recursive: true, force: true }) }
-}
+const tempFile = (): { file: string; cleanup: () => void } => tempDbFile('hourkeys')
 
-function read<T>(file: string, sql: string, ...params: unknown[]): T[] {
-  const db = new Database(file, { readonly: true })
-  try {
-    return db.prepare(sql).raw().all(...params) as T[]
-  } finally {
-    db.close()
-  }
-}
+const read = fileRows
 
 function one(file: string, sql: string, ...params: unknown[]): number {
   return (read<[number]>(file, sql, ...params)[0] as [number])[0]

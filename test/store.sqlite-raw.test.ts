@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import Database from 'better-sqlite3'
+import { fileRows } from './helpers/sqlite-file'
 import { createSqliteStore, type SqliteStore } from '../src/hub/store/sqlite'
 import { SCHEMA_VERSION } from '../src/hub/store/sqlite-schema'
 import type { StoredEvent } from '../src/hub/store/types'
@@ -30,15 +31,7 @@ async function withFile(body: (file: string) => Promise<void>): Promise<void> {
   }
 }
 
-/** Rows of `sql` on the file, read with a separate connection. */
-function rows(file: string, sql: string): unknown[] {
-  const db = new Database(file, { readonly: true })
-  try {
-    return db.prepare(sql).raw().all()
-  } finally {
-    db.close()
-  }
-}
+const rows = (file: string, sql: string): unknown[] => fileRows(file, sql)
 
 /** Counted raw events without their fact row, and fact rows without their raw event. */
 function strays(file: string): number[] {

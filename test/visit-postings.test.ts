@@ -7,11 +7,10 @@
  */
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import Database from 'better-sqlite3'
+import { fileRows, tempDbFile } from './helpers/sqlite-file'
 import type { GoalSpec } from '../src/hub/goals/spec'
 import { createSqliteStore, type SqliteStore, type SqliteStoreOptions } from '../src/hub/store/sqlite'
 import { SCHEMA_VERSION } from '../src/hub/store/sqlite-schema'
@@ -32,19 +31,9 @@ const EACH: SqliteStoreOptions = { postingsIdleMs: 3_600_000, postingsFlushEntri
 const COUNTRIES = ['DE', 'NL', 'US', null]
 const BROWSERS = ['Firefox', 'Chrome', 'Safari']
 
-function tempFile(): { file: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'livestats-vpostings-'))
-  return { file: join(dir, 'test.db'), cleanup: () => rmSync(dir, { recursive: true, force: true }) }
-}
+const tempFile = (): { file: string; cleanup: () => void } => tempDbFile('vpostings')
 
-function rows(file: string, sql: string): unknown[] {
-  const db = new Database(file, { readonly: true })
-  try {
-    return db.prepare(sql).raw().all()
-  } finally {
-    db.close()
-  }
-}
+const rows = (file: string, sql: string): unknown[] => fileRows(file, sql)
 
 /**
  * 80 visitors over ten hours, each with its own country and browser, wandering /, /pricing,

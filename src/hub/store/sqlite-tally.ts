@@ -39,6 +39,32 @@ export interface VisitsTallied {
 /** The visitor keys of one point of a series' page views, one per page view (count them with countDistinct). */
 export type PointTallied = number[]
 
+/** Adds one page view's engaged time and scroll depth, where it reported them, to `g` (not its count `n`). */
+export function addEngaged(g: Tallied, engagedMs: number | null, writingMs: number | null, scroll: number | null): void {
+  if (engagedMs !== null) {
+    g.engagedViews++
+    g.engagedMs += engagedMs
+    g.writingMs += writingMs ?? 0
+  }
+  if (scroll !== null) {
+    g.scrollViews++
+    g.scrollSum += scroll
+  }
+}
+
+/** Counts one visit (a bounce when it has one page view) in the figures of `value` in `m`. */
+export function addVisit(m: Map<string, VisitsTallied>, value: string, pageviews: number, durationMs: number): void {
+    let g = m.get(value)
+    if (g === undefined) {
+      g = { visits: 0, bounces: 0, pageviews: 0, durationMs: 0 }
+      m.set(value, g)
+    }
+    g.visits++
+    if (pageviews === 1) g.bounces++
+    g.pageviews += pageviews
+    g.durationMs += durationMs
+}
+
 /** Groups by key (a dict id, a visit's text value, or a series' point), filled by the aggregate functions of one statement. */
 export class Tally {
   readonly groups = new Map<number, Tallied>()
@@ -64,17 +90,7 @@ export class Tally {
   }
 
   engaged(key: number | null, engagedMs: number | null, writingMs: number | null, scroll: number | null): void {
-    if (key === null) return
-    const g = this.group(key)
-    if (engagedMs !== null) {
-      g.engagedViews++
-      g.engagedMs += engagedMs
-      g.writingMs += writingMs ?? 0
-    }
-    if (scroll !== null) {
-      g.scrollViews++
-      g.scrollSum += scroll
-    }
+    if (key !== null) addEngaged(this.group(key), engagedMs, writingMs, scroll)
   }
 
   point(ts: number, vid: number): void {
@@ -97,16 +113,7 @@ export class Tally {
   }
 
   visit(value: string | null, pageviews: number, durationMs: number): void {
-    if (value === null) return
-    let g = this.visits.get(value)
-    if (g === undefined) {
-      g = { visits: 0, bounces: 0, pageviews: 0, durationMs: 0 }
-      this.visits.set(value, g)
-    }
-    g.visits++
-    if (pageviews === 1) g.bounces++
-    g.pageviews += pageviews
-    g.durationMs += durationMs
+    if (value !== null) addVisit(this.visits, value, pageviews, durationMs)
   }
 }
 

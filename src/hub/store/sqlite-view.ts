@@ -22,7 +22,7 @@ import type Database from 'better-sqlite3'
 import type { Filter } from './filters'
 import type { Cond, FilteredQueries } from './sqlite-filtered'
 import { visitList } from './sqlite-filtered'
-import type { Tallied, VisitsTallied } from './sqlite-tally'
+import { addEngaged, addVisit, type Tallied, type VisitsTallied } from './sqlite-tally'
 import { countDistinct } from '../goals/distinct'
 import { StatementCache } from './sqlite-statements'
 import type { Dimension, SeriesPoint, TopRow, VisitDimension, VisitTotals } from './types'
@@ -128,15 +128,7 @@ class ViewTally {
     if (path === null) return
     const g = this.group(0, path)
     g.n++
-    if (engagedMs !== null) {
-      g.engagedViews++
-      g.engagedMs += engagedMs
-      g.writingMs += writingMs ?? 0
-    }
-    if (scroll !== null) {
-      g.scrollViews++
-      g.scrollSum += scroll
-    }
+    addEngaged(g, engagedMs, writingMs, scroll)
   }
 
   /** A visit of the read (the hour range): into the totals when the minute range holds it. */
@@ -154,17 +146,7 @@ class ViewTally {
 
   /** A visit of the hour range with value `value` (null: none) in the `i`th list asked for. */
   visit(i: number, value: string | null, pageviews: number, durationMs: number): void {
-    if (value === null) return
-    const m = this.visits[i] as Map<string, VisitsTallied>
-    let g = m.get(value)
-    if (g === undefined) {
-      g = { visits: 0, bounces: 0, pageviews: 0, durationMs: 0 }
-      m.set(value, g)
-    }
-    g.visits++
-    if (pageviews === 1) g.bounces++
-    g.pageviews += pageviews
-    g.durationMs += durationMs
+    if (value !== null) addVisit(this.visits[i] as Map<string, VisitsTallied>, value, pageviews, durationMs)
   }
 }
 
