@@ -152,7 +152,7 @@ describe('SQLite hour visitor keys', () => {
     await a.close()
     // the file as schema 18 left it
     const db = new Database(file)
-    db.exec("DROP TABLE hour_visitors; UPDATE meta SET value = '18' WHERE key = 'schema_version'")
+    db.exec("DROP TABLE chunk_hours; DROP TABLE chunk_cols; DROP TABLE hour_visitors; UPDATE meta SET value = '18' WHERE key = 'schema_version'")
     db.close()
     const b = createSqliteStore(file, NO_TIMER)
     try {

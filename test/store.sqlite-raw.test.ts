@@ -115,10 +115,10 @@ describe('SQLite raw events through the fact tables (schema 17)', () => {
       await s.append(batch.sort((a, b) => a.ts - b.ts))
       const before = await answers(s)
       await s.close()
-      // the file as schema 16 left it: the raw index, no events_rest (nor schema 18's visit postings, nor 19's hour keys)
+      // the file as schema 16 left it: the raw index, no events_rest (nor schema 18's visit postings, nor 19's hour keys, nor 20's chunks)
       const db = new Database(file)
       db.exec(`DROP INDEX events_rest; CREATE INDEX events_site_type_ts ON events (site, type, ts, bot, visitor);
-        DROP TABLE visit_postings; DELETE FROM meta WHERE key = 'visits:posted'; DROP TABLE hour_visitors;
+        DROP TABLE visit_postings; DELETE FROM meta WHERE key = 'visits:posted'; DROP TABLE hour_visitors; DROP TABLE chunk_hours; DROP TABLE chunk_cols;
         UPDATE meta SET value = '16' WHERE key = 'schema_version'`)
       db.close()
       s = createSqliteStore(file)

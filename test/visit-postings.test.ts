@@ -159,7 +159,7 @@ describe('visit postings on SQLite', () => {
     await a.close()
     // the file as schema 17 left it
     const db = new Database(file)
-    db.exec("DROP TABLE hour_visitors; DROP TABLE visit_postings; DELETE FROM meta WHERE key = 'visits:posted'; UPDATE meta SET value = '17' WHERE key = 'schema_version'")
+    db.exec("DROP TABLE chunk_hours; DROP TABLE chunk_cols; DROP TABLE hour_visitors; DROP TABLE visit_postings; DELETE FROM meta WHERE key = 'visits:posted'; UPDATE meta SET value = '17' WHERE key = 'schema_version'")
     db.close()
     const b = createSqliteStore(file, NO_TIMER)
     try {

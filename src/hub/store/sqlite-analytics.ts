@@ -4,6 +4,8 @@
  * (sqlite-facts.ts), and those queries (sqlite-filtered.ts, sqlite-funnel.ts, sqlite-view.ts).
  */
 import type Database from 'better-sqlite3'
+import { ChunkWriter } from './sqlite-chunk-store'
+import { Dict } from './sqlite-dict'
 import { Facts } from './sqlite-facts'
 import { FilteredQueries } from './sqlite-filtered'
 import { SqliteFunnels } from './sqlite-funnel'
@@ -17,20 +19,25 @@ export class SqliteAnalytics {
   /** Visit ids per country, region, city, browser, OS and device (fed here, flushed off the commit path). */
   readonly visitPostings: VisitPostings
   readonly facts: Facts
+  /** The stored hour chunks: dropped when a write makes them stale, built once an hour settled. */
+  readonly chunks: ChunkWriter
   readonly filtered: FilteredQueries
   readonly funnels: SqliteFunnels
   readonly view: ViewQueries
 
   constructor(db: Database.Database) {
-    this.visits = new SqliteVisits(db)
+    const dict = new Dict(db)
+    this.chunks = new ChunkWriter(db, dict)
+    this.visits = new SqliteVisits(db, this.chunks)
     this.visitPostings = new VisitPostings(db)
-    this.facts = new Facts(db)
+    this.facts = new Facts(db, dict, this.chunks)
     this.filtered = new FilteredQueries(db, this.facts.dict, this.visits, this.facts.postings)
     this.funnels = new SqliteFunnels(db, this.facts.dict, this.visits, this.filtered, this.facts.postings, this.visitPostings)
     this.view = new ViewQueries(db, this.filtered)
   }
 
   begin(): void {
+    this.chunks.sync()
     this.visits.begin()
     this.facts.postings.begin()
     this.visitPostings.begin()
@@ -39,6 +46,7 @@ export class SqliteAnalytics {
   /** The transaction rolled back: what memory holds about visits and ids is read again. */
   rollback(): void {
     this.visits.rollback()
+    this.chunks.load()
     this.facts.recount()
     this.facts.postings.rollback()
     this.visitPostings.rollback()

@@ -6,7 +6,9 @@
  *
  * Two kinds of rows:
  * - page views: the `pv` rows of a site with `ts` in [from, to), in (ts, rid) order;
- * - visits: the `visits` rows of a site with `start` in [from, to), in id order.
+ * - visits: the `visits` rows of a site with `start` in [from, to), by the hour of their start,
+ *   then id (the order a read of stored hour chunks gives; ids alone are not in time order: a
+ *   late page view makes a visit with a new id and an old start).
  *
  * Columns are typed arrays of the block's `n` rows:
  * - dict ids (`i32`): Int32Array, 0 for NULL (dict ids start at 1). Visits hold their strings as
@@ -20,26 +22,13 @@
  * never see where a block came from.
  */
 import type Database from 'better-sqlite3'
+import { BUCKET_MS } from './time'
 import type { Dict } from './sqlite-dict'
 import { StatementCache } from './sqlite-statements'
+import { ChunkReads, KIND_PV, KIND_VISITS, type StoredChunk } from './sqlite-chunk-store'
+import { PV_COLUMNS, VISIT_COLUMNS, type Column, type PvColumn, type VisitColumn } from './sqlite-chunk-columns'
 
-/** pv columns and their array type. */
-export const PV_COLUMNS = {
-  ts: 'f64', visit: 'f64', vid: 'f64', path: 'i32', ref: 'i32', utm_source: 'i32', utm_medium: 'i32', utm_campaign: 'i32',
-  utm_term: 'i32', keyword: 'i32', country: 'i32', region: 'i32', city: 'i32', browser: 'i32', os: 'i32', device: 'i32',
-  engaged_ms: 'f64', writing_ms: 'f64', scroll: 'f64',
-} as const
-
-/** visits columns and their array type (`duration` is end - start; the text columns are dict ids). */
-export const VISIT_COLUMNS = {
-  id: 'f64', start: 'f64', duration: 'f64', pageviews: 'f64', engaged_n: 'f64', engaged_ms: 'f64', writing_ms: 'f64',
-  entry: 'i32', exit: 'i32', ref_host: 'i32', utm_source: 'i32', utm_medium: 'i32', utm_campaign: 'i32', utm_term: 'i32',
-  keyword: 'i32', country: 'i32', region: 'i32', city: 'i32', browser: 'i32', os: 'i32', device: 'i32',
-} as const
-
-export type PvColumn = keyof typeof PV_COLUMNS
-export type VisitColumn = keyof typeof VISIT_COLUMNS
-export type Column = Float64Array | Int32Array
+export { PV_COLUMNS, VISIT_COLUMNS, type Column, type PvColumn, type VisitColumn } from './sqlite-chunk-columns'
 
 /** `n` rows; each column asked for, an array of `n`. */
 export interface Block<C extends string> {
@@ -61,6 +50,8 @@ const VISIT_SQL: Readonly<Record<VisitColumn, string>> = {
   utm_source: 'utm_source', utm_medium: 'utm_medium', utm_campaign: 'utm_campaign', utm_term: 'utm_term',
   keyword: 'keyword', country: 'country', region: 'region', city: 'city', browser: 'browser', os: 'os', device: 'device',
 }
+
+const HOUR = BUCKET_MS.hour
 
 function alloc(type: 'f64' | 'i32', n: number): Column {
   return type === 'f64' ? new Float64Array(n) : new Int32Array(n)
@@ -94,12 +85,12 @@ export class TableRows {
   }
 
   /**
-   * The visits of `site` with start in [from, to), columns `cols`, as one block; text columns as
+   * The visits of `site` with start in [from, to) (by hour of start, then id), columns `cols`, as one block; text columns as
    * dict ids, a string the dict lacks as a negative id from `extra` (string → id, shared by a read).
    */
   visits(site: number, from: number, to: number, cols: readonly VisitColumn[], extra: Map<string, number>): Block<VisitColumn> {
     const rows = this.cache.get(`SELECT ${cols.length === 0 ? '1' : cols.map((c) => VISIT_SQL[c]).join(', ')} FROM visits
-      WHERE site = ? AND start >= ? AND start < ? ORDER BY id`).raw().all(site, from, to) as (number | string | null)[][]
+      WHERE site = ? AND start >= ? AND start < ? ORDER BY start - start % ${HOUR}, id`).raw().all(site, from, to) as (number | string | null)[][]
     const n = rows.length
     const out = {} as Record<VisitColumn, Column>
     const ids = new Map<string, number>()
@@ -128,26 +119,31 @@ export class TableRows {
 }
 
 /**
- * The reads consumers make. Until chunks are stored this reads the tables only; the chunk store
- * (written at hour close) replaces whole hours with their stored chunk behind the same calls.
+ * The reads consumers make: the stored chunks (sqlite-chunk-store.ts) of the whole hours of the
+ * range that have a valid one, and the table for the rest (the partial hours at the edges, the
+ * open hour, hours without a chunk), in one read transaction so both see the same commit.
  */
 export class ColumnReader {
   private readonly table: TableRows
+  private readonly chunks: ChunkReads
+  /** Rows served from stored chunks and from the tables since start (tests and benches read them). */
+  readonly served = { chunkBlocks: 0, chunkRows: 0, tableBlocks: 0, tableRows: 0 }
 
-  constructor(db: Database.Database, private readonly dict: Dict) {
+  constructor(private readonly db: Database.Database, private readonly dict: Dict) {
     this.table = new TableRows(db, dict)
+    this.chunks = new ChunkReads(db)
   }
 
   /** The pv rows of `site` with ts in [from, to) (ms), columns `cols`, in blocks in time order. */
   pv(site: number, from: number, to: number, cols: readonly PvColumn[]): Blocks<PvColumn> {
-    const blocks = from < to ? [this.table.pv(site, from, to, cols)] : []
+    const blocks = from < to ? this.read(KIND_PV, site, from, to, cols, (a, b) => this.table.pv(site, a, b, cols)) : []
     return { blocks, text: (id) => this.dict.values([id]).get(id) }
   }
 
   /** The visits of `site` with start in [from, to) (ms), columns `cols`, in blocks in time order. */
   visits(site: number, from: number, to: number, cols: readonly VisitColumn[]): Blocks<VisitColumn> {
     const extra = new Map<string, number>()
-    const blocks = from < to ? [this.table.visits(site, from, to, cols, extra)] : []
+    const blocks = from < to ? this.read(KIND_VISITS, site, from, to, cols, (a, b) => this.table.visits(site, a, b, cols, extra)) : []
     const back = new Map<number, string>()
     return {
       blocks,
@@ -157,5 +153,34 @@ export class ColumnReader {
         return back.get(id)
       },
     }
+  }
+
+  /** Stored chunks of the whole hours in [from, to), table blocks for the spans between them. */
+  private read<C extends string>(kind: typeof KIND_PV | typeof KIND_VISITS, site: number, from: number, to: number,
+    cols: readonly C[], table: (from: number, to: number) => Block<C>): Block<C>[] {
+    const first = Math.ceil(from / HOUR) * HOUR
+    const last = Math.floor(to / HOUR) * HOUR
+    const s = this.served
+    return this.db.transaction(() => {
+      const stored: StoredChunk<C>[] = first < last ? this.chunks.read(kind, site, first, last, cols) : []
+      const out: Block<C>[] = []
+      const span = (a: number, b: number) => {
+        if (a >= b) return
+        const block = table(a, b)
+        s.tableBlocks++
+        s.tableRows += block.n
+        if (block.n > 0) out.push(block)
+      }
+      let at = from
+      for (const c of stored) {
+        span(at, c.t)
+        at = c.t + HOUR
+        s.chunkBlocks++
+        s.chunkRows += c.n
+        if (c.n > 0) out.push({ n: c.n, cols: c.cols })
+      }
+      span(at, to)
+      return out
+    })()
   }
 }

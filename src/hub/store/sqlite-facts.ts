@@ -5,6 +5,7 @@
  * a visit's start (a new source) or bridges two visits, the rows of that visit's page views follow.
  */
 import type Database from 'better-sqlite3'
+import { KIND_PV, type ChunkWriter } from './sqlite-chunk-store'
 import { Dict, visitorKey } from './sqlite-dict'
 import { Postings } from './sqlite-postings'
 import { PropWriter } from './sqlite-props'
@@ -33,8 +34,9 @@ export class Facts {
   /** Custom events that fell in no visit: while none, page views skip looking for them. */
   private orphans = 0
 
-  constructor(db: Database.Database) {
-    this.dict = new Dict(db)
+  /** `chunks` drops the stored hour chunks each write makes stale (sqlite-chunk-store.ts). */
+  constructor(db: Database.Database, dict: Dict, private readonly chunks: ChunkWriter) {
+    this.dict = dict
     this.props = new PropWriter(db, this.dict)
     this.postings = new Postings(db)
     this.pv = db.prepare(`INSERT INTO pv (site, ts, rid, visit, vid, path, ref, utm_source, utm_medium, utm_campaign,
@@ -90,6 +92,7 @@ export class Facts {
         d.id(v.utmMedium), d.id(v.utmCampaign), d.id(v.utmTerm), d.id(v.keyword), d.id(e.country), d.id(e.region),
         d.id(e.city), d.id(e.browser), d.id(e.os), d.id(e.device))
     }
+    this.chunks.touch(KIND_PV, site, e.ts)
     this.postings.add(site, path, v.id, vid, e.ts, rid)
     // custom events that came before the page views of their visit join it now
     if (this.orphans > 0) this.adopt(site, v)
@@ -122,6 +125,7 @@ export class Facts {
     const was = scroll === undefined ? undefined : this.scrollOf.get(site, at, vid, id)?.[0] ?? null
     const depth = scroll ?? null
     if (this.engagePv.run(engagedMs, writingMs, depth, depth, site, at, vid, id).changes === 0) return false
+    this.chunks.touch(KIND_PV, site, at)
     const views = scroll !== undefined && was === null ? 1 : 0
     const deeper = scroll === undefined ? 0 : was === null || was === undefined ? scroll : Math.max(0, scroll - was)
     this.addEngaged.run(site, at - (at % HOUR), path, engagedMs, writingMs, views, deeper)
@@ -133,6 +137,7 @@ export class Facts {
     this.movePv.run(into.id, site, from.start, from.end, from.id)
     this.moveCe.run(into.id, site, from.start - VISIT_GAP_MS, from.end + VISIT_GAP_MS, from.id)
     this.postings.alias(site, from.id, into.id, from.end)
+    // drops the stored chunks of into's span, which holds from's page views (sqlite-chunk-store.ts)
     this.resource(site, into)
   }
 
@@ -141,6 +146,7 @@ export class Facts {
     const d = this.dict
     this.source.run(d.id(v.refHost), d.id(v.utmSource), d.id(v.utmMedium), d.id(v.utmCampaign), d.id(v.utmTerm),
       d.id(v.keyword), site, v.start, v.end, v.id)
+    this.chunks.touchSpan(KIND_PV, site, v.start, v.end)
   }
 
   /** Custom events that came before their visit's page views join it once one arrives. */

@@ -11,6 +11,7 @@ import { Dict } from './sqlite-dict'
 import { propsMigration } from './sqlite-props'
 import { visitPostingsMigration } from './sqlite-visit-postings'
 import { hourKeysMigration } from './sqlite-hour-keys'
+import { chunksMigration } from './sqlite-chunk-store'
 
 export interface SqlitePragmas {
   busyTimeoutMs: number
@@ -213,6 +214,10 @@ const MIGRATIONS: readonly Migration[] = [
   // not one whole minute, hour or day read its whole hours' keys, not all of its page views; filled
   // from the pv rows.
   hourKeysMigration,
+  // 20: the pv and visits rows of each closed hour column-wise, one BLOB per column
+  // (sqlite-chunk-store.ts), so reads over many rows (History's filtered view and top lists) take
+  // typed arrays instead of one row at a time; filled from the tables.
+  (db) => chunksMigration(db, new Dict(db)),
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

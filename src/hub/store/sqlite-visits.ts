@@ -19,6 +19,7 @@
  *   visit leaves the rollups until it closes again. The result is the same as in-order arrival.
  */
 import type Database from 'better-sqlite3'
+import { KIND_VISITS, type ChunkWriter } from './sqlite-chunk-store'
 import { BUCKETS, coverRange } from './time'
 import type { StoredEvent, TopRow, VisitDimension, VisitTotals } from './types'
 import {
@@ -171,7 +172,8 @@ export class SqliteVisits {
    */
   private lastId = 0
 
-  constructor(db: Database.Database) {
+  /** `chunks` drops the stored hour chunks each write makes stale (sqlite-chunk-store.ts). */
+  constructor(db: Database.Database, private readonly chunks: ChunkWriter) {
     this.q = prepare(db)
     this.load()
   }
@@ -244,6 +246,7 @@ export class SqliteVisits {
       v.id = ++this.lastId
       this.q.insert.run(v.id, siteId, visitor, v.start, v.end, v.pageviews, v.entry, v.exit, v.refHost,
         v.utmSource, v.utmMedium, v.utmCampaign, v.utmTerm, v.keyword, v.country, v.region, v.city, v.browser, v.os, v.device)
+      this.chunks.touch(KIND_VISITS, siteId, v.start)
       if (last === undefined || v.start > last.start) site.open.set(visitor, v)
       return { visit: v, merged: null, sourceChanged: false, began: true, created: true, late }
     }
@@ -262,8 +265,14 @@ export class SqliteVisits {
       this.grown.delete(into.id)
       this.q.update.run(into.start, into.end, into.pageviews, into.entry, into.exit, into.refHost, into.utmSource,
         into.utmMedium, into.utmCampaign, into.utmTerm, into.keyword, into.engagedN, into.engagedMs, into.writingMs, into.id)
+      // a new first page view moves the visit to an earlier start, maybe another hour
+      this.chunks.touch(KIND_VISITS, siteId, start)
+      this.chunks.touch(KIND_VISITS, siteId, into.start)
     }
-    if (other !== null) this.q.delete.run(other.id)
+    if (other !== null) {
+      this.q.delete.run(other.id)
+      this.chunks.touch(KIND_VISITS, siteId, other.start)
+    }
     if (into.end - into.start > site.maxSpan) {
       site.maxSpan = into.end - into.start
       site.dirty = true
@@ -306,6 +315,7 @@ export class SqliteVisits {
     v.writingMs += writingMs
     if (v.rolled === 1) this.deltas.add(siteId, v)
     this.q.engage.run(v.engagedN, v.engagedMs, v.writingMs, v.id)
+    this.chunks.touch(KIND_VISITS, siteId, v.start)
   }
 
   /** The longest visit of a site so far, ms: queries widen ranges by it to find a visit's page views. */
@@ -351,6 +361,8 @@ export class SqliteVisits {
   }
 
   /** Writes the rows of the visits grown in memory: one UPDATE each, however many page views grew it. */
+  // No chunk to drop: a grown visit was open before, and no hour holding an open visit has a
+  // chunk (an insert or a reopen of a visit drops its hour's, sqlite-chunk-store.ts).
   private settle(): void {
     if (this.grown.size === 0) return
     for (const v of this.grown.values()) this.q.grow.run(v.end, v.pageviews, v.exit, v.id)

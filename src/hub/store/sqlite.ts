@@ -319,6 +319,8 @@ export class SqliteStore implements Store {
     }
     this.writeRollups(batch)
     an.flush()
+    // at most one stored hour chunk per append, for an hour that settled (sqlite-chunk-store.ts)
+    an.chunks.work()
     return { stored, duplicates: events.length - stored, fresh }
   }
 
@@ -348,6 +350,7 @@ export class SqliteStore implements Store {
         if (t < open) this.hourKeys.write(site, t)
         else this.hourKeys.open(site, t)
       }
+      this.analytics.chunks.advance(site, (this.open.of(name)[0] as { start: number }).start, c.first)
       for (const [t, dims] of c.top) {
         for (let dim = 0; dim < dims.length; dim++) {
           for (const [value, n] of dims[dim] ?? []) q.upsertTop.run(site, dim, t, value, n)
@@ -551,7 +554,12 @@ export class SqliteStore implements Store {
     const yieldNow = () => new Promise<void>((resolve) => setImmediate(resolve))
     for (const { id: site, name } of q.siteNames.all()) {
       // a visit goes with its last page view, so a pruned range never leaves half a visit behind
-      while (q.pruneVisits.run(site, before, before).changes === 5000) await yieldNow()
+      const pruneVisits = this.db.transaction(() => {
+        this.analytics.chunks.sync()
+        this.analytics.chunks.prune(site, before)
+        return q.pruneVisits.run(site, before, before).changes
+      })
+      while (pruneVisits() === 5000) await yieldNow()
       this.flushPostings(true)
       this.analytics.facts.postings.prune(site, before)
       this.analytics.visitPostings.prune(site, before, this.visits.maxSpan(site))
@@ -585,6 +593,8 @@ export class SqliteStore implements Store {
     return this.db.transaction(() => {
       const out = { events: 0, facts: 0 }
       this.hourKeys.prune(site, before)
+      this.analytics.chunks.sync()
+      this.analytics.chunks.prune(site, before)
       const pv = q.pvBound.get(site, before, chunk)
       if (pv !== undefined) {
         const [ts, rid] = pv
