@@ -11,7 +11,10 @@ import { FilteredQueries } from './sqlite-filtered'
 import { SqliteFunnels } from './sqlite-funnel'
 import { VisitPostings } from './sqlite-visit-postings'
 import { SqliteVisits } from './sqlite-visits'
-import { ViewQueries } from './sqlite-view'
+import { ViewQueries, type ViewReader } from './sqlite-view'
+import { SqlViewQueries } from './sqlite-view-sql'
+import { ColumnReader } from './sqlite-chunks'
+import { ColumnFilters } from './sqlite-col-filter'
 import type { PageStint, StoredEvent } from './types'
 
 export class SqliteAnalytics {
@@ -23,9 +26,14 @@ export class SqliteAnalytics {
   readonly chunks: ChunkWriter
   readonly filtered: FilteredQueries
   readonly funnels: SqliteFunnels
-  readonly view: ViewQueries
+  readonly view: ViewReader
+  /** Fact rows column-wise (sqlite-chunks.ts), for reads that visit every row of a range. */
+  readonly columns: ColumnReader
+  /** Filters as conditions on those columns. */
+  readonly columnFilters: ColumnFilters
 
-  constructor(db: Database.Database) {
+  /** `columnReads`: filtered views read column-wise (SqliteStoreOptions.columnReads). */
+  constructor(db: Database.Database, columnReads = false) {
     const dict = new Dict(db)
     this.chunks = new ChunkWriter(db, dict)
     this.visits = new SqliteVisits(db, this.chunks)
@@ -33,7 +41,9 @@ export class SqliteAnalytics {
     this.facts = new Facts(db, dict, this.chunks)
     this.filtered = new FilteredQueries(db, this.facts.dict, this.visits, this.facts.postings)
     this.funnels = new SqliteFunnels(db, this.facts.dict, this.visits, this.filtered, this.facts.postings, this.visitPostings)
-    this.view = new ViewQueries(db, this.filtered)
+    this.columns = new ColumnReader(db, this.facts.dict)
+    this.columnFilters = new ColumnFilters(this.facts.dict, this.visits, this.filtered)
+    this.view = columnReads ? new ViewQueries(this.columns, this.facts.dict, this.columnFilters, this.filtered) : new SqlViewQueries(db, this.filtered)
   }
 
   begin(): void {

@@ -113,8 +113,34 @@ export class FilteredQueries {
 
   /** Visits of page views in [from, to) with an event matching `f` (its name, or a property). */
   private withEvent(site: number, from: number, to: number, f: Filter): Cond {
+    const sub = this.eventSelect(site, from, to, f)
+    return { sql: `(${sub.sql})`, params: sub.params }
+  }
+
+  private eventSelect(site: number, from: number, to: number, f: Filter): Cond {
     const c = f.dim === 'prop' ? this.prop(site, from, to, f) : this.ids('name', f)
-    return { sql: `(SELECT visit FROM ce WHERE site = ? AND ts >= ? AND ts < ? AND visit IS NOT NULL AND ${c.sql})`, params: [site, from, to, ...c.params] }
+    return { sql: `SELECT visit FROM ce WHERE site = ? AND ts >= ? AND ts < ? AND visit IS NOT NULL AND ${c.sql}`, params: [site, from, to, ...c.params] }
+  }
+
+  /**
+   * The visit ids (repeated as often as they match) of the custom events of `site` in [from, to)
+   * (ms) matching `f` (an `event` or `prop` filter): `withEvent`'s list, for the column-wise
+   * conditions of sqlite-col-filter.ts.
+   */
+  eventVisits(site: number, from: number, to: number, f: Filter): number[] {
+    const sub = this.eventSelect(site, from, to, f)
+    return (this.stmt(sub.sql).raw().all(...sub.params) as [number][]).map((r) => r[0])
+  }
+
+  /**
+   * The ids of the visits of `site` that started in [from, to) (ms) whose text column `col`
+   * matches `f`, except that for "is not" a value they are the visits that have it (`ofVisits`
+   * keeps the rows of the other visits): for sqlite-col-filter.ts.
+   */
+  visitIdsWhere(site: number, col: string, f: Filter, from: number, to: number): number[] {
+    const c = f.op === 'not' && f.value !== NO_VALUE ? { sql: `${col} = ?`, params: [f.value] } : this.text(col, f)
+    return (this.stmt(`SELECT id FROM visits WHERE site = ? AND start >= ? AND start < ? AND ${c.sql}`).raw()
+      .all(site, from, to, ...c.params) as [number][]).map((r) => r[0])
   }
 
   /** Page views in [from, to) matching every filter (a WHERE on `pv`). */
@@ -198,20 +224,34 @@ export class FilteredQueries {
    * sorted list.
    */
   private withPage(site: number, from: number, to: number, f: Filter): Cond {
+    const { paths, posted } = this.pagePaths(f)
+    if (paths.length === 0) return FALSE
+    if (!posted) {
+      return { sql: 'id IN (SELECT visit FROM pv WHERE site = ? AND ts >= ? AND ts <= ? AND path IN (SELECT value FROM json_each(?)))', params: [site, from, to, JSON.stringify(paths)] }
+    }
+    return { sql: 'id IN (SELECT value FROM json_each(?))', params: [JSON.stringify(this.postedVisits(site, paths, from, to))] }
+  }
+
+  /** The distinct visit ids (ascending) of the page views of `paths` (dict ids) in [from, to] (ms), from the postings. */
+  postedVisits(site: number, paths: readonly number[], from: number, to: number): number[] {
+    const visits = this.postingsOf(site, paths, from, to).visit.sort()
+    const ids: number[] = []
+    for (let i = 0; i < visits.length; i++) if (i === 0 || visits[i] !== visits[i - 1]) ids.push(visits[i] as number)
+    return ids
+  }
+
+  /**
+   * The path ids a page filter ("is" or "contains") selects, and whether their visits come from
+   * the postings (`postedVisits`) or from reading the range's page views (more than POSTED_PATHS).
+   */
+  pagePaths(f: Filter): { paths: number[]; posted: boolean } {
     let paths: number[]
     if (f.op === 'contains') paths = this.dict.containing(f.value)
     else {
       const id = this.dict.lookup(f.value)
       paths = id === null ? [] : [id]
     }
-    if (paths.length === 0) return FALSE
-    if (paths.length > POSTED_PATHS) {
-      return { sql: 'id IN (SELECT visit FROM pv WHERE site = ? AND ts >= ? AND ts <= ? AND path IN (SELECT value FROM json_each(?)))', params: [site, from, to, JSON.stringify(paths)] }
-    }
-    const visits = this.postingsOf(site, paths, from, to).visit.sort()
-    const ids: number[] = []
-    for (let i = 0; i < visits.length; i++) if (i === 0 || visits[i] !== visits[i - 1]) ids.push(visits[i] as number)
-    return { sql: 'id IN (SELECT value FROM json_each(?))', params: [JSON.stringify(ids)] }
+    return { paths, posted: paths.length <= POSTED_PATHS }
   }
 
   /**
@@ -228,6 +268,17 @@ export class FilteredQueries {
   private withOtherPage(site: number, from: number, to: number, span: number, path: string): Cond {
     const id = this.dict.lookup(path)
     if (id === null) return TRUE
+    return {
+      sql: '(entry IS NOT ? OR exit IS NOT ? OR id IN (SELECT value FROM json_each(?)))',
+      params: [path, path, JSON.stringify(this.otherPageVisits(site, from, to, span, id, path))],
+    }
+  }
+
+  /**
+   * `withOtherPage`'s list (ascending): the visits of `site` that started in [from, to) entering and
+   * exiting on `path` (dict id `id`) with a page view of another page.
+   */
+  otherPageVisits(site: number, from: number, to: number, span: number, id: number, path: string): number[] {
     const views = this.postingsOf(site, [id], from, to + span).visit
     const seen = new Map<number, number>()
     for (let i = 0; i < views.length; i++) {
@@ -243,10 +294,7 @@ export class FilteredQueries {
         AND start < ? AND entry = ? AND exit = ? AND pageviews > 1`).raw().all(JSON.stringify(twice), site, from, to, path, path) as [number, number][]
       for (const [v, pageviews] of both) if (pageviews > (seen.get(v) ?? 0)) other.push(v)
     }
-    return {
-      sql: '(entry IS NOT ? OR exit IS NOT ? OR id IN (SELECT value FROM json_each(?)))',
-      params: [path, path, JSON.stringify(other.sort((a, b) => a - b))],
-    }
+    return other.sort((a, b) => a - b)
   }
 
   /** Custom events in [from, to) matching every filter. */

@@ -1,39 +1,40 @@
 /**
  * A filtered History view on SQLite in one read of each fact table (issue 12.6). Read call by
  * call, a view read the range's `pv` rows once per figure (series, totals, and the top list of each
- * page-view dimension) and its `visits` rows once per figure (visit totals, each visit dimension's
- * list): up to 20 sequential reads of the same rows. Here two aggregate functions see each row once
- * and route it to every figure whose range holds it, as the separate calls align their ranges
- * differently (the series by its bucket, totals and visit totals to the minute, top lists to the
- * hour): the read covers their union, and a filter's condition over the union selects the same
- * rows of each part as it does over that part alone (a row's visit and its custom events are within
- * the site's longest visit of the row, and the conditions' windows are widened by that).
+ * page-view dimension) and its `visits` rows once per figure: up to 20 sequential reads of the same
+ * rows. Here one column-wise read of each (sqlite-chunks.ts) feeds every figure whose range holds a
+ * row, as the separate calls align their ranges differently (the series by its bucket, totals and
+ * visit totals to the minute, top lists to the hour): the read covers their union, and a filter's
+ * condition over the union (sqlite-col-filter.ts) selects the same rows of each part as it does
+ * over that part alone (a row's visit and its custom events are within the site's longest visit of
+ * the row, and the conditions' windows are widened by that).
  *
- *   SELECT ls_view_pv(ts, vid, path, country, …, engaged_ms, writing_ms, scroll) FROM pv WHERE …
- *   SELECT ls_view_visits2(start, pageviews, end - start, engaged_n, engaged_ms, writing_ms, ref_host, utm_source)
- *     FROM visits WHERE …
- *
- * The call into JavaScript per row (about 120 ns) and each argument's conversion (about 15 ns,
- * NULL too) are most of the time per row, so each read passes the columns its lists use and no
- * others (a shape per number of lists). The visit totals are summed in the same call: seven SQL
- * sums cost more (about 330 ns a visit, filtered by range) than four more arguments.
+ * Rows come as typed arrays in time order, so each range is a run of rows found by binary search,
+ * and each figure is a loop over a column: page views per dict id into an Int32Array, visitor keys
+ * into a Float64Array for goals/distinct.ts. The reads ask only for the columns the lists and
+ * filters use.
  */
-import type Database from 'better-sqlite3'
 import type { Filter } from './filters'
-import type { Cond, FilteredQueries } from './sqlite-filtered'
+import type { Block, ColumnReader, PvColumn, VisitColumn } from './sqlite-chunks'
+import type { ColumnFilter, ColumnFilters } from './sqlite-col-filter'
+import { fillNeeds } from './sqlite-col-filter'
+import { PvCounts, VisitCounts, lowerBound, maxId } from './sqlite-col-tally'
+import type { Dict } from './sqlite-dict'
+import type { FilteredQueries } from './sqlite-filtered'
 import { visitList } from './sqlite-filtered'
-import { addEngaged, addVisit, type Tallied, type VisitsTallied } from './sqlite-tally'
 import { countDistinct } from '../goals/distinct'
-import { StatementCache } from './sqlite-statements'
 import type { Dimension, SeriesPoint, TopRow, VisitDimension, VisitTotals } from './types'
-import { listColumn } from './sqlite-visits'
+import { NO_VALUE, listsNone } from './visits'
 
-/** The page-view lists of a view, in the order of ls_view_pv's arguments after ts and vid, with their pv column. */
-const PV_DIMS: readonly (readonly [Dimension, string])[] = [
+/** The page-view lists of a view, with their pv column. */
+const PV_DIMS: readonly (readonly [Dimension, PvColumn])[] = [
   ['page', 'path'], ['country', 'country'], ['region', 'region'], ['city', 'city'], ['browser', 'browser'], ['os', 'os'], ['device', 'device'],
 ]
-/** The visit lists, in the order of ls_view_visits's arguments after the visit's figures. */
-const VISIT_DIMS: readonly VisitDimension[] = ['entry_page', 'exit_page', 'referrer', 'utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'keyword']
+/** The visit lists, with their visits column. */
+const VISIT_DIMS: readonly (readonly [VisitDimension, VisitColumn])[] = [
+  ['entry_page', 'entry'], ['exit_page', 'exit'], ['referrer', 'ref_host'], ['utm_source', 'utm_source'], ['utm_medium', 'utm_medium'],
+  ['utm_campaign', 'utm_campaign'], ['utm_term', 'utm_term'], ['keyword', 'keyword'],
+]
 
 /** [from, to) of each figure of one view, ms; the series' `n` points of `size` ms from its `from`. */
 export interface ViewRanges {
@@ -44,112 +45,6 @@ export interface ViewRanges {
   hour: { from: number; to: number }
 }
 
-/** What one view's two reads fill. */
-class ViewTally {
-  /** Visitor keys of each series point's page views. */
-  readonly points: number[][]
-  /** Visitor keys of the page views in the minute range, `n` of them. */
-  keys = new Float64Array(1024)
-  n = 0
-  /** Per PV_DIMS entry: groups by dict id. */
-  readonly pv: Map<number, Tallied>[] = PV_DIMS.map(() => new Map())
-  /** Per visit list asked for, in the order of ls_view_visits's values: groups by value. */
-  readonly visits: Map<string, VisitsTallied>[]
-  /** Visit ids of the page views read, `nVisits` of them, when the visits read is among them (FilteredQueries.pageVisitsEnd). */
-  visitIds = new Float64Array(0)
-  nVisits = 0
-  readonly visitTotals: VisitTotals = { visits: 0, bounces: 0, pageviews: 0, durationMs: 0, engagedVisits: 0, engagedMs: 0, writingMs: 0 }
-  private readonly sFrom: number
-  private readonly sTo: number
-  private readonly size: number
-  private readonly mFrom: number
-  private readonly mTo: number
-  private readonly hFrom: number
-  private readonly hTo: number
-
-  constructor(r: ViewRanges, visitLists: number) {
-    this.sFrom = r.series.from
-    this.size = r.series.size
-    this.sTo = r.series.from + r.series.n * r.series.size
-    this.mFrom = r.minute.from
-    this.mTo = r.minute.to
-    this.hFrom = r.hour.from
-    this.hTo = r.hour.to
-    this.points = Array.from({ length: r.series.n }, () => [])
-    this.visits = Array.from({ length: visitLists }, () => new Map())
-  }
-
-  /** A page view for the series and totals; true when the top lists count it too (the hour range holds it). */
-  keyed(ts: number, vid: number): boolean {
-    if (ts >= this.sFrom && ts < this.sTo) this.points[Math.floor((ts - this.sFrom) / this.size)]?.push(vid)
-    if (ts >= this.mFrom && ts < this.mTo) {
-      if (this.n === this.keys.length) {
-        const more = new Float64Array(this.keys.length * 2)
-        more.set(this.keys)
-        this.keys = more
-      }
-      this.keys[this.n++] = vid
-    }
-    return ts >= this.hFrom && ts < this.hTo
-  }
-
-  visitOf(id: number): void {
-    if (this.nVisits === this.visitIds.length) {
-      const more = new Float64Array(Math.max(1024, this.visitIds.length * 2))
-      more.set(this.visitIds)
-      this.visitIds = more
-    }
-    this.visitIds[this.nVisits++] = id
-  }
-
-  /** The distinct visit ids `visitOf` saw, ascending. */
-  distinctVisits(): number[] {
-    const ids = this.visitIds.subarray(0, this.nVisits).sort()
-    const out: number[] = []
-    for (let i = 0; i < ids.length; i++) if (i === 0 || ids[i] !== ids[i - 1]) out.push(ids[i] as number)
-    return out
-  }
-
-  private group(i: number, key: number): Tallied {
-    const m = this.pv[i] as Map<number, Tallied>
-    let g = m.get(key)
-    if (g === undefined) {
-      g = { n: 0, engagedViews: 0, engagedMs: 0, writingMs: 0, scrollViews: 0, scrollSum: 0 }
-      m.set(key, g)
-    }
-    return g
-  }
-
-  count(i: number, key: number | null): void {
-    if (key !== null) this.group(i, key).n++
-  }
-
-  page(path: number | null, engagedMs: number | null, writingMs: number | null, scroll: number | null): void {
-    if (path === null) return
-    const g = this.group(0, path)
-    g.n++
-    addEngaged(g, engagedMs, writingMs, scroll)
-  }
-
-  /** A visit of the read (the hour range): into the totals when the minute range holds it. */
-  visited(start: number, pageviews: number, durationMs: number, engagedN: number | null, engagedMs: number | null, writingMs: number | null): void {
-    if (start < this.mFrom || start >= this.mTo) return
-    const t = this.visitTotals
-    t.visits++
-    if (pageviews === 1) t.bounces++
-    t.pageviews += pageviews
-    t.durationMs += durationMs
-    if (engagedN !== null && engagedN > 0) t.engagedVisits++
-    t.engagedMs += engagedMs ?? 0
-    t.writingMs += writingMs ?? 0
-  }
-
-  /** A visit of the hour range with value `value` (null: none) in the `i`th list asked for. */
-  visit(i: number, value: string | null, pageviews: number, durationMs: number): void {
-    if (value !== null) addVisit(this.visits[i] as Map<string, VisitsTallied>, value, pageviews, durationMs)
-  }
-}
-
 /** What `SqliteStore.view` takes from one view's reads (bots and custom events are read apart). */
 export interface ViewFigures {
   series: SeriesPoint[]
@@ -158,77 +53,31 @@ export interface ViewFigures {
   tops: Partial<Record<Dimension, TopRow[]>>
 }
 
-type Step = (total: null, next: null) => void
-type Id = number | null
-type Text = string | null
+/** A growable Float64Array of visitor keys. */
+class Keys {
+  a = new Float64Array(1024)
+  n = 0
 
-export class ViewQueries {
-  private current: ViewTally | null = null
-  private readonly cache: StatementCache
-
-  constructor(db: Database.Database, private readonly filtered: FilteredQueries) {
-    this.cache = new StatementCache(db, 200)
-    // As in sqlite-tally.ts, the accumulator stays null and the steps fill the tally `read` set.
-    // Each shape takes only the columns it uses: an argument costs about 15 ns a row even when
-    // NULL (4 ms a day of page views), and a call about 120 ns.
-    const keys = (_: null, ts: number, vid: number): void => {
-      this.tally().keyed(ts, vid)
-    }
-    const page = (_: null, ts: number, vid: number, path: Id, e: Id, w: Id, s: Id): void => {
-      const t = this.tally()
-      if (t.keyed(ts, vid)) t.page(path, e, w, s)
-    }
-    const all = (_: null, ts: number, vid: number, path: Id, country: Id, region: Id, city: Id, browser: Id, os: Id, device: Id,
-      e: Id, w: Id, s: Id): void => {
-      const t = this.tally()
-      if (!t.keyed(ts, vid)) return
-      t.page(path, e, w, s)
-      t.count(1, country)
-      t.count(2, region)
-      t.count(3, city)
-      t.count(4, browser)
-      t.count(5, os)
-      t.count(6, device)
-    }
-    for (const [name, step] of [['ls_view_keys', keys], ['ls_view_page', page], ['ls_view_pv', all]] as const) {
-      db.aggregate(name, { start: null, step: step as unknown as Step, result: () => this.tally().n })
-    }
-    const visitOf = (_: null, id: number): void => this.tally().visitOf(id)
-    db.aggregate('ls_view_visit', { start: null, step: visitOf as unknown as Step, result: () => this.tally().nVisits })
-    // a visit's start, page views, duration and engaged figures (the totals), then its values
-    const none = (_: null, start: number, pv: number, ms: number, en: Id, em: Id, wm: Id): void => this.tally().visited(start, pv, ms, en, em, wm)
-    const one = (_: null, start: number, pv: number, ms: number, en: Id, em: Id, wm: Id, a: Text): void => {
-      const t = this.tally()
-      t.visited(start, pv, ms, en, em, wm)
-      t.visit(0, a, pv, ms)
-    }
-    const two = (_: null, start: number, pv: number, ms: number, en: Id, em: Id, wm: Id, a: Text, b: Text): void => {
-      const t = this.tally()
-      t.visited(start, pv, ms, en, em, wm)
-      t.visit(0, a, pv, ms)
-      t.visit(1, b, pv, ms)
-    }
-    const eight = (_: null, start: number, pv: number, ms: number, en: Id, em: Id, wm: Id, a: Text, b: Text, c: Text, d: Text, e: Text,
-      f: Text, g: Text, h: Text): void => {
-      const t = this.tally()
-      t.visited(start, pv, ms, en, em, wm)
-      t.visit(0, a, pv, ms)
-      t.visit(1, b, pv, ms)
-      t.visit(2, c, pv, ms)
-      t.visit(3, d, pv, ms)
-      t.visit(4, e, pv, ms)
-      t.visit(5, f, pv, ms)
-      t.visit(6, g, pv, ms)
-      t.visit(7, h, pv, ms)
-    }
-    const shapes = [['ls_view_visits0', none], ['ls_view_visits1', one], ['ls_view_visits2', two], ['ls_view_visits8', eight]] as const
-    for (const [name, step] of shapes) db.aggregate(name, { start: null, step: step as unknown as Step, result: () => 0 })
+  reserve(more: number): void {
+    if (this.n + more <= this.a.length) return
+    const next = new Float64Array(Math.max(this.a.length * 2, this.n + more))
+    next.set(this.a.subarray(0, this.n))
+    this.a = next
   }
+}
 
-  private tally(): ViewTally {
-    if (this.current === null) throw new Error('ls_view_* called outside ViewQueries.read')
-    return this.current
-  }
+/** One filtered view's figures from its reads: column-wise (ViewQueries) or through SQL (sqlite-view-sql.ts). */
+export interface ViewReader {
+  /**
+   * The series, totals, visit totals and the `dims` lists (page-view and visit dimensions; others
+   * are left out) of site id `site` under `filters`.
+   */
+  read(site: number, r: ViewRanges, dims: readonly Dimension[], limit: number, filters: readonly Filter[]): ViewFigures
+}
+
+export class ViewQueries implements ViewReader {
+  constructor(private readonly reader: ColumnReader, private readonly dict: Dict, private readonly filters: ColumnFilters,
+    private readonly filtered: FilteredQueries) {}
 
   /**
    * The series, totals, visit totals and the `dims` lists (page-view and visit dimensions; others
@@ -236,47 +85,134 @@ export class ViewQueries {
    */
   read(site: number, r: ViewRanges, dims: readonly Dimension[], limit: number, filters: readonly Filter[]): ViewFigures {
     const want = new Set(dims)
-    const visitDims = VISIT_DIMS.filter((d) => want.has(d))
-    const t = (this.current = new ViewTally(r, visitDims.length))
-    try {
-      const sTo = r.series.from + r.series.n * r.series.size
-      const from = Math.min(r.series.from, r.minute.from, r.hour.from)
-      const to = Math.max(sTo, r.minute.to, r.hour.to)
-      const others = PV_DIMS.slice(1).some(([d]) => want.has(d))
-      const engaged = want.has('page') ? 'engaged_ms, writing_ms, scroll' : 'NULL, NULL, NULL'
-      const call = others ? `ls_view_pv(ts, vid, ${PV_DIMS.map(([d, col]) => (want.has(d) ? col : 'NULL')).join(', ')}, ${engaged})`
-        : want.has('page') ? `ls_view_page(ts, vid, path, ${engaged})` : 'ls_view_keys(ts, vid)'
-      // a page "contains" of many pages: the page views read give the visits' condition, and the
-      // read goes on to the end of that condition's window (rows past every range count nowhere else)
-      const end = this.filtered.pageVisitsEnd(site, r.hour.to, filters)
-      const pw = this.filtered.pvWhere(site, from, end === null ? to : Math.max(to, end), filters)
-      this.cache.get(`SELECT ${call}${end === null ? '' : ', ls_view_visit(visit)'} FROM pv WHERE ${pw.sql}`).raw().get(...pw.params)
-      const w = end === null ? this.filtered.visitWhere(site, r.hour.from, r.hour.to, filters)
-        : this.filtered.visitsAmong(site, r.hour.from, r.hour.to, t.distinctVisits())
-      this.visitsRead(visitDims, w)
-      const series = t.points.map((keys, i) => ({ t: r.series.from + i * r.series.size, pageviews: keys.length, visitors: countDistinct(keys) }))
-      const tops: Partial<Record<Dimension, TopRow[]>> = {}
-      PV_DIMS.forEach(([d], i) => {
-        if (want.has(d)) tops[d] = this.filtered.pvList(t.pv[i] as Map<number, Tallied>, limit)
-      })
-      visitDims.forEach((d, i) => {
-        tops[d] = visitList(t.visits[i] as Map<string, VisitsTallied>, limit)
-      })
-      return { series, totals: { pageviews: t.n, visitors: countDistinct(t.keys, t.n) }, visitTotals: t.visitTotals, tops }
-    } finally {
-      this.current = null
+    const pvDims = PV_DIMS.filter(([d]) => want.has(d))
+    const visitDims = VISIT_DIMS.filter(([d]) => want.has(d))
+    const sTo = r.series.from + r.series.n * r.series.size
+    const from = Math.min(r.series.from, r.minute.from, r.hour.from)
+    const to = Math.max(sTo, r.minute.to, r.hour.to)
+    const pf = this.filters.pv(site, from, to, filters)
+    const vf = this.filters.visits(site, r.hour.from, r.hour.to, filters)
+
+    // page views: a page filter of many pages on the visits needs the visits of its page views,
+    // which this read gives when it goes on to the end of that filter's window
+    let readFrom = from
+    let readTo = to
+    for (const need of vf.needs) {
+      readFrom = Math.min(readFrom, need.from)
+      readTo = Math.max(readTo, need.to)
     }
+    const cols = new Set<PvColumn>(['ts', 'vid', ...pvDims.map(([, c]) => c), ...pf.columns()])
+    if (want.has('page')) for (const c of ['engaged_ms', 'writing_ms', 'scroll'] as const) cols.add(c)
+    if (vf.needs.length > 0) for (const c of ['path', 'visit'] as const) cols.add(c)
+    const pvs = this.reader.pv(site, readFrom, readTo, [...cols])
+    const kept: [Block<PvColumn>, Uint8Array | null][] = []
+    for (const b of pvs.blocks) {
+      fillNeeds(vf.needs, b)
+      if (!pf.none) kept.push([b, pf.all ? null : pf.select(b, pvs.text)])
+    }
+    const blocks = kept.map(([b]) => b)
+    const counts = pvDims.map(([d, c]) => new PvCounts(c, maxId(blocks, c) + 1, d === 'page'))
+    const points = new Int32Array(r.series.n + 1)
+    const keys = new Keys()
+    for (const [b, keep] of kept) {
+      const ts = b.cols.ts as Float64Array
+      const vid = b.cols.vid as Float64Array
+      // totals: the minute range
+      const mLo = lowerBound(ts, b.n, r.minute.from)
+      const mHi = lowerBound(ts, b.n, r.minute.to)
+      keys.reserve(mHi - mLo)
+      for (let i = mLo; i < mHi; i++) if (keep === null || keep[i] === 1) keys.a[keys.n++] = vid[i] as number
+      // the series: page views per point first, then the keys in place
+      const sLo = lowerBound(ts, b.n, r.series.from)
+      const sHi = lowerBound(ts, b.n, sTo)
+      for (let i = sLo; i < sHi; i++) {
+        if (keep !== null && keep[i] === 0) continue
+        const p = Math.floor(((ts[i] as number) - r.series.from) / r.series.size) + 1
+        points[p] = (points[p] as number) + 1
+      }
+      // top lists: the hour range
+      const hLo = lowerBound(ts, b.n, r.hour.from)
+      const hHi = lowerBound(ts, b.n, r.hour.to)
+      for (const c of counts) c.add(b, keep, hLo, hHi)
+    }
+    const series = this.series(r, kept, points)
+
+    const tops: Partial<Record<Dimension, TopRow[]>> = {}
+    pvDims.forEach(([d], i) => {
+      tops[d] = this.filtered.pvList((counts[i] as PvCounts).groups(limit), limit)
+    })
+    const { visitTotals, lists } = this.visits(site, r, visitDims, limit, vf)
+    visitDims.forEach(([d], i) => {
+      tops[d] = lists[i] ?? []
+    })
+    return { series, totals: { pageviews: keys.n, visitors: countDistinct(keys.a, keys.n) }, visitTotals, tops }
+  }
+
+  /** The series' points from the kept rows; `points[p + 1]` holds point p's page views. */
+  private series(r: ViewRanges, kept: readonly [Block<PvColumn>, Uint8Array | null][], points: Int32Array): SeriesPoint[] {
+    const { from, size, n } = r.series
+    const at = new Int32Array(n + 1)
+    for (let p = 0; p < n; p++) at[p + 1] = (at[p] as number) + (points[p + 1] as number)
+    const start = at.slice()
+    const keys = new Float64Array(at[n] as number)
+    const sTo = from + n * size
+    for (const [b, keep] of kept) {
+      const ts = b.cols.ts as Float64Array
+      const vid = b.cols.vid as Float64Array
+      const hi = lowerBound(ts, b.n, sTo)
+      for (let i = lowerBound(ts, b.n, from); i < hi; i++) {
+        if (keep !== null && keep[i] === 0) continue
+        const p = Math.floor(((ts[i] as number) - from) / size)
+        const k = at[p] as number
+        keys[k] = vid[i] as number
+        at[p] = k + 1
+      }
+    }
+    return Array.from({ length: n }, (_, p) => {
+      const lo = start[p] as number
+      const hi = start[p + 1] as number
+      return { t: from + p * size, pageviews: hi - lo, visitors: countDistinct(keys.subarray(lo, hi)) }
+    })
   }
 
   /**
-   * One read of the visits `w` selects, those that started in the hour range (which holds the
-   * minute range): the totals of those in the minute range, and the values of the lists asked for.
+   * One read of the visits that started in the hour range (which holds the minute range) kept by
+   * `vf`: the totals of those in the minute range, and the lists of `dims`.
    */
-  private visitsRead(dims: readonly VisitDimension[], w: Cond): void {
-    const cols = dims.map(listColumn)
-    const values = cols.length <= 2 ? cols : [...cols, ...Array<string>(8 - cols.length).fill('NULL')]
-    const name = `ls_view_visits${values.length}`
-    this.cache.get(`SELECT ${name}(start, pageviews, end - start, engaged_n, engaged_ms, writing_ms${values.map((v) => `, ${v}`).join('')})
-      FROM visits WHERE ${w.sql}`).raw().get(...w.params)
+  private visits(site: number, r: ViewRanges, dims: readonly (readonly [VisitDimension, VisitColumn])[], limit: number, vf: ColumnFilter<VisitColumn>):
+    { visitTotals: VisitTotals; lists: TopRow[][] } {
+    const t: VisitTotals = { visits: 0, bounces: 0, pageviews: 0, durationMs: 0, engagedVisits: 0, engagedMs: 0, writingMs: 0 }
+    if (vf.none) return { visitTotals: t, lists: dims.map(() => []) }
+    const cols = new Set<VisitColumn>(['start', 'pageviews', 'duration', 'engaged_n', 'engaged_ms', 'writing_ms', ...dims.map(([, c]) => c), ...vf.columns()])
+    const vs = this.reader.visits(site, r.hour.from, r.hour.to, [...cols])
+    const kept = vs.blocks.map((b) => [b, vf.all ? null : vf.select(b, vs.text)] as const)
+    const blocks = vs.blocks
+    const counts = dims.map(([d, c]) => new VisitCounts(c, maxId(blocks, c) + 1, listsNone(d) ? NO_VALUE : null))
+    for (const [b, keep] of kept) {
+      const start = b.cols.start as Float64Array
+      const pv = b.cols.pageviews as Float64Array
+      const ms = b.cols.duration as Float64Array
+      const en = b.cols.engaged_n as Float64Array
+      const em = b.cols.engaged_ms as Float64Array
+      const wm = b.cols.writing_ms as Float64Array
+      // visits come in id order, not by start: the minute range is a condition per row
+      for (let i = 0; i < b.n; i++) {
+        if (keep !== null && keep[i] === 0) continue
+        const s = start[i] as number
+        if (s < r.minute.from || s >= r.minute.to) continue
+        const p = pv[i] as number
+        t.visits++
+        if (p === 1) t.bounces++
+        t.pageviews += p
+        t.durationMs += ms[i] as number
+        if ((en[i] as number) > 0) t.engagedVisits++
+        const e = em[i] as number
+        const w = wm[i] as number
+        t.engagedMs += e === e ? e : 0
+        t.writingMs += w === w ? w : 0
+      }
+      for (const c of counts) c.add(b, keep)
+    }
+    return { visitTotals: t, lists: counts.map((c) => visitList(c.groups(limit, this.dict, vs.text), limit)) }
   }
 }
