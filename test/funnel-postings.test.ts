@@ -16,6 +16,7 @@ import { createSqliteStore, type SqliteStoreOptions } from '../src/hub/store/sql
 import { SCHEMA_VERSION, migrate } from '../src/hub/store/sqlite-schema'
 import type { Range, StoredEvent } from '../src/hub/store/types'
 import { pageview } from './helpers/store-contract'
+import { prng } from './helpers/prng'
 
 const MIN = 60_000
 const T = Date.UTC(2025, 0, 15, 10, 0, 0)
@@ -192,6 +193,50 @@ describe('funnel postings on SQLite', () => {
       await b.close()
       fresh.cleanup()
       old.cleanup()
+    }
+  })
+  it('counts a pattern of 40 pages over 24,000 visits as a brute-force count does (rows page by page, out of time order)', async () => {
+    // page by page, a pattern's rows jump back over thousands of visits: the walk keeps only which
+    // visits reached step 1 and settles when each did for the visits with rows in step 2
+    const { file, cleanup } = tempFile()
+    const s = createSqliteStore(file, { postingsIdleMs: 3_600_000, postingsFlushEntries: 5_000 })
+    const rand = prng(29)
+    const pages = [...Array.from({ length: 40 }, (_, i) => `/blog/p${i}`), '/signup', '/']
+    const events: StoredEvent[] = []
+    // one visit's paths in time order (1 min apart), and its visitor
+    const visits: { who: string; paths: string[] }[] = []
+    for (let v = 0; v < 24_000; v++) {
+      // visits 5 s apart; a visitor's second visit 15,000 visits (about 21 h) after the first
+      const who = `u${v % 15_000}`
+      const paths = Array.from({ length: 1 + Math.floor(rand() * 4) }, () => pages[Math.floor(rand() * pages.length)] as string)
+      paths.forEach((path, i) => events.push(pageview({ site: SITE, visitor: who, ts: T + v * 5_000 + i * MIN, path })))
+      visits.push({ who, paths })
+    }
+    events.sort((a, b) => a.ts - b.ts)
+    const expect = (steps: ((p: string) => boolean)[]) => steps.map((_, k) => {
+      const reached = visits.filter(({ paths }) => {
+        let i = -1
+        for (const step of steps.slice(0, k + 1)) {
+          i = paths.findIndex((p, j) => j > i && step(p))
+          if (i < 0) return false
+        }
+        return true
+      })
+      return { visits: reached.length, visitors: new Set(reached.map((r) => r.who)).size }
+    })
+    const blog = (p: string) => p.startsWith('/blog/')
+    try {
+      await s.init()
+      for (let i = 0; i < events.length; i += 5_000) await s.append(events.slice(i, i + 5_000))
+      const range: Range = { site: SITE, from: T, to: T + 30 * 24 * 60 * MIN }
+      const counts = await s.funnel(range, [page('/blog/**'), page('/signup')])
+      assert.ok((counts[0]?.visits ?? 0) > 10_000, 'most visits saw a blog page')
+      assert.deepEqual(counts, expect([blog, (p) => p === '/signup']))
+      assert.deepEqual(await s.funnel(range, [page('/blog/**'), page('/signup'), page('/')]), expect([blog, (p) => p === '/signup', (p) => p === '/']))
+      assert.deepEqual(await s.funnel(range, [page('/blog/**'), page('/blog/**')]), expect([blog, blog]))
+    } finally {
+      await s.close()
+      cleanup()
     }
   })
 })
