@@ -103,21 +103,34 @@ export function columnOf(type: 'f64' | 'i32', n: number, blob: Buffer): Column |
   return out
 }
 
-const PV_SQL = `SELECT ${PV_CODES.join(', ')} FROM pv WHERE site = ? AND ts >= ? AND ts < ? ORDER BY ts, rid`
 const VISIT_EXPR: Readonly<Record<VisitColumn, string>> = { ...Object.fromEntries(VISIT_CODES.map((c) => [c, c])), duration: 'end - start' } as Record<VisitColumn, string>
-const VISITS_SQL = `SELECT ${VISIT_CODES.map((c) => VISIT_EXPR[c]).join(', ')} FROM visits WHERE site = ? AND start >= ? AND start < ? ORDER BY id`
+/** The rows of an hour, in chunk order (the first column, ts or id, checks it), one column per output column. */
+const ROWS_SQL = [
+  `SELECT ${PV_CODES.map((c, i) => `${c} AS c${i}`).join(', ')} FROM pv WHERE site = ? AND ts >= ? AND ts < ? ORDER BY ts, rid`,
+  `SELECT ${VISIT_CODES.map((c, i) => `${VISIT_EXPR[c]} AS c${i}`).join(', ')} FROM visits WHERE site = ? AND start >= ? AND start < ? ORDER BY id`,
+] as const
+/**
+ * The same, each column as one JSON array built by SQLite: about half the CPU of handing over
+ * every row (an hour of 18,700 page views: ~25-40 ms against ~70-120 ms), the row-by-row
+ * conversion being most of a build's cost. An aggregate takes the rows of its ordered subquery in
+ * order (SQLite does not flatten an ordered subquery into an aggregate); the build checks it.
+ */
+const JSON_SQL = ROWS_SQL.map((sql, kind) => `SELECT ${(kind === KIND_PV ? PV_CODES : VISIT_CODES).map((_, i) => `json_group_array(c${i})`).join(', ')}
+  FROM (${sql})`)
+
+type Value = number | string | null
 
 /** Writes chunks from the tables (the migration and the writer share it). */
 class Builder {
-  private readonly pvRows: Database.Statement<[number, number, number], (number | null)[]>
-  private readonly visitRows: Database.Statement<[number, number, number], (number | string | null)[]>
+  private readonly rows: Database.Statement<[number, number, number], Value[]>[]
+  private readonly json: Database.Statement<[number, number, number], string[]>[]
   private readonly anyOpen: Database.Statement<[number, number, number], [number]>
   private readonly putHour: Database.Statement<[number, number, number, number]>
   private readonly putCol: Database.Statement<[number, number, number, number, Buffer]>
 
   constructor(db: Database.Database, private readonly dict: Dict) {
-    this.pvRows = db.prepare<[number, number, number], (number | null)[]>(PV_SQL).raw()
-    this.visitRows = db.prepare<[number, number, number], (number | string | null)[]>(VISITS_SQL).raw()
+    this.rows = ROWS_SQL.map((sql) => db.prepare<[number, number, number], Value[]>(sql).raw())
+    this.json = JSON_SQL.map((sql) => db.prepare<[number, number, number], string[]>(sql).raw())
     this.anyOpen = db.prepare<[number, number, number], [number]>(
       'SELECT 1 FROM visits WHERE site = ? AND rolled = 0 AND start >= ? AND start < ? LIMIT 1').raw()
     this.putHour = db.prepare<[number, number, number, number]>(`INSERT INTO chunk_hours (site, kind, t, n) VALUES (?, ?, ?, ?)
@@ -128,38 +141,46 @@ class Builder {
 
   /** Writes the chunk of `kind` of the hour starting at `t`; false (nothing written) when a visit of it is open. */
   build(kind: Kind, site: number, t: number): boolean {
-    if (kind === KIND_PV) {
-      const rows = this.pvRows.all(site, t, t + HOUR)
-      this.write(kind, site, t, rows.length, PV_CODES.map((c, j) => {
-        const a = PV_COLUMNS[c] === 'f64' ? new Float64Array(rows.length) : new Int32Array(rows.length)
-        const none = PV_COLUMNS[c] === 'f64' ? NaN : 0
-        for (let i = 0; i < rows.length; i++) a[i] = (rows[i] as (number | null)[])[j] ?? none
-        return a
-      }))
-      return true
+    if (kind === KIND_VISITS && this.anyOpen.get(site, t, t + HOUR) !== undefined) return false
+    const codes: readonly string[] = kind === KIND_PV ? PV_CODES : VISIT_CODES
+    const types = (kind === KIND_PV ? PV_COLUMNS : VISIT_COLUMNS) as Record<string, 'f64' | 'i32'>
+    let cols = ((this.json[kind] as Database.Statement<[number, number, number], string[]>).get(site, t, t + HOUR) ?? [])
+      .map((text) => JSON.parse(text) as Value[])
+    // ts rises (pv), ids rise (visits); else (never seen) the rows one by one, ordered for sure
+    if (!ordered(cols[0] ?? [], kind === KIND_PV)) {
+      const rows = (this.rows[kind] as Database.Statement<[number, number, number], Value[]>).all(site, t, t + HOUR)
+      cols = codes.map((_, j) => rows.map((r) => r[j] ?? null))
     }
-    if (this.anyOpen.get(site, t, t + HOUR) !== undefined) return false
-    const rows = this.visitRows.all(site, t, t + HOUR)
-    this.write(kind, site, t, rows.length, VISIT_CODES.map((c, j) => {
-      if (VISIT_COLUMNS[c] === 'f64') {
-        const a = new Float64Array(rows.length)
-        for (let i = 0; i < rows.length; i++) a[i] = ((rows[i] as (number | null)[])[j] as number | null) ?? NaN
-        return a
+    const n = cols[0]?.length ?? 0
+    this.putHour.run(site, kind, t, n)
+    codes.forEach((c, j) => {
+      const values = cols[j] ?? []
+      let a: Column
+      if (types[c] === 'f64') {
+        a = new Float64Array(n)
+        for (let i = 0; i < n; i++) a[i] = (values[i] as number | null) ?? NaN
+      } else {
+        a = new Int32Array(n)
+        for (let i = 0; i < n; i++) {
+          const v = values[i] ?? null
+          // visits hold text: the dict's id (added when new, so every id is positive)
+          if (v !== null) a[i] = typeof v === 'string' ? (this.dict.id(v) as number) : v
+        }
       }
-      const a = new Int32Array(rows.length)
-      for (let i = 0; i < rows.length; i++) {
-        const v = (rows[i] as (string | null)[])[j] ?? null
-        if (v !== null) a[i] = this.dict.id(v) as number
-      }
-      return a
-    }))
+      this.putCol.run(site, kind, t, j, bytesOf(a))
+    })
     return true
   }
+}
 
-  private write(kind: Kind, site: number, t: number, n: number, cols: Column[]): void {
-    this.putHour.run(site, kind, t, n)
-    cols.forEach((a, col) => this.putCol.run(site, kind, t, col, bytesOf(a)))
+/** Whether `keys` rise (`ties`: or stay equal). */
+function ordered(keys: readonly Value[], ties: boolean): boolean {
+  for (let i = 1; i < keys.length; i++) {
+    const a = keys[i - 1] as number
+    const b = keys[i] as number
+    if (ties ? b < a : b <= a) return false
   }
+  return true
 }
 
 /** One hour waiting for its chunk: built once the site's newest page view reaches `notBefore`. */
