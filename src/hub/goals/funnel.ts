@@ -73,8 +73,9 @@ export interface FunnelRows {
  * (visits are made in time order, so a range's ids are), else a slot from a map. Per step an
  * Int32Array by slot holds the row where the visit reached it, and the rows are Float64Arrays
  * (copied once when given as plain arrays), so the loops below touch only flat typed arrays.
- * With numeric visitors and slots without a map (the stores' rows), step 1 is first only which
- * visits reached it: where each did is found at the next step for the visits with rows there.
+ * With numeric visitors and slots without a map (the stores' rows) out of time order, step 1 is
+ * first only which visits reached it: where each did is found at the next step, for the visits
+ * with rows there.
  * @example
  * const w = new FunnelWalk(() => true)
  * w.start(rows1); w.advance(rows2); w.counts() // [{ visits, visitors }, { visits, visitors }]
@@ -108,6 +109,10 @@ export class FunnelWalk {
     const parts = columns(rows)
     const numeric = parts.every((p) => p.visitor instanceof Float64Array)
     const slots = new Slots(parts.map((p) => p.visit))
+    if (accept === undefined && numeric && slots.inOrder) {
+      this.startInOrder(slots, parts)
+      return
+    }
     if (accept === undefined && numeric && slots.dense) {
       this.startLazy(slots, parts)
       return
@@ -147,13 +152,55 @@ export class FunnelWalk {
   }
 
   /**
-   * `start` on numeric visitors and slots without a map, in any order (a pattern's pages come page
-   * by page): only which visits reached step 1 and their visitors, in one pass with a bit per slot
-   * (a month of 3.5 million visits is 440 KiB of bits, in the CPU cache, where `arrange` copied
-   * every row by block first). A visit's rows share one visitor key (a visit is one visitor's), so
-   * the first row met gives it. When each visit reached step 1 matters only to the next step, and
-   * only for the visits with rows there: `settle` finds it then, for those alone (on /blog/** then
-   * /signup over a month of the query bench, 1,088,825 visits reach step 1 and 15,240 step 2).
+   * `start` on rows that come about in time order (Slots.inOrder): walked as given, a position
+   * being the row's index across the parts, so only the columns are joined (copies in one go), not
+   * arranged by block row by row.
+   */
+  private startInOrder(slots: Slots, parts: readonly Columns[]): void {
+    const ts = join(parts, (p) => p.ts)
+    const seq = join(parts, (p) => p.seq)
+    // numeric: every part's visitors are a Float64Array
+    const key = join(parts, (p) => p.visitor as Float64Array)
+    const at = new Int32Array(slots.size).fill(-1)
+    const list = new Int32Array(Math.min(slots.size, ts.length))
+    const base = slots.base
+    let count = 0
+    let g = 0
+    for (const { visit } of parts) {
+      const n = visit.length
+      for (let i = 0; i < n; i++, g++) {
+        const s = (visit[i] as number) - base
+        const j = at[s] as number
+        if (j >= 0) {
+          const a = ts[g] as number
+          const b = ts[j] as number
+          if (a > b || (a === b && (seq[g] as number) >= (seq[j] as number))) continue
+        } else list[count++] = s
+        at[s] = g
+      }
+    }
+    this.slots = slots
+    this.first = at
+    this.firstKeys = key
+    this.at = at
+    this.ts = ts
+    this.seq = seq
+    this.list = list
+    this.count = this.keepAllowed(slots, at, list, count)
+    this.close()
+  }
+
+  /**
+   * `start` on rows not in time order (a pattern's pages come page by page), numeric visitors and
+   * slots without a map: only which visits reached step 1 and their visitors, in one pass with a
+   * bit per slot (a month of 3.5 million visits is 440 KiB of bits, in the CPU cache, where
+   * `arrange` copied every row by block first). A visit's rows share one visitor key (a visit is
+   * one visitor's), so the first row met gives it. When each visit reached step 1 matters only to
+   * the next step, and only for the visits with rows there: `settle` finds it then, for those
+   * alone (/blog/** then /signup over the query bench's month: 1,088,825 visits reach step 1, 15,240
+   * step 2). Rows in time order keep `startInOrder`: one walk as given costs less than this and
+   * `settle` when the next step wants many of the visits (the funnel bench's / then /pricing:
+   * 370,823 of 1,498,744 went from 658-780 to 782-824 ms CPU this way).
    */
   private startLazy(slots: Slots, parts: readonly Columns[]): void {
     const { base, size } = slots
@@ -501,6 +548,8 @@ class Slots {
   private ids: number[] = []
   /** Slots are visit ids less `base` (no map). */
   readonly dense: boolean
+  /** Step 1's rows are in order (see `inOrder`), and slots need no map. */
+  readonly inOrder: boolean
 
   constructor(parts: readonly Float64Array[]) {
     let min = Infinity
@@ -538,6 +587,7 @@ class Slots {
       this.map = map
     }
     this.dense = this.map === null
+    this.inOrder = this.inOrderOf(parts)
   }
 
   /** Whether rows with these visits can be walked as given: in order, and slots without a map. */
