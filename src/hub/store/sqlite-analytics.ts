@@ -33,7 +33,7 @@ export class SqliteAnalytics {
   readonly columnFilters: ColumnFilters
 
   /** `columnReads`: filtered views read column-wise (SqliteStoreOptions.columnReads). */
-  constructor(db: Database.Database, columnReads = false) {
+  constructor(db: Database.Database, columnReads = true) {
     const dict = new Dict(db)
     this.chunks = new ChunkWriter(db, dict)
     this.visits = new SqliteVisits(db, this.chunks)

@@ -72,14 +72,13 @@ export class PvCounts {
     this.ss = engaged ? new Float64Array(size) : null
   }
 
-  /** Counts the rows of `b` in [lo, hi) that `keep` holds (null: all). */
-  add(b: Block<PvColumn>, keep: Uint8Array | null, lo: number, hi: number): void {
+  /** Counts the rows `rows[lo..hi)` of `b` (row indexes). */
+  add(b: Block<PvColumn>, rows: Int32Array, lo: number, hi: number): void {
     const ids = b.cols[this.col] as Int32Array
     const n = this.n
     if (this.ev === null) {
-      for (let i = lo; i < hi; i++) {
-        if (keep !== null && keep[i] === 0) continue
-        const id = ids[i] as number
+      for (let k = lo; k < hi; k++) {
+        const id = ids[rows[k] as number] as number
         if (id !== 0) n[id] = (n[id] as number) + 1
       }
       return
@@ -92,8 +91,8 @@ export class PvCounts {
     const e = b.cols.engaged_ms as Float64Array
     const w = b.cols.writing_ms as Float64Array
     const s = b.cols.scroll as Float64Array
-    for (let i = lo; i < hi; i++) {
-      if (keep !== null && keep[i] === 0) continue
+    for (let k = lo; k < hi; k++) {
+      const i = rows[k] as number
       const id = ids[i] as number
       if (id === 0) continue
       n[id] = (n[id] as number) + 1
@@ -148,14 +147,14 @@ export class VisitCounts {
     this.duration = new Float64Array(size)
   }
 
-  /** Counts the visits of `b` (columns pageviews, duration and `col`) that `keep` holds (null: all). */
-  add(b: Block<VisitColumn>, keep: Uint8Array | null): void {
+  /** Counts the visits `rows` (row indexes) of `b` (columns pageviews, duration and `col`). */
+  add(b: Block<VisitColumn>, rows: Int32Array): void {
     const ids = b.cols[this.col] as Int32Array
     const pv = b.cols.pageviews as Float64Array
     const ms = b.cols.duration as Float64Array
     const { visits, bounces, pageviews, duration } = this
-    for (let i = 0; i < b.n; i++) {
-      if (keep !== null && keep[i] === 0) continue
+    for (let k = 0; k < rows.length; k++) {
+      const i = rows[k] as number
       const id = ids[i] as number
       const p = pv[i] as number
       if (id > 0) {
@@ -202,13 +201,13 @@ export class VisitCounts {
   }
 }
 
-/** The index of the first of `n` rows whose `ts` is >= t (rows in time order). */
-export function lowerBound(ts: Column, n: number, t: number): number {
+/** The position in `rows` (row indexes, in time order) of the first row whose `ts` is >= t. */
+export function lowerBound(ts: Column, rows: Int32Array, t: number): number {
   let lo = 0
-  let hi = n
+  let hi = rows.length
   while (lo < hi) {
     const m = (lo + hi) >>> 1
-    if ((ts[m] as number) < t) lo = m + 1
+    if ((ts[rows[m] as number] as number) < t) lo = m + 1
     else hi = m
   }
   return lo

@@ -1,9 +1,8 @@
 /**
  * A filtered History view on SQLite through SQL aggregate functions: the read `SqliteStore.view`
- * makes unless `columnReads` is set (sqlite-view.ts reads the same rows column-wise instead, which
- * is faster once stored hour chunks serve the closed hours; read from the table alone, the rows
- * cost about 3 µs each to hand over, against 0.2-0.7 µs a call here). In one read of each fact
- * table (issue 12.6). Read call by
+ * makes with `columnReads: false` (by default sqlite-view.ts reads the same rows column-wise, from
+ * stored hour chunks where there are; from the table alone, rows cost about 3 µs each to hand over
+ * that way, against 0.2-0.7 µs a call here). In one read of each fact table (issue 12.6). Read call by
  * call, a view read the range's `pv` rows once per figure (series, totals, and the top list of each
  * page-view dimension) and its `visits` rows once per figure (visit totals, each visit dimension's
  * list): up to 20 sequential reads of the same rows. Here two aggregate functions see each row once

@@ -105,35 +105,37 @@ export class ViewQueries implements ViewReader {
     if (want.has('page')) for (const c of ['engaged_ms', 'writing_ms', 'scroll'] as const) cols.add(c)
     if (vf.needs.length > 0) for (const c of ['path', 'visit'] as const) cols.add(c)
     const pvs = this.reader.pv(site, readFrom, readTo, [...cols])
-    const kept: [Block<PvColumn>, Uint8Array | null][] = []
+    const kept: [Block<PvColumn>, Int32Array][] = []
     for (const b of pvs.blocks) {
       fillNeeds(vf.needs, b)
-      if (!pf.none) kept.push([b, pf.all ? null : pf.select(b, pvs.text)])
+      if (!pf.none) kept.push([b, pf.rows(b, pvs.text)])
     }
     const blocks = kept.map(([b]) => b)
     const counts = pvDims.map(([d, c]) => new PvCounts(c, maxId(blocks, c) + 1, d === 'page'))
     const points = new Int32Array(r.series.n + 1)
     const keys = new Keys()
-    for (const [b, keep] of kept) {
+    const { from: sFrom, size } = r.series
+    for (const [b, rows] of kept) {
       const ts = b.cols.ts as Float64Array
       const vid = b.cols.vid as Float64Array
       // totals: the minute range
-      const mLo = lowerBound(ts, b.n, r.minute.from)
-      const mHi = lowerBound(ts, b.n, r.minute.to)
+      const mLo = lowerBound(ts, rows, r.minute.from)
+      const mHi = lowerBound(ts, rows, r.minute.to)
       keys.reserve(mHi - mLo)
-      for (let i = mLo; i < mHi; i++) if (keep === null || keep[i] === 1) keys.a[keys.n++] = vid[i] as number
+      const a = keys.a
+      let n = keys.n
+      for (let k = mLo; k < mHi; k++) a[n++] = vid[rows[k] as number] as number
+      keys.n = n
       // the series: page views per point first, then the keys in place
-      const sLo = lowerBound(ts, b.n, r.series.from)
-      const sHi = lowerBound(ts, b.n, sTo)
-      for (let i = sLo; i < sHi; i++) {
-        if (keep !== null && keep[i] === 0) continue
-        const p = Math.floor(((ts[i] as number) - r.series.from) / r.series.size) + 1
+      const sHi = lowerBound(ts, rows, sTo)
+      for (let k = lowerBound(ts, rows, sFrom); k < sHi; k++) {
+        const p = Math.floor(((ts[rows[k] as number] as number) - sFrom) / size) + 1
         points[p] = (points[p] as number) + 1
       }
       // top lists: the hour range
-      const hLo = lowerBound(ts, b.n, r.hour.from)
-      const hHi = lowerBound(ts, b.n, r.hour.to)
-      for (const c of counts) c.add(b, keep, hLo, hHi)
+      const hLo = lowerBound(ts, rows, r.hour.from)
+      const hHi = lowerBound(ts, rows, r.hour.to)
+      for (const c of counts) c.add(b, rows, hLo, hHi)
     }
     const series = this.series(r, kept, points)
 
@@ -149,23 +151,23 @@ export class ViewQueries implements ViewReader {
   }
 
   /** The series' points from the kept rows; `points[p + 1]` holds point p's page views. */
-  private series(r: ViewRanges, kept: readonly [Block<PvColumn>, Uint8Array | null][], points: Int32Array): SeriesPoint[] {
+  private series(r: ViewRanges, kept: readonly [Block<PvColumn>, Int32Array][], points: Int32Array): SeriesPoint[] {
     const { from, size, n } = r.series
     const at = new Int32Array(n + 1)
     for (let p = 0; p < n; p++) at[p + 1] = (at[p] as number) + (points[p + 1] as number)
     const start = at.slice()
     const keys = new Float64Array(at[n] as number)
     const sTo = from + n * size
-    for (const [b, keep] of kept) {
+    for (const [b, rows] of kept) {
       const ts = b.cols.ts as Float64Array
       const vid = b.cols.vid as Float64Array
-      const hi = lowerBound(ts, b.n, sTo)
-      for (let i = lowerBound(ts, b.n, from); i < hi; i++) {
-        if (keep !== null && keep[i] === 0) continue
+      const hi = lowerBound(ts, rows, sTo)
+      for (let k = lowerBound(ts, rows, from); k < hi; k++) {
+        const i = rows[k] as number
         const p = Math.floor(((ts[i] as number) - from) / size)
-        const k = at[p] as number
-        keys[k] = vid[i] as number
-        at[p] = k + 1
+        const j = at[p] as number
+        keys[j] = vid[i] as number
+        at[p] = j + 1
       }
     }
     return Array.from({ length: n }, (_, p) => {
@@ -185,21 +187,22 @@ export class ViewQueries implements ViewReader {
     if (vf.none) return { visitTotals: t, lists: dims.map(() => []) }
     const cols = new Set<VisitColumn>(['start', 'pageviews', 'duration', 'engaged_n', 'engaged_ms', 'writing_ms', ...dims.map(([, c]) => c), ...vf.columns()])
     const vs = this.reader.visits(site, r.hour.from, r.hour.to, [...cols])
-    const kept = vs.blocks.map((b) => [b, vf.all ? null : vf.select(b, vs.text)] as const)
+    const kept = vs.blocks.map((b) => [b, vf.rows(b, vs.text)] as const)
     const blocks = vs.blocks
     const counts = dims.map(([d, c]) => new VisitCounts(c, maxId(blocks, c) + 1, listsNone(d) ? NO_VALUE : null))
-    for (const [b, keep] of kept) {
+    const { from: mFrom, to: mTo } = r.minute
+    for (const [b, rows] of kept) {
       const start = b.cols.start as Float64Array
       const pv = b.cols.pageviews as Float64Array
       const ms = b.cols.duration as Float64Array
       const en = b.cols.engaged_n as Float64Array
       const em = b.cols.engaged_ms as Float64Array
       const wm = b.cols.writing_ms as Float64Array
-      // visits come in id order, not by start: the minute range is a condition per row
-      for (let i = 0; i < b.n; i++) {
-        if (keep !== null && keep[i] === 0) continue
+      // visits come by hour of start, not by start: the minute range is a condition per row
+      for (let k = 0; k < rows.length; k++) {
+        const i = rows[k] as number
         const s = start[i] as number
-        if (s < r.minute.from || s >= r.minute.to) continue
+        if (s < mFrom || s >= mTo) continue
         const p = pv[i] as number
         t.visits++
         if (p === 1) t.bounces++
@@ -211,7 +214,7 @@ export class ViewQueries implements ViewReader {
         t.engagedMs += e === e ? e : 0
         t.writingMs += w === w ? w : 0
       }
-      for (const c of counts) c.add(b, keep)
+      for (const c of counts) c.add(b, rows)
     }
     return { visitTotals: t, lists: counts.map((c) => visitList(c.groups(limit, this.dict, vs.text), limit)) }
   }
