@@ -14,6 +14,8 @@ import { describe, it } from 'node:test'
 import { createSqliteStore } from '../src/hub/store/sqlite'
 import { FILTER_DIMENSIONS, type Filter, type FilterDimension } from '../src/hub/store/filters'
 import { kthLargest } from '../src/hub/store/sqlite-col-tally'
+import type { FilteredQueries } from '../src/hub/store/sqlite-filtered'
+import { BUCKET_MS, alignRange } from '../src/hub/store/time'
 import type { Bucket, Dimension, Range, StoredEvent } from '../src/hub/store/types'
 import { pageview, prng, storeContract } from './helpers/store-contract'
 
@@ -154,6 +156,15 @@ describe('column-wise History view (issue 12.6)', () => {
           const v = await s.view(q, { bucket: bucket as Bucket, dims, limit: limit as number })
           assert.deepEqual(v, await separately(q, bucket as Bucket, limit as number, dims), `view ${JSON.stringify(filters)} [${from}, ${to}) ${bucket} ${limit}`)
           if (v.totals.pageviews > 0 && v.visitTotals.visits > 0) nonzero++
+          if (j === 0) {
+            // a filtered top list on its own (SqliteStore.top, column-wise) against FilteredQueries.top (SQL)
+            const an = (s as unknown as { an: { filtered: FilteredQueries } }).an
+            const h = alignRange(q.from, q.to, BUCKET_MS.hour)
+            for (const d of DIMS) {
+              assert.deepEqual(await s.top(q, d, limit as number), an.filtered.top(1, d, h.from, h.to, limit as number, filters),
+                `top ${d} ${JSON.stringify(filters)} [${from}, ${to}) ${limit}`)
+            }
+          }
         }
       }
       assert.ok(nonzero > all.length, `most views count something (${nonzero} of ${2 * all.length})`)

@@ -36,6 +36,9 @@ const VISIT_DIMS: readonly (readonly [VisitDimension, VisitColumn])[] = [
   ['utm_campaign', 'utm_campaign'], ['utm_term', 'utm_term'], ['keyword', 'keyword'],
 ]
 
+/** The lists a view counts (the others, custom events, are read apart). */
+export const VIEW_DIMS: ReadonlySet<Dimension> = new Set([...PV_DIMS.map(([d]) => d), ...VISIT_DIMS.map(([d]) => d)])
+
 /** [from, to) of each figure of one view, ms; the series' `n` points of `size` ms from its `from`. */
 export interface ViewRanges {
   series: { from: number; size: number; n: number }
@@ -90,25 +93,31 @@ export class ViewQueries implements ViewReader {
     const sTo = r.series.from + r.series.n * r.series.size
     const from = Math.min(r.series.from, r.minute.from, r.hour.from)
     const to = Math.max(sTo, r.minute.to, r.hour.to)
-    const pf = this.filters.pv(site, from, to, filters)
-    const vf = this.filters.visits(site, r.hour.from, r.hour.to, filters)
+    // a call may ask for page views only or visits only (a top list: SqliteStore.top): each
+    // side's filters are compiled, and its rows read, when a figure of that side is asked for
+    const minute = r.minute.from < r.minute.to
+    const vf = visitDims.length > 0 || minute ? this.filters.visits(site, r.hour.from, r.hour.to, filters) : null
+    const needs = vf?.needs ?? []
+    const pf = pvDims.length > 0 || r.series.n > 0 || minute ? this.filters.pv(site, from, to, filters) : null
 
     // page views: a page filter of many pages on the visits needs the visits of its page views,
     // which this read gives when it goes on to the end of that filter's window
     let readFrom = from
     let readTo = to
-    for (const need of vf.needs) {
+    for (const need of needs) {
       readFrom = Math.min(readFrom, need.from)
       readTo = Math.max(readTo, need.to)
     }
-    const cols = new Set<PvColumn>(['ts', 'vid', ...pvDims.map(([, c]) => c), ...pf.columns()])
+    const cols = new Set<PvColumn>(['ts', 'vid', ...pvDims.map(([, c]) => c), ...(pf?.columns() ?? [])])
     if (want.has('page')) for (const c of ['engaged_ms', 'writing_ms', 'scroll'] as const) cols.add(c)
-    if (vf.needs.length > 0) for (const c of ['path', 'visit'] as const) cols.add(c)
-    const pvs = this.reader.pv(site, readFrom, readTo, [...cols])
+    if (needs.length > 0) for (const c of ['path', 'visit'] as const) cols.add(c)
     const kept: [Block<PvColumn>, Int32Array][] = []
-    for (const b of pvs.blocks) {
-      fillNeeds(vf.needs, b)
-      if (!pf.none) kept.push([b, pf.rows(b, pvs.text)])
+    if (pf !== null || needs.length > 0) {
+      const pvs = this.reader.pv(site, readFrom, readTo, [...cols])
+      for (const b of pvs.blocks) {
+        fillNeeds(needs, b)
+        if (pf !== null && !pf.none) kept.push([b, pf.rows(b, pvs.text)])
+      }
     }
     const blocks = kept.map(([b]) => b)
     const counts = pvDims.map(([d, c]) => new PvCounts(c, maxId(blocks, c) + 1, d === 'page'))
@@ -181,10 +190,10 @@ export class ViewQueries implements ViewReader {
    * One read of the visits that started in the hour range (which holds the minute range) kept by
    * `vf`: the totals of those in the minute range, and the lists of `dims`.
    */
-  private visits(site: number, r: ViewRanges, dims: readonly (readonly [VisitDimension, VisitColumn])[], limit: number, vf: ColumnFilter<VisitColumn>):
-    { visitTotals: VisitTotals; lists: TopRow[][] } {
+  private visits(site: number, r: ViewRanges, dims: readonly (readonly [VisitDimension, VisitColumn])[], limit: number,
+    vf: ColumnFilter<VisitColumn> | null): { visitTotals: VisitTotals; lists: TopRow[][] } {
     const t: VisitTotals = { visits: 0, bounces: 0, pageviews: 0, durationMs: 0, engagedVisits: 0, engagedMs: 0, writingMs: 0 }
-    if (vf.none) return { visitTotals: t, lists: dims.map(() => []) }
+    if (vf === null || vf.none) return { visitTotals: t, lists: dims.map(() => []) }
     const cols = new Set<VisitColumn>(['start', 'pageviews', 'duration', 'engaged_n', 'engaged_ms', 'writing_ms', ...dims.map(([, c]) => c), ...vf.columns()])
     const vs = this.reader.visits(site, r.hour.from, r.hour.to, [...cols])
     const kept = vs.blocks.map((b) => [b, vf.rows(b, vs.text)] as const)

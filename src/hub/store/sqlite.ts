@@ -10,6 +10,7 @@ import { HourKeys } from './sqlite-hour-keys'
 import { EVENTS_REST, applyPragmas, migrate } from './sqlite-schema'
 import { FLUSH_PENDING } from './sqlite-postings'
 import { SqliteAnalytics } from './sqlite-analytics'
+import { VIEW_DIMS } from './sqlite-view'
 import { BUCKET_MS, BUCKETS, alignRange, coverRange, pointsOf } from './time'
 import type { GoalSpec } from '../goals/spec'
 import type {
@@ -439,7 +440,12 @@ export class SqliteStore implements Store {
     const { from, to } = alignRange(range.from, range.to, BUCKET_MS.hour)
     const site = this.siteId(range.site)
     if (site === undefined) return []
-    if (filtered(range)) return this.analytics.filtered.top(site, dim, from, to, limit, range.filters)
+    if (filtered(range)) {
+      // column-wise as the view's lists (sqlite-view.ts); custom events and what it does not list go through SQL
+      if (!this.columnReads || !VIEW_DIMS.has(dim)) return this.analytics.filtered.top(site, dim, from, to, limit, range.filters)
+      const r = { series: { from, size: BUCKET_MS.hour, n: 0 }, minute: { from, to: from }, hour: { from, to } }
+      return this.analytics.view.read(site, r, [dim], limit, range.filters).tops[dim] ?? []
+    }
     if (visitDim) return this.visits.top(site, dim, from, to, limit)
     const rows = this.q.top.all(site, DIM_CODE[dim], from, to, limit)
     if (dim === 'page' && rows.length > 0) {
