@@ -160,6 +160,13 @@ describe('column-wise History view (issue 12.6)', () => {
             // a filtered top list on its own (SqliteStore.top, column-wise) against FilteredQueries.top (SQL)
             const an = (s as unknown as { an: { filtered: FilteredQueries } }).an
             const h = alignRange(q.from, q.to, BUCKET_MS.hour)
+            const m = alignRange(q.from, q.to, BUCKET_MS.minute)
+            assert.deepEqual(await s.totals(q), an.filtered.totals(1, m.from, m.to, filters), `totals ${JSON.stringify(filters)}`)
+            assert.deepEqual(await s.visitTotals(q), an.filtered.visitTotals(1, m.from, m.to, filters), `visitTotals ${JSON.stringify(filters)}`)
+            const size = BUCKET_MS[bucket as Bucket]
+            const want = (await s.series({ site, from: q.from, to: q.to }, bucket as Bucket)).map((p) => ({ ...p, pageviews: 0, visitors: 0 }))
+            an.filtered.series(1, want[0]?.t ?? 0, size, want, filters)
+            assert.deepEqual(await s.series(q, bucket as Bucket), want, `series ${JSON.stringify(filters)}`)
             for (const d of DIMS) {
               assert.deepEqual(await s.top(q, d, limit as number), an.filtered.top(1, d, h.from, h.to, limit as number, filters),
                 `top ${d} ${JSON.stringify(filters)} [${from}, ${to}) ${limit}`)

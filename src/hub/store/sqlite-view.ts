@@ -69,6 +69,9 @@ class Keys {
   }
 }
 
+/** Which minute-range figures a read computes: totals of page views ('pv'), visit totals ('visits'), or both. */
+export type Sides = 'both' | 'pv' | 'visits'
+
 /** One filtered view's figures from its reads: column-wise (ViewQueries) or through SQL (sqlite-view-sql.ts). */
 export interface ViewReader {
   /**
@@ -86,7 +89,7 @@ export class ViewQueries implements ViewReader {
    * The series, totals, visit totals and the `dims` lists (page-view and visit dimensions; others
    * are left out) of site id `site` under `filters`, from one read of `pv` and one of `visits`.
    */
-  read(site: number, r: ViewRanges, dims: readonly Dimension[], limit: number, filters: readonly Filter[]): ViewFigures {
+  read(site: number, r: ViewRanges, dims: readonly Dimension[], limit: number, filters: readonly Filter[], sides: Sides = 'both'): ViewFigures {
     const want = new Set(dims)
     const pvDims = PV_DIMS.filter(([d]) => want.has(d))
     const visitDims = VISIT_DIMS.filter(([d]) => want.has(d))
@@ -96,9 +99,9 @@ export class ViewQueries implements ViewReader {
     // a call may ask for page views only or visits only (a top list: SqliteStore.top): each
     // side's filters are compiled, and its rows read, when a figure of that side is asked for
     const minute = r.minute.from < r.minute.to
-    const vf = visitDims.length > 0 || minute ? this.filters.visits(site, r.hour.from, r.hour.to, filters) : null
+    const vf = visitDims.length > 0 || (minute && sides !== 'pv') ? this.filters.visits(site, r.hour.from, r.hour.to, filters) : null
     const needs = vf?.needs ?? []
-    const pf = pvDims.length > 0 || r.series.n > 0 || minute ? this.filters.pv(site, from, to, filters) : null
+    const pf = pvDims.length > 0 || r.series.n > 0 || (minute && sides !== 'visits') ? this.filters.pv(site, from, to, filters) : null
 
     // page views: a page filter of many pages on the visits needs the visits of its page views,
     // which this read gives when it goes on to the end of that filter's window

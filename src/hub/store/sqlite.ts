@@ -10,7 +10,7 @@ import { HourKeys } from './sqlite-hour-keys'
 import { EVENTS_REST, applyPragmas, migrate } from './sqlite-schema'
 import { FLUSH_PENDING } from './sqlite-postings'
 import { SqliteAnalytics } from './sqlite-analytics'
-import { VIEW_DIMS } from './sqlite-view'
+import { VIEW_DIMS, type ViewQueries } from './sqlite-view'
 import { BUCKET_MS, BUCKETS, alignRange, coverRange, pointsOf } from './time'
 import type { GoalSpec } from '../goals/spec'
 import type {
@@ -389,6 +389,15 @@ export class SqliteStore implements Store {
     return row?.id
   }
 
+  /**
+   * Whether filtered page-view figures (series, totals) read column-wise: with columnReads, unless
+   * every filter is a page "is" or "contains", whose page views FilteredQueries reads from the
+   * postings instead of every page view of the range.
+   */
+  private columnView(filters: readonly Filter[]): boolean {
+    return this.columnReads && !filters.every((f) => f.dim === 'page' && f.op !== 'not')
+  }
+
   async series(range: Range, bucket: Bucket): Promise<SeriesPoint[]> {
     const { from, n } = pointsOf(range.from, range.to, bucket)
     const size = BUCKET_MS[bucket]
@@ -397,6 +406,10 @@ export class SqliteStore implements Store {
     const site = this.siteId(range.site)
     if (site === undefined) return out
     if (filtered(range)) {
+      if (this.columnView(range.filters)) {
+        const r = { series: { from, size, n }, minute: { from, to: from }, hour: { from, to: from } }
+        return (this.analytics.view as ViewQueries).read(site, r, [], 1, range.filters, 'pv').series
+      }
       this.analytics.filtered.series(site, from, size, out, range.filters)
       return out
     }
@@ -484,7 +497,11 @@ export class SqliteStore implements Store {
     const { from, to } = alignRange(range.from, range.to, BUCKET_MS.minute)
     const site = this.siteId(range.site)
     if (site === undefined || from === to) return zeroSums()
-    if (filtered(range)) return this.analytics.filtered.visitTotals(site, from, to, range.filters)
+    if (filtered(range)) {
+      if (!this.columnReads) return this.analytics.filtered.visitTotals(site, from, to, range.filters)
+      const r = { series: { from, size: BUCKET_MS.minute, n: 0 }, minute: { from, to }, hour: { from, to } }
+      return (this.analytics.view as ViewQueries).read(site, r, [], 1, range.filters, 'visits').visitTotals
+    }
     return this.visits.totals(site, from, to)
   }
 
@@ -511,7 +528,11 @@ export class SqliteStore implements Store {
     const { from, to } = alignRange(range.from, range.to, BUCKET_MS.minute)
     const site = this.siteId(range.site)
     if (site === undefined || from === to) return { pageviews: 0, visitors: 0 }
-    if (filtered(range)) return this.analytics.filtered.totals(site, from, to, range.filters)
+    if (filtered(range)) {
+      if (!this.columnView(range.filters)) return this.analytics.filtered.totals(site, from, to, range.filters)
+      const r = { series: { from, size: BUCKET_MS.minute, n: 0 }, minute: { from, to }, hour: { from, to: from } }
+      return (this.analytics.view as ViewQueries).read(site, r, [], 1, range.filters, 'pv').totals
+    }
     let pageviews = 0
     for (const s of coverRange(from, to)) {
       pageviews += this.q.sumPageviews.get(site, BUCKETS.indexOf(s.bucket), s.from, s.to)?.[0] ?? 0
