@@ -300,6 +300,34 @@ describe('SQLite stored hour chunks', () => {
     }
   })
 
+  it('rewrites the visits chunks of a schema-20 file, which held them in id order', async () => {
+    const { file, cleanup } = tempDbFile('chunks')
+    const a = createSqliteStore(file, NO_TIMER)
+    await a.init()
+    await feed(a, traffic(60, T, 20, 5), 61, false)
+    await a.close()
+    // an hour's visits chunk as the first schema 20 wrote it: its blobs in id order
+    const db = new Database(file)
+    const [site, t] = db.prepare<[], [number, number]>(`SELECT h.site, h.t FROM chunk_hours h WHERE h.kind = 1 AND h.n > 1 AND (SELECT count(*) FROM visits v
+      WHERE v.site = h.site AND v.start >= h.t AND v.start < h.t + ${HOUR} AND v.id < (SELECT max(id) FROM visits w WHERE w.site = v.site
+      AND w.start >= h.t AND w.start < v.start)) > 0 LIMIT 1`).raw().get() ?? [0, 0]
+    assert.ok(site > 0, 'an hour whose id order is not its start order')
+    const ids = db.prepare<[number, number, number], number>('SELECT id FROM visits WHERE site = ? AND start >= ? AND start < ? ORDER BY id').pluck().all(site, t, t + HOUR)
+    db.prepare('UPDATE chunk_cols SET data = ? WHERE site = ? AND kind = 1 AND t = ? AND col = 0').run(Buffer.from(Float64Array.from(ids).buffer), site, t)
+    db.exec("UPDATE meta SET value = '20' WHERE key = 'schema_version'")
+    db.close()
+    const b = createSqliteStore(file, NO_TIMER)
+    try {
+      await b.init()
+      assert.equal(await b.getMeta('schema_version'), String(SCHEMA_VERSION))
+      const c = check(file, 62, [T - HOUR, T + 21 * HOUR])
+      assert.ok(c.chunks[1] > 10, `chunks ${c.chunks}`)
+    } finally {
+      await b.close()
+      cleanup()
+    }
+  })
+
   it('fills the chunks of a schema-19 file on upgrade', async () => {
     const { file, cleanup } = tempDbFile('chunks')
     const a = createSqliteStore(file, NO_TIMER)

@@ -11,7 +11,7 @@
  * Rule: a `chunk_hours` row, when present, holds exactly
  * - kind pv (0): the `pv` rows of the site with ts in [t, t + 1 h), in (ts, rid) order, every
  *   PV_COLUMNS column;
- * - kind visits (1): the `visits` rows of the site with start in [t, t + 1 h), in id order, every
+ * - kind visits (1): the `visits` rows of the site with start in [t, t + 1 h), in (start, id) order, every
  *   VISIT_COLUMNS column, text as dict ids (the build adds a string the dict lacks); written only
  *   when none of them is open (rolled = 0), as an open visit changes with every page view.
  * An hour without a row is read from the table. So:
@@ -32,7 +32,8 @@
  *   a stale one also an hour (of the site's traffic) after its last invalidation; at start the hours
  *   of the last two days without a chunk are queued. A chunk never built reads from the table:
  *   always exact, only slower.
- * - schema 20 builds every closed hour's chunks (before the hour of each site's latest page view).
+ * - schema 20 builds every closed hour's pv chunks (before the hour of each site's latest page
+ *   view), schema 21 its visits chunks.
  */
 import { endianness } from 'node:os'
 import type Database from 'better-sqlite3'
@@ -107,7 +108,7 @@ const VISIT_EXPR: Readonly<Record<VisitColumn, string>> = { ...Object.fromEntrie
 /** The rows of an hour, in chunk order (the first column, ts or id, checks it), one column per output column. */
 const ROWS_SQL = [
   `SELECT ${PV_CODES.map((c, i) => `${c} AS c${i}`).join(', ')} FROM pv WHERE site = ? AND ts >= ? AND ts < ? ORDER BY ts, rid`,
-  `SELECT ${VISIT_CODES.map((c, i) => `${VISIT_EXPR[c]} AS c${i}`).join(', ')} FROM visits WHERE site = ? AND start >= ? AND start < ? ORDER BY id`,
+  `SELECT ${VISIT_CODES.map((c, i) => `${VISIT_EXPR[c]} AS c${i}`).join(', ')} FROM visits WHERE site = ? AND start >= ? AND start < ? ORDER BY start, id`,
 ] as const
 /**
  * The same, each column as one JSON array built by SQLite: about half the CPU of handing over
@@ -146,13 +147,15 @@ class Builder {
     const types = (kind === KIND_PV ? PV_COLUMNS : VISIT_COLUMNS) as Record<string, 'f64' | 'i32'>
     let cols = ((this.json[kind] as Database.Statement<[number, number, number], string[]>).get(site, t, t + HOUR) ?? [])
       .map((text) => JSON.parse(text) as Value[])
-    // ts rises (pv), ids rise (visits); else (never seen) the rows one by one, ordered for sure
-    if (!ordered(cols[0] ?? [], kind === KIND_PV)) {
+    // ts rises (pv), (start, id) rises (visits); else (never seen) the rows one by one, ordered for sure
+    if (!(kind === KIND_PV ? ordered(cols[0] ?? [], null) : ordered(cols[1] ?? [], cols[0] ?? []))) {
       const rows = (this.rows[kind] as Database.Statement<[number, number, number], Value[]>).all(site, t, t + HOUR)
       cols = codes.map((_, j) => rows.map((r) => r[j] ?? null))
     }
     const n = cols[0]?.length ?? 0
     this.putHour.run(site, kind, t, n)
+    // an hour's strings repeat (a few browsers, countries, pages): a small map before the dict's large one
+    const ids = new Map<string, number>()
     codes.forEach((c, j) => {
       const values = cols[j] ?? []
       let a: Column
@@ -164,7 +167,14 @@ class Builder {
         for (let i = 0; i < n; i++) {
           const v = values[i] ?? null
           // visits hold text: the dict's id (added when new, so every id is positive)
-          if (v !== null) a[i] = typeof v === 'string' ? (this.dict.id(v) as number) : v
+          if (v === null) continue
+          if (typeof v === 'number') {
+            a[i] = v
+            continue
+          }
+          let id = ids.get(v)
+          if (id === undefined) ids.set(v, (id = this.dict.id(v) as number))
+          a[i] = id
         }
       }
       this.putCol.run(site, kind, t, j, bytesOf(a))
@@ -173,12 +183,12 @@ class Builder {
   }
 }
 
-/** Whether `keys` rise (`ties`: or stay equal). */
-function ordered(keys: readonly Value[], ties: boolean): boolean {
+/** Whether `keys` never fall, and where two are equal, `then` (when given) rises. */
+function ordered(keys: readonly Value[], then: readonly Value[] | null): boolean {
   for (let i = 1; i < keys.length; i++) {
     const a = keys[i - 1] as number
     const b = keys[i] as number
-    if (ties ? b < a : b <= a) return false
+    if (b < a || (b === a && then !== null && (then[i] as number) <= (then[i - 1] as number))) return false
   }
   return true
 }
@@ -435,13 +445,8 @@ export class ChunkReads {
   }
 }
 
-/**
- * Schema 20: the tables, and the chunks of every closed hour (before the hour of each site's
- * latest page view) of every site, from the tables; a visits chunk only where none is open.
- */
-export function chunksMigration(db: Database.Database, dict: Dict): void {
-  checkEndianness()
-  db.exec(CHUNK_TABLES)
+/** Builds the chunks of `kinds` of every closed hour (before the hour of each site's latest page view). */
+function buildClosed(db: Database.Database, dict: Dict, kinds: readonly Kind[]): void {
   const builder = new Builder(db, dict)
   const bounds = db.prepare<[], [number, number | null, number | null, number | null]>(`SELECT id, (SELECT max(ts) FROM pv WHERE site = id),
     (SELECT min(ts) FROM pv WHERE site = id), (SELECT min(start) FROM visits WHERE site = id) FROM sites`).raw().all()
@@ -449,9 +454,23 @@ export function chunksMigration(db: Database.Database, dict: Dict): void {
     if (max === null) continue
     const open = max - (max % HOUR)
     const lo = Math.min(minPv ?? max, minVisit ?? max)
-    for (let t = lo - (lo % HOUR); t < open; t += HOUR) {
-      builder.build(KIND_PV, site, t)
-      builder.build(KIND_VISITS, site, t)
-    }
+    for (let t = lo - (lo % HOUR); t < open; t += HOUR) for (const kind of kinds) builder.build(kind, site, t)
   }
+}
+
+/** Schema 20: the tables, and the pv chunks of every closed hour of every site, from `pv`. */
+export function chunksMigration(db: Database.Database, dict: Dict): void {
+  checkEndianness()
+  db.exec(CHUNK_TABLES)
+  buildClosed(db, dict, [KIND_PV])
+}
+
+/**
+ * Schema 21: the visits chunks of every closed hour where none is open, in (start, id) order. The
+ * first schema 20 (on main for an hour, 2026-11-30) wrote them in id order: they go first.
+ */
+export function visitChunksMigration(db: Database.Database, dict: Dict): void {
+  checkEndianness()
+  db.exec(`DELETE FROM chunk_hours WHERE kind = ${KIND_VISITS}; DELETE FROM chunk_cols WHERE kind = ${KIND_VISITS};`)
+  buildClosed(db, dict, [KIND_VISITS])
 }

@@ -6,9 +6,9 @@
  *
  * Two kinds of rows:
  * - page views: the `pv` rows of a site with `ts` in [from, to), in (ts, rid) order;
- * - visits: the `visits` rows of a site with `start` in [from, to), by the hour of their start,
- *   then id (the order a read of stored hour chunks gives; ids alone are not in time order: a
- *   late page view makes a visit with a new id and an old start).
+ * - visits: the `visits` rows of a site with `start` in [from, to), in (start, id) order (the
+ *   order of the index visits_start, so no sort; ids alone are not in time order: a late page
+ *   view makes a visit with a new id and an old start).
  *
  * Columns are typed arrays of the block's `n` rows:
  * - dict ids (`i32`): Int32Array, 0 for NULL (dict ids start at 1). Visits hold their strings as
@@ -85,12 +85,12 @@ export class TableRows {
   }
 
   /**
-   * The visits of `site` with start in [from, to) (by hour of start, then id), columns `cols`, as one block; text columns as
+   * The visits of `site` with start in [from, to) (in (start, id) order), columns `cols`, as one block; text columns as
    * dict ids, a string the dict lacks as a negative id from `extra` (string → id, shared by a read).
    */
   visits(site: number, from: number, to: number, cols: readonly VisitColumn[], extra: Map<string, number>): Block<VisitColumn> {
     const rows = this.cache.get(`SELECT ${cols.length === 0 ? '1' : cols.map((c) => VISIT_SQL[c]).join(', ')} FROM visits
-      WHERE site = ? AND start >= ? AND start < ? ORDER BY start - start % ${HOUR}, id`).raw().all(site, from, to) as (number | string | null)[][]
+      WHERE site = ? AND start >= ? AND start < ? ORDER BY start, id`).raw().all(site, from, to) as (number | string | null)[][]
     const n = rows.length
     const out = {} as Record<VisitColumn, Column>
     const ids = new Map<string, number>()

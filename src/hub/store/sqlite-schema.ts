@@ -11,7 +11,7 @@ import { Dict } from './sqlite-dict'
 import { propsMigration } from './sqlite-props'
 import { visitPostingsMigration } from './sqlite-visit-postings'
 import { hourKeysMigration } from './sqlite-hour-keys'
-import { chunksMigration } from './sqlite-chunk-store'
+import { chunksMigration, visitChunksMigration } from './sqlite-chunk-store'
 
 export interface SqlitePragmas {
   busyTimeoutMs: number
@@ -214,10 +214,13 @@ const MIGRATIONS: readonly Migration[] = [
   // not one whole minute, hour or day read its whole hours' keys, not all of its page views; filled
   // from the pv rows.
   hourKeysMigration,
-  // 20: the pv and visits rows of each closed hour column-wise, one BLOB per column
+  // 20: the pv and visits rows of each closed hour column-wise, one BLOB per column (schema 21 fills the visits ones)
   // (sqlite-chunk-store.ts), so reads over many rows (History's filtered view and top lists) take
-  // typed arrays instead of one row at a time; filled from the tables.
+  // typed arrays instead of one row at a time; the pv ones filled from the table.
   (db) => chunksMigration(db, new Dict(db)),
+  // 21: the visits rows of each closed hour as stored chunks, in (start, id) order: the order
+  // visits_start gives without a sort (schema 20's first version wrote them in id order, per hour).
+  (db) => visitChunksMigration(db, new Dict(db)),
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length
