@@ -20,7 +20,7 @@
  *  - append throughput (batches of 50 and 1000) on a fresh file.
  * Prints one JSON line on stdout; progress goes to stderr.
  *
- *   node --import tsx bench/query.ts [--runs=N] [--only=LABEL,...] [--full] [--long] [--no-append] [--sql-view]   (EVENTS=1000000 for a quicker run)
+ *   node --import tsx bench/query.ts [--runs=N] [--only=LABEL,...] [--full] [--long] [--no-append] [--sql-view] [--rollup-tops]   (EVENTS=1000000 for a quicker run)
  *
  * The filled file is cached under /tmp, keyed by DATA_VERSION and the event count; a file left by
  * an older schema is upgraded by init(), as a hub's would be.
@@ -195,8 +195,9 @@ async function main(): Promise<void> {
   }
   await store.close()
 
-  // A fresh open, as after a restart (--sql-view: filtered views through SQL aggregates, SqliteStoreOptions.columnReads false).
-  store = createSqliteStore(FILE, { columnReads: !args.includes('--sql-view') })
+  // A fresh open, as after a restart (--sql-view: filtered views through SQL aggregates, SqliteStoreOptions.columnReads false;
+  // --rollup-tops: unfiltered top lists from the rollups, SqliteStoreOptions.columnTops false).
+  store = createSqliteStore(FILE, { columnReads: !args.includes('--sql-view'), columnTops: !args.includes('--rollup-tops') })
   const i0 = performance.now()
   await store.init()
   const initMs = performance.now() - i0

@@ -11,6 +11,7 @@ import { EVENTS_REST, applyPragmas, migrate } from './sqlite-schema'
 import { FLUSH_PENDING } from './sqlite-postings'
 import { SqliteAnalytics } from './sqlite-analytics'
 import { VIEW_DIMS, type ViewQueries } from './sqlite-view'
+import { COLUMN_WINS, ColumnTops, columnListed } from './sqlite-col-top'
 import { BUCKET_MS, BUCKETS, alignRange, coverRange, pointsOf } from './time'
 import type { GoalSpec } from '../goals/spec'
 import type {
@@ -50,6 +51,15 @@ export interface SqliteStoreOptions {
    * @default true
    */
   columnReads?: boolean
+  /**
+   * Unfiltered top lists of the dimensions with many values (page, referrer, entry and exit page:
+   * sqlite-col-top.ts COLUMN_WINS) count the range's fact rows column-wise instead of grouping the
+   * rollup rows; the lists are the same. `'all'`: every page-view and visit dimension (tests);
+   * false: the rollups for all (tests and benches compare both). Ranges before a site's first
+   * stored page view (pruned) and custom events always read the rollups.
+   * @default true
+   */
+  columnTops?: boolean | 'all'
   /**
    * WAL pages (4 KiB) written before a commit checkpoints them into the database file. SQLite's own
    * default is 1000. Larger is faster (append, batches of 200: 1000 → 69-77k rows/s, 4000 → 80-87k,
@@ -198,6 +208,9 @@ export class SqliteStore implements Store {
   private readonly db: Db
   private readonly pruneChunkRows: number
   private readonly columnReads: boolean
+  /** The dimensions whose unfiltered lists count columns (`columnTops`). */
+  private readonly colDims: (dim: Dimension) => boolean
+  private colTops: ColumnTops | null = null
   private readonly open = new OpenVisitors()
   private readonly siteIds = new Map<string, number>()
   private st: Statements | null = null
@@ -216,6 +229,8 @@ export class SqliteStore implements Store {
     })
     this.pruneChunkRows = opts.pruneChunk ?? 5000
     this.columnReads = opts.columnReads ?? true
+    const tops = opts.columnTops ?? true
+    this.colDims = tops === 'all' ? columnListed : tops ? (dim) => COLUMN_WINS.has(dim) : () => false
     this.flushEntries = opts.postingsFlushEntries ?? FLUSH_PENDING
     this.idleMs = opts.postingsIdleMs ?? 5000
   }
@@ -230,6 +245,7 @@ export class SqliteStore implements Store {
     if (migrate(this.db) > 0) this.scrubWal()
     this.st = prepareAll(this.db)
     this.an = new SqliteAnalytics(this.db, this.columnReads)
+    this.colTops = new ColumnTops(this.db, this.an.columns, this.an.facts.dict)
     this.hk = new HourKeys(this.db)
     this.appendTx = this.db.transaction((events: readonly StoredEvent[]) => this.appendRows(events))
     this.reseed()
@@ -445,7 +461,11 @@ export class SqliteStore implements Store {
     return { ...v, bots: await this.bots(range), events: opts.events === true ? await this.eventTop(range, 'event', opts.limit) : null }
   }
 
-  /** Hour resolution: every hour that overlaps the range counts whole. */
+  /**
+   * Hour resolution: every hour that overlaps the range counts whole. Unfiltered, counted from the
+   * fact rows column-wise (`columnTops`) or from the rollups; a page's engaged time and scroll come
+   * from rollup_engaged either way (its `views` counts reports, which a page view's row cannot tell).
+   */
   async top(range: Range, dim: Dimension, limit: number): Promise<TopRow[]> {
     checkLimit(limit)
     checkDimension(dim)
@@ -459,8 +479,9 @@ export class SqliteStore implements Store {
       const r = { series: { from, size: BUCKET_MS.hour, n: 0 }, minute: { from, to: from }, hour: { from, to } }
       return this.analytics.view.read(site, r, [dim], limit, range.filters).tops[dim] ?? []
     }
-    if (visitDim) return this.visits.top(site, dim, from, to, limit)
-    const rows = this.q.top.all(site, DIM_CODE[dim], from, to, limit)
+    const cols = this.colTops !== null && this.colDims(dim) && this.colTops.covers(site, from) ? this.colTops : null
+    if (visitDim) return cols?.top(site, dim, from, to, limit) ?? this.visits.top(site, dim, from, to, limit)
+    const rows = cols?.top(site, dim, from, to, limit) ?? this.q.top.all(site, DIM_CODE[dim], from, to, limit)
     if (dim === 'page' && rows.length > 0) {
       for (const [path, views, engagedMs, writingMs, scrollViews, scrollSum] of this.q.engagedOf.iterate(site, hoursOf(from, to), JSON.stringify(rows.map((r) => r.value)))) {
         const row = rows.find((r) => r.value === path)
