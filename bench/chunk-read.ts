@@ -2,7 +2,8 @@
  * The column-wise reads of History's 24 hours (sqlite-chunks.ts) on the bench/query.ts file:
  * ColumnReader (stored hour chunks, sqlite-chunk-store.ts, and the table for the rest) against
  * TableRows (every row from the table), page views with ts, vid, path and visits with start,
- * pageviews, duration, ref_host, NOW = 2025-02-01 minus 17 minutes, site shop.example. Opening
+ * pageviews, duration, ref_host, NOW = 2025-02-01 minus 17 minutes, site shop.example, and
+ * TableRows over the last hour alone (`hour`, what a read pays for the open hour). Opening
  * the file through the store applies schema 20 when the file is older: its time and the file's
  * growth are printed too. Use a private copy (the migration writes it):
  *
@@ -64,12 +65,16 @@ async function main(): Promise<void> {
   const tablePv = time(() => table.pv(site, FROM, NOW, PV).n)
   const chunkVisits = time(() => rows(reader.visits(site, FROM, NOW, VISITS)))
   const tableVisits = time(() => table.visits(site, FROM, NOW, VISITS, new Map()).n)
+  // the last hour from the table alone: what a read pays for the open hour
+  const hourPv = time(() => table.pv(site, NOW - 3_600_000, NOW, PV).n)
+  const hourVisits = time(() => table.visits(site, NOW - 3_600_000, NOW, VISITS, new Map()).n)
   const chunks = db.prepare('SELECT kind, count(*) AS hours, sum(n) AS rows FROM chunk_hours GROUP BY kind').all()
   db.close()
   console.log(JSON.stringify({
     openMs: Math.round(openMs), bytesBefore: before, bytesAfter: size(), chunks,
     pv: { rows: chunkPv.last, chunk: { wallMs: chunkPv.wallMs, cpuMs: chunkPv.cpuMs }, table: { wallMs: tablePv.wallMs, cpuMs: tablePv.cpuMs, rows: tablePv.last } },
     visits: { rows: chunkVisits.last, chunk: { wallMs: chunkVisits.wallMs, cpuMs: chunkVisits.cpuMs }, table: { wallMs: tableVisits.wallMs, cpuMs: tableVisits.cpuMs, rows: tableVisits.last } },
+    hour: { pv: { wallMs: hourPv.wallMs, cpuMs: hourPv.cpuMs, rows: hourPv.last }, visits: { wallMs: hourVisits.wallMs, cpuMs: hourVisits.cpuMs, rows: hourVisits.last } },
     served: reader.served,
   }))
 }

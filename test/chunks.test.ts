@@ -232,6 +232,52 @@ describe('SQLite stored hour chunks', () => {
     }
   })
 
+  it('reads table rows as SQL gives them: over 1,024 rows (the arrays grow), NULL as NaN or 0, text as dict ids, no columns', async () => {
+    const { file, cleanup } = tempDbFile('chunks')
+    const s = createSqliteStore(file, NO_TIMER)
+    try {
+      await s.init()
+      await feed(s, traffic(40, T, 120, 1e9), 41, false)
+      const site = one(file, "SELECT id FROM sites WHERE name = 'a.example'")
+      const [from, to] = [T + 7 * MIN, T + 119 * HOUR]
+      const db = new Database(file, { readonly: true })
+      try {
+        const dict = new Dict(db)
+        const table = new TableRows(db, dict)
+        const pvRows = db.prepare(`SELECT ${ALL_PV.join(', ')} FROM pv WHERE site = ? AND ts >= ? AND ts < ? ORDER BY ts, rid`)
+          .raw().all(site, from, to) as (number | null)[][]
+        assert.ok(pvRows.length > 1024)
+        const pv = table.pv(site, from, to, ALL_PV)
+        assert.equal(pv.n, pvRows.length)
+        ALL_PV.forEach((c, j) => {
+          const none = PV_COLUMNS[c] === 'f64' ? NaN : 0
+          assert.deepEqual([...pv.cols[c]], pvRows.map((r) => r[j] ?? none), c)
+        })
+        assert.equal(table.pv(site, from, to, []).n, pvRows.length)
+        const visitRows = db.prepare(`SELECT ${ALL_VISITS.map((c) => (c === 'duration' ? 'end - start' : c)).join(', ')} FROM visits
+          WHERE site = ? AND start >= ? AND start < ? ORDER BY start, id`).raw().all(site, from, to) as (number | string | null)[][]
+        assert.ok(visitRows.length > 1024)
+        const visits = table.visits(site, from, to, ALL_VISITS, new Map())
+        assert.equal(visits.n, visitRows.length)
+        ALL_VISITS.forEach((c, j) => {
+          const want = visitRows.map((r) => {
+            const v = r[j] ?? null
+            if (v === null) return VISIT_COLUMNS[c] === 'f64' ? NaN : 0
+            return typeof v === 'string' ? dict.lookup(v) : v
+          })
+          assert.deepEqual([...visits.cols[c]], want, c)
+        })
+        assert.equal(table.visits(site, from, to, [], new Map()).n, visitRows.length)
+        assert.equal(table.pv(site, T - HOUR, T, ['ts']).n, 0)
+      } finally {
+        db.close()
+      }
+    } finally {
+      await s.close()
+      cleanup()
+    }
+  })
+
   it('serves whole settled hours from stored chunks, and the edges and the open hour from the tables', async () => {
     const { file, cleanup } = tempDbFile('chunks')
     const s = createSqliteStore(file, NO_TIMER)
