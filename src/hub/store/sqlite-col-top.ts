@@ -10,7 +10,9 @@
  * first, then by value in SQLite's binary (UTF-8) order, the referrer list with its Direct / None
  * row (visits without a referrer, `NO_VALUE`) ranked among them. Counted from the fact rows, they
  * hold what the facts hold: the caller keeps the rollups for ranges that reach back before the
- * site's first stored page view (pruned, or not yet written), and for `event`.
+ * site's first stored page view (pruned, or not yet written), and for `event`. A page view without
+ * a visitor (the store takes one; ingest always sets a visitor) has no pv row, so it counts in the
+ * rollup lists only.
  */
 import type Database from 'better-sqlite3'
 import type { ColumnReader, PvColumn, VisitColumn } from './sqlite-chunks'
