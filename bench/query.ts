@@ -20,7 +20,7 @@
  *  - append throughput (batches of 50 and 1000) on a fresh file.
  * Prints one JSON line on stdout; progress goes to stderr.
  *
- *   node --import tsx bench/query.ts [--runs=N] [--only=LABEL,...] [--full] [--long] [--no-append] [--sql-view] [--rollup-tops]   (EVENTS=1000000 for a quicker run)
+ *   node --import tsx bench/query.ts [--runs=N] [--only=LABEL,...] [--full] [--long] [--no-append] [--sql-view] [--rollup-tops] [--mmap-mib=N]   (EVENTS=1000000 for a quicker run)
  *
  * The filled file is cached under /tmp, keyed by DATA_VERSION and the event count; a file left by
  * an older schema is upgraded by init(), as a hub's would be.
@@ -196,8 +196,13 @@ async function main(): Promise<void> {
   await store.close()
 
   // A fresh open, as after a restart (--sql-view: filtered views through SQL aggregates, SqliteStoreOptions.columnReads false;
-  // --rollup-tops: unfiltered top lists from the rollups, SqliteStoreOptions.columnTops false).
-  store = createSqliteStore(FILE, { columnReads: !args.includes('--sql-view'), columnTops: !args.includes('--rollup-tops') })
+  // --rollup-tops: unfiltered top lists from the rollups, SqliteStoreOptions.columnTops false;
+  // --mmap-mib=N: SqliteStoreOptions.mmapMiB, 0 for read() calls only; the store's default without it).
+  const mmap = arg('mmap-mib')
+  store = createSqliteStore(FILE, {
+    columnReads: !args.includes('--sql-view'), columnTops: !args.includes('--rollup-tops'),
+    ...(mmap === undefined ? {} : { mmapMiB: Number(mmap) }),
+  })
   const i0 = performance.now()
   await store.init()
   const initMs = performance.now() - i0
@@ -205,7 +210,7 @@ async function main(): Promise<void> {
 
   const r24: Range = { site: SITE, from: NOW - DAY, to: NOW }
   const want = (label: string): boolean => ONLY === null || ONLY.includes(label)
-  const result: Record<string, unknown> = { bench: 'store.query', store: 'sqlite', date: new Date().toISOString(), events, runs: RUNS, range: '24h sliding', loadavg: loadavg().map((x) => Math.round(x * 10) / 10) }
+  const result: Record<string, unknown> = { bench: 'store.query', store: 'sqlite', date: new Date().toISOString(), events, runs: RUNS, mmap_mib: store.mmapBytes() / 1048576, range: '24h sliding', loadavg: loadavg().map((x) => Math.round(x * 10) / 10) }
 
   if (want('overview')) {
     const runs = await timeView([

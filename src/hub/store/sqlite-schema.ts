@@ -13,9 +13,13 @@ import { visitPostingsMigration } from './sqlite-visit-postings'
 import { hourKeysMigration } from './sqlite-hour-keys'
 import { chunksMigration, visitChunksMigration } from './sqlite-chunk-store'
 
+const MIB = 1024 * 1024
+
 export interface SqlitePragmas {
   busyTimeoutMs: number
   cacheMiB: number
+  /** Bytes of the file read through a memory map, MiB; 0 reads every page with read(). */
+  mmapMiB: number
   walCheckpointPages: number
 }
 
@@ -32,6 +36,9 @@ export function applyPragmas(db: Database.Database, p: SqlitePragmas): void {
   db.pragma('synchronous = NORMAL')
   db.pragma(`busy_timeout = ${Math.max(0, Math.floor(p.busyTimeoutMs))}`)
   db.pragma(`cache_size = -${Math.max(1, Math.floor(p.cacheMiB)) * 1024}`)
+  // SQLite caps the map at its compile-time SQLITE_MAX_MMAP_SIZE (better-sqlite3: 0x7fff0000, just
+  // under 2 GiB) and silently uses that for anything larger; see SqliteStoreOptions.mmapMiB.
+  db.pragma(`mmap_size = ${Math.max(0, Math.floor(p.mmapMiB)) * MIB}`)
   db.pragma('temp_store = MEMORY')
   db.pragma(`wal_autocheckpoint = ${Math.max(1, Math.floor(p.walCheckpointPages))}`)
   // Deleted content is overwritten with zeros, not left in free space: pruned events, a deleted meta

@@ -29,6 +29,22 @@ export interface SqliteStoreOptions {
   /** Page cache size, MiB: rollup and index pages that stay hot. @default 64 */
   cacheMiB?: number
   /**
+   * The first this many MiB of the file are read through a memory map (`PRAGMA mmap_size`): a page
+   * is read where the kernel caches it instead of copied out by a read() call. 0, the default, reads
+   * every page with read(), as SQLite does unless told. SQLite caps the map just under 2 GiB
+   * (better-sqlite3's SQLITE_MAX_MMAP_SIZE, 0x7fff0000) and reads pages past the cap, and pages
+   * still in the WAL, with read() as before. Off by default because it did not measurably help:
+   * on the 10 M-event bench file (5.8 GB) the hour chunks lie past the cap and half the funnel
+   * postings' pages too; bench/query.ts's History reads showed no difference in CPU time beyond the
+   * machine's noise, the 30-day funnel over the most postings 7-13 % less in some rounds and more
+   * in others (docs/benchmarks.md, 2026-11-30). The map costs address
+   * space, not RAM (the mapped pages are the kernel's page cache, shared and evictable); the risk,
+   * from SQLite's memory-mapped I/O page, is that an I/O error on a mapped page (a failing disk, the
+   * file cut short under the map) cannot come back as an error code: the process gets SIGBUS and dies.
+   * @default 0
+   */
+  mmapMiB?: number
+  /**
    * Page views pending for the funnel postings (sqlite-postings.ts) past which an append writes
    * them. Reads see pending ones too; a flush costs about 40 µs per page it touches, so large
    * batches are cheaper per page view (20,000 with 5,000 pages: 11 µs each; 200,000: 1-2 µs).
@@ -69,6 +85,9 @@ export interface SqliteStoreOptions {
    */
   walCheckpointPages?: number
 }
+
+/** See SqliteStoreOptions.mmapMiB. */
+export const MMAP_MIB_DEFAULT = 0
 
 const FEED_COLUMNS = ['id', 'ts', 'site', 'path', 'host', 'title', 'referrer', 'browser', 'os', 'device', 'country'].map((c) => `e.${c}`).join(', ')
 const MAX_LIMIT = 10_000
@@ -225,7 +244,8 @@ export class SqliteStore implements Store {
   constructor(readonly path: string, opts: SqliteStoreOptions = {}) {
     this.db = new Database(path)
     applyPragmas(this.db, {
-      busyTimeoutMs: opts.busyTimeoutMs ?? 5000, cacheMiB: opts.cacheMiB ?? 64, walCheckpointPages: opts.walCheckpointPages ?? 4000,
+      busyTimeoutMs: opts.busyTimeoutMs ?? 5000, cacheMiB: opts.cacheMiB ?? 64, mmapMiB: opts.mmapMiB ?? MMAP_MIB_DEFAULT,
+      walCheckpointPages: opts.walCheckpointPages ?? 4000,
     })
     this.pruneChunkRows = opts.pruneChunk ?? 5000
     this.columnReads = opts.columnReads ?? true
@@ -233,6 +253,11 @@ export class SqliteStore implements Store {
     this.colDims = tops === 'all' ? columnListed : tops ? (dim) => COLUMN_WINS.has(dim) : () => false
     this.flushEntries = opts.postingsFlushEntries ?? FLUSH_PENDING
     this.idleMs = opts.postingsIdleMs ?? 5000
+  }
+
+  /** Bytes of the file this connection reads through a memory map (SqliteStoreOptions.mmapMiB, as SQLite capped it). */
+  mmapBytes(): number {
+    return this.db.pragma('mmap_size', { simple: true }) as number
   }
 
   private get q(): Statements {
