@@ -16,9 +16,8 @@
  */
 import type Database from 'better-sqlite3'
 import type { ColumnReader, PvColumn, VisitColumn } from './sqlite-chunks'
-import { kthLargest, maxId } from './sqlite-col-tally'
+import { VisitCounts, kthLargest, maxId } from './sqlite-col-tally'
 import type { Dict } from './sqlite-dict'
-import type { VisitsTallied } from './sqlite-tally'
 import type { Dimension, TopRow, VisitDimension } from './types'
 import { NO_VALUE, isVisitDimension, listsNone } from './visits'
 
@@ -76,6 +75,16 @@ export function columnListed(dim: Dimension): boolean {
  */
 export const COLUMN_WINS: ReadonlySet<Dimension> = new Set<Dimension>(['page', 'referrer', 'entry_page', 'exit_page'])
 
+/** Row indexes 0 to n - 1: every row of a block, as the counters take a row list (one shared array, grown as needed). */
+let identity = new Int32Array(0)
+function allRows(n: number): Int32Array {
+  if (identity.length < n) {
+    identity = new Int32Array(Math.max(n, identity.length * 2))
+    for (let i = 0; i < identity.length; i++) identity[i] = i
+  }
+  return identity.subarray(0, n)
+}
+
 export class ColumnTops {
   private readonly firstPv: Database.Statement<[number], [number | null]>
 
@@ -129,47 +138,12 @@ export class ColumnTops {
   private visitTop(site: number, dim: VisitDimension, from: number, to: number, limit: number): TopRow[] {
     const col = VISIT_DIM[dim]
     const { blocks, text } = this.columns.visits(site, from, to, [col, 'pageviews', 'duration'])
-    const size = maxId(blocks, col) + 1
-    const visits = new Int32Array(size)
-    const bounces = new Int32Array(size)
-    const pageviews = new Float64Array(size)
-    const duration = new Float64Array(size)
-    // negative ids (strings the dict lacks) and NULL (the NO_VALUE row, where listed) are few: a Map
-    const none = listsNone(dim)
-    const rest = new Map<number, VisitsTallied>()
-    for (const b of blocks) {
-      const ids = b.cols[col] as Int32Array
-      const pv = b.cols.pageviews as Float64Array
-      const ms = b.cols.duration as Float64Array
-      for (let i = 0; i < b.n; i++) {
-        const id = ids[i] as number
-        const p = pv[i] as number
-        if (id > 0) {
-          visits[id] = (visits[id] as number) + 1
-          if (p === 1) bounces[id] = (bounces[id] as number) + 1
-          pageviews[id] = (pageviews[id] as number) + p
-          duration[id] = (duration[id] as number) + (ms[i] as number)
-        } else if (id < 0 || none) {
-          let g = rest.get(id)
-          if (g === undefined) rest.set(id, (g = { visits: 0, bounces: 0, pageviews: 0, durationMs: 0 }))
-          g.visits++
-          if (p === 1) g.bounces++
-          g.pageviews += p
-          g.durationMs += ms[i] as number
-        }
-      }
-    }
-    const least = Math.max(1, kthLargest(visits, limit))
-    const ids: number[] = []
-    for (let id = 1; id < size; id++) if ((visits[id] as number) >= least) ids.push(id)
-    const names = this.dict.values(ids)
-    const rows = ids.map((id): TopRow => ({
-      value: names.get(id) ?? '', pageviews: pageviews[id] as number, visits: visits[id] as number,
-      bounces: bounces[id] as number, durationMs: duration[id] as number,
+    // negative ids (strings the dict lacks) and NULL (the NO_VALUE row, where listed) go to a Map
+    const counts = new VisitCounts(col, maxId(blocks, col) + 1, listsNone(dim) ? NO_VALUE : null)
+    for (const b of blocks) counts.add(b, allRows(b.n))
+    const rows = [...counts.groups(limit, this.dict, text)].map(([value, g]): TopRow => ({
+      value, pageviews: g.pageviews, visits: g.visits, bounces: g.bounces, durationMs: g.durationMs,
     }))
-    for (const [id, g] of rest) {
-      rows.push({ value: id === 0 ? NO_VALUE : (text(id) ?? ''), pageviews: g.pageviews, visits: g.visits, bounces: g.bounces, durationMs: g.durationMs })
-    }
     return ranked(rows, (r) => r.visits ?? 0, limit)
   }
 }
