@@ -15,6 +15,7 @@ import type { Block, Blocks, Column, PvColumn, VisitColumn } from './sqlite-chun
 import type { Dict } from './sqlite-dict'
 import type { FilteredQueries } from './sqlite-filtered'
 import type { SqliteVisits } from './sqlite-visits'
+import { VisitIds } from './visit-ids'
 import { NO_VALUE, VISIT_GAP_MS } from './visits'
 
 /** pv columns (dict ids) of the filters a page view answers itself (as sqlite-filtered.ts). */
@@ -48,14 +49,14 @@ interface IdCond<C extends string> {
 interface SetCond<C extends string> {
   kind: 'set'
   col: C
-  ids: Set<number>
+  ids: VisitIds
   hit: boolean
 }
 /** `withOtherPage`: a visit with an entry or exit other than `path`, or among `ids`. */
 interface OtherCond {
   kind: 'other'
   path: number
-  ids: Set<number>
+  ids: VisitIds
 }
 type Cond<C extends string> = IdCond<C> | SetCond<C> | OtherCond
 
@@ -68,7 +69,7 @@ export interface PageNeed {
   from: number
   to: number
   paths: Uint8Array
-  ids: Set<number>
+  ids: VisitIds
 }
 
 /** ASCII-only lower case, as SQLite's LIKE compares. */
@@ -139,11 +140,22 @@ export class ColumnFilter<C extends string> {
       if (c.kind === 'id') idCond(c, b.cols[c.col] as Int32Array, keep, n, text)
       else if (c.kind === 'set') {
         const a = b.cols[c.col] as Float64Array
-        const { ids, hit } = c
-        for (let i = 0; i < n; i++) {
-          if (keep[i] === 0) continue
-          const v = a[i] as number
-          if (v !== v || ids.has(v) !== hit) keep[i] = 0
+        const { hit } = c
+        const { bits, base, set } = c.ids.lookup()
+        if (bits !== null) {
+          const len = bits.length
+          for (let i = 0; i < n; i++) {
+            if (keep[i] === 0) continue
+            const j = (a[i] as number) - base
+            // NaN (no visit) fails either way
+            if (j !== j || (j >= 0 && j < len && bits[j] === 1) !== hit) keep[i] = 0
+          }
+        } else {
+          for (let i = 0; i < n; i++) {
+            if (keep[i] === 0) continue
+            const v = a[i] as number
+            if (v !== v || set.has(v) !== hit) keep[i] = 0
+          }
         }
       } else {
         const cols = b.cols as unknown as Record<string, Column>
@@ -153,6 +165,7 @@ export class ColumnFilter<C extends string> {
         const { path, ids } = c
         for (let i = 0; i < n; i++) {
           if (keep[i] === 0) continue
+          // few rows enter and exit on `path`: `has` per row is cheap enough here
           if (entry[i] === path && exit[i] === path && !ids.has(id[i] as number)) keep[i] = 0
         }
       }
@@ -223,11 +236,11 @@ export class ColumnFilters {
         if (c && !c.nul && !c.miss && !c.set.includes(1)) out.none = true
       } else if (f.dim === 'event' || f.dim === 'prop') {
         const ids = this.filtered.eventVisits(site, from - span - VISIT_GAP_MS, to + span + VISIT_GAP_MS, f)
-        out.conds.push({ kind: 'set', col: 'visit', ids: new Set(ids), hit: true })
+        out.conds.push({ kind: 'set', col: 'visit', ids: new VisitIds(ids), hit: true })
       } else {
         const [, sqlCol] = VISIT_COL[f.dim] as [VisitColumn, string]
         const ids = this.filtered.visitIdsWhere(site, sqlCol, f, from - span, to)
-        out.conds.push({ kind: 'set', col: 'visit', ids: new Set(ids), hit: !(f.op === 'not' && f.value !== NO_VALUE) })
+        out.conds.push({ kind: 'set', col: 'visit', ids: new VisitIds(ids), hit: !(f.op === 'not' && f.value !== NO_VALUE) })
       }
     }
     return out
@@ -251,20 +264,20 @@ export class ColumnFilters {
         const id = this.dict.lookup(f.value)
         if (id === null) continue
         const ids = this.filtered.otherPageVisits(site, from, to, span, id, f.value)
-        out.conds.push({ kind: 'other', path: id, ids: new Set(ids) })
+        out.conds.push({ kind: 'other', path: id, ids: new VisitIds(ids) })
       } else if (f.dim === 'page') {
         const { paths, posted } = this.filtered.pagePaths(f)
         if (paths.length === 0) out.none = true
-        else if (posted) out.conds.push({ kind: 'set', col: 'id', ids: new Set(this.filtered.postedVisits(site, paths, from, to + span)), hit: true })
+        else if (posted) out.conds.push({ kind: 'set', col: 'id', ids: new VisitIds(this.filtered.postedVisits(site, paths, from, to + span)), hit: true })
         else {
           // withPage reads page views with ts in [from, to + span] (whole ms)
-          const need: PageNeed = { from, to: to + span + 1, paths: membership(paths), ids: new Set() }
+          const need: PageNeed = { from, to: to + span + 1, paths: membership(paths), ids: new VisitIds() }
           out.needs.push(need)
           out.conds.push({ kind: 'set', col: 'id', ids: need.ids, hit: true })
         }
       } else {
         const ids = this.filtered.eventVisits(site, from - VISIT_GAP_MS, to + span + VISIT_GAP_MS + 1, f)
-        out.conds.push({ kind: 'set', col: 'id', ids: new Set(ids), hit: true })
+        out.conds.push({ kind: 'set', col: 'id', ids: new VisitIds(ids), hit: true })
       }
     }
     return out
