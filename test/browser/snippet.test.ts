@@ -276,11 +276,12 @@ describe('browser snippet in Chromium against a real hub', { skip: chromiumMissi
     const presence = of(site, 'presence')
     assert.ok(presence.every((p) => p.transport === 'ws' && (p.event as { interval: number }).interval === 1))
     const gaps = presence.slice(1).map((p, i) => p.at - (presence[i] as Seen).at)
-    // the interval argument is honoured: about 1 s, far from the 15 s default; one late timer on a
-    // loaded machine (seen: 1.7 s) must not fail the run, so the median is held to the tight bound
+    // the interval argument is honoured: about 1 s, far from the 15 s default. Timers run late on a
+    // loaded machine (seen: 1.9 s twice in four gaps at load 12), so the bounds tell 1 s from 15 s
+    // and from a runaway loop, not how punctual the machine is
     const median = [...gaps].sort((a, b) => a - b)[Math.floor(gaps.length / 2)] as number
-    assert.ok(median >= 700 && median <= 1600, `heartbeat gaps ${gaps.join(', ')} ms`)
-    assert.ok(gaps.every((g) => g >= 300 && g <= 4000), `heartbeat gaps ${gaps.join(', ')} ms`)
+    assert.ok(median >= 700 && median <= 5000, `heartbeat gaps ${gaps.join(', ')} ms`)
+    assert.ok(gaps.every((g) => g >= 300 && g <= 7500), `heartbeat gaps ${gaps.join(', ')} ms`)
     assert.deepEqual(await t.hub.countStates(site), { total: 1, reading: 1, writing: 0, idle: 0, hidden: 0 })
     const spy = await pageSpy(context)
     assert.equal(spy.sameObject, true)
