@@ -42,7 +42,7 @@ export class SqliteAnalytics {
     this.filtered = new FilteredQueries(db, this.facts.dict, this.visits, this.facts.postings)
     this.funnels = new SqliteFunnels(db, this.facts.dict, this.visits, this.filtered, this.facts.postings, this.visitPostings)
     this.columns = new ColumnReader(db, this.facts.dict)
-    this.columnFilters = new ColumnFilters(this.facts.dict, this.visits, this.filtered)
+    this.columnFilters = new ColumnFilters(this.facts.dict, this.visits, this.filtered, this.columns)
     this.view = columnReads ? new ViewQueries(this.columns, this.facts.dict, this.columnFilters, this.filtered) : new SqlViewQueries(db, this.filtered)
   }
 

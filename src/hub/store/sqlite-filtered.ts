@@ -132,17 +132,6 @@ export class FilteredQueries {
     return (this.stmt(sub.sql).raw().all(...sub.params) as [number][]).map((r) => r[0])
   }
 
-  /**
-   * The ids of the visits of `site` that started in [from, to) (ms) whose text column `col`
-   * matches `f`, except that for "is not" a value they are the visits that have it (`ofVisits`
-   * keeps the rows of the other visits): for sqlite-col-filter.ts.
-   */
-  visitIdsWhere(site: number, col: string, f: Filter, from: number, to: number): number[] {
-    const c = f.op === 'not' && f.value !== NO_VALUE ? { sql: `${col} = ?`, params: [f.value] } : this.text(col, f)
-    return (this.stmt(`SELECT id FROM visits WHERE site = ? AND start >= ? AND start < ? AND ${c.sql}`).raw()
-      .all(site, from, to, ...c.params) as [number][]).map((r) => r[0])
-  }
-
   /** Page views in [from, to) matching every filter (a WHERE on `pv`). */
   pvWhere(site: number, from: number, to: number, filters: readonly Filter[]): Cond {
     return join([{ sql: 'site = ? AND ts >= ? AND ts < ?', params: [site, from, to] }, this.pvFilter(site, from, to, filters)])
