@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import Database from 'better-sqlite3'
-import { fileRows, tempDbFile } from './helpers/sqlite-file'
+import { fileRows, fileValue, tempDbFile } from './helpers/sqlite-file'
 import { createSqliteStore, type SqliteStore, type SqliteStoreOptions } from '../src/hub/store/sqlite'
 import { SCHEMA_VERSION } from '../src/hub/store/sqlite-schema'
 import { ColumnReader, PV_COLUMNS, TableRows, VISIT_COLUMNS, type Block, type Column, type PvColumn, type VisitColumn } from '../src/hub/store/sqlite-chunks'
@@ -31,9 +31,7 @@ const NO_TIMER: SqliteStoreOptions = { postingsIdleMs: 3_600_000 }
 const ALL_PV = Object.keys(PV_COLUMNS) as PvColumn[]
 const ALL_VISITS = Object.keys(VISIT_COLUMNS) as VisitColumn[]
 
-function one(file: string, sql: string, ...params: unknown[]): number {
-  return (fileRows<[number]>(file, sql, ...params)[0] as [number])[0]
-}
+const one = fileValue
 
 /**
  * `hours` hours of page views from `start`, in time order except that about one in `lateEvery`

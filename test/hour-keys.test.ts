@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import Database from 'better-sqlite3'
-import { fileRows, tempDbFile } from './helpers/sqlite-file'
+import { fileRows, fileValue, tempDbFile } from './helpers/sqlite-file'
 import { createSqliteStore, type SqliteStore, type SqliteStoreOptions } from '../src/hub/store/sqlite'
 import { SCHEMA_VERSION } from '../src/hub/store/sqlite-schema'
 import type { StoredEvent } from '../src/hub/store/types'
@@ -28,9 +28,7 @@ const tempFile = (): { file: string; cleanup: () => void } => tempDbFile('hourke
 
 const read = fileRows
 
-function one(file: string, sql: string, ...params: unknown[]): number {
-  return (read<[number]>(file, sql, ...params)[0] as [number])[0]
-}
+const one = fileValue
 
 /**
  * `hours` hours of page views from `start`, in time order except that about one in `lateEvery`

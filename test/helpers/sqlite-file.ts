@@ -22,3 +22,8 @@ export function fileRows<T = unknown[]>(file: string, sql: string, ...params: un
     db.close()
   }
 }
+
+/** The first column of the first row of `sql` on the file (a count, an id), read as `fileRows` reads. */
+export function fileValue(file: string, sql: string, ...params: unknown[]): number {
+  return (fileRows<[number]>(file, sql, ...params)[0] as [number])[0]
+}
